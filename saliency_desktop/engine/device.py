@@ -1,0 +1,56 @@
+"""The TensorFlow device: memory growth on GPUs (a desktop app must not take the whole card)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from functools import cache
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_BUDGET_MB = {"cpu": 1024, "gpu": 2048}
+
+
+@cache
+def configure() -> str:
+    """Import TensorFlow once, turn on GPU memory growth, and name the device in use."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError as exc:  # already initialised by someone else: keep going
+            log.warning("could not set GPU memory growth: %s", exc)
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU ({cpu}, {os.cpu_count()} cores)"
+
+
+def is_gpu() -> bool:
+    return configure().startswith("GPU")
+
+
+def batch_memory_bytes() -> int:
+    """Memory budget for one batch of a batched pass (env SALIENCY_DESKTOP_BATCH_MB overrides)."""
+    env = os.environ.get("SALIENCY_DESKTOP_BATCH_MB")
+    mb = int(env) if env else _DEFAULT_BUDGET_MB["gpu" if is_gpu() else "cpu"]
+    return mb * 1024 * 1024
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    from saliency_desktop import __version__
+
+    return {
+        "saliency_desktop": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,157 @@
+"""`explain()`: one image, several methods, shared passes, progress and cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from saliency_desktop.engine.images import load_image
+from saliency_desktop.engine.models import LoadedModel
+from saliency_desktop.engine.passes import PassCache
+from saliency_desktop.engine.registry import get_method, method_ids
+from saliency_desktop.engine.types import (
+    EngineError,
+    Explanation,
+    JobControl,
+    MethodResult,
+    Prediction,
+)
+
+ResultCallback = Callable[[MethodResult], None]
+def _cost(method_id: str, params: dict[str, Any], batch: int) -> float:
+    if method_id == "integrated_gradients":
+        return max(params.get("n_steps", 50) / max(batch, 1), 1.0) * 2.0
+    return 1.0
+
+
+def resolve_layer(model: LoadedModel, layer: str | None) -> str | None:
+    if layer is None:
+        return model.info.default_layer
+    paths = [info.path for info in model.info.layers]
+    if layer in paths:
+        return layer
+    matches = [p for p in paths if p.split("/")[-1] == layer]
+    if len(matches) == 1:
+        return matches[0]
+    raise EngineError(
+        f"{layer!r} is not an eligible CAM layer; eligible: {', '.join(paths[-5:])} "
+        f"(and {max(len(paths) - 5, 0)} more, see `saliency-desktop layers`)."
+    )
+
+
+def explain(
+    model: LoadedModel,
+    image: Any,
+    methods: Iterable[str] | str = "all",
+    target: int | str | None = None,
+    score: str = "logit",
+    layer: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_result: ResultCallback | None = None,
+    top_k: int = 5,
+    **method_params: Any,
+) -> Explanation:
+    """Explain `image` for `target` (top-1 when None) with each method in `methods`.
+
+    `image` is a path, a PIL image or an HxWxC uint8 array. `score` is "logit" (the pre-softmax
+    score, the papers' S) or "probability". Unknown `method_params` raise an error; each method
+    takes the parameters it declares (for IG: n_steps, rule, baseline, seed).
+    `on_result` is called with each method's result as soon as it is ready.
+    """
+    job = JobControl(progress, cancel)
+    ids = _method_list(methods, model)
+    known = {p.name for mid in method_ids() for p in get_method(mid).info.params}
+    unknown = set(method_params) - known
+    if unknown:
+        raise EngineError(f"Unknown parameter(s): {', '.join(sorted(unknown))}.")
+    if score not in ("logit", "probability"):
+        raise EngineError(f"score must be 'logit' or 'probability', not {score!r}.")
+    rgb, notes = load_image(image)
+    raw, x = model.prepare(rgb)
+    target_index = None if target is None else model.class_index(target)
+    needs_layer = any(get_method(m).info.needs_layer for m in ids)
+    cam_layer = resolve_layer(model, layer) if needs_layer else None
+    need_grad = any(m != "integrated_gradients" for m in ids)
+    with model.lock:
+        job.check()
+        job.report(0.0, "predicting")
+        ctx = PassCache(model, x, raw, target_index, score, cam_layer, need_grad)
+        start = time.perf_counter()
+        plain = ctx.plain()
+        plain_seconds = time.perf_counter() - start
+        results: dict[str, MethodResult] = {}
+        instances = {m: get_method(m) for m in ids}
+        params = {m: inst.resolve_params(method_params) for m, inst in instances.items()}
+        costs = {m: _cost(m, params[m], model.batch_size) for m in ids}
+        total = sum(costs.values()) + 1.0
+        done = 1.0
+        job.report(done / total, "predicted")
+        for mid in _order(ids):
+            job.check()
+            inst = instances[mid]
+            ctx.shared["progress_span"] = (done / total, (done + costs[mid]) / total)
+            start = time.perf_counter()
+            heat, attributions, cam, extras = inst.compute(ctx, params[mid], job)
+            seconds = time.perf_counter() - start
+            if mid in ("vanilla_gradients", "gradcam") or (
+                mid == "gradcam_plus_plus" and "gradcam" not in ids
+            ):
+                seconds += plain_seconds  # the shared pass, charged once to its first user
+                plain_seconds = 0.0
+            ctx.shared[mid] = (heat, attributions, cam, extras)
+            result = MethodResult(
+                method=mid,
+                map=np.asarray(heat, np.float32),
+                attributions=None if attributions is None else np.asarray(attributions, np.float32),
+                cam=None if cam is None else np.asarray(cam, np.float32),
+                seconds=seconds,
+                params=dict(params[mid], **({"layer": cam_layer} if inst.info.needs_layer else {})),
+                extras={k: v for k, v in extras.items() if k != "layer"},
+            )
+            results[mid] = result
+            done += costs[mid]
+            job.report(done / total, inst.info.label)
+            if on_result is not None:
+                on_result(result)
+        job.report(1.0, "done")
+    order = np.argsort(-plain.probabilities, kind="stable")[:top_k]
+    return Explanation(
+        model=model.info,
+        image=rgb,
+        input=x,
+        target=plain.target,
+        target_label=model.label(plain.target),
+        score=score,
+        top_k=[Prediction(int(i), model.label(int(i)), float(plain.probabilities[i])) for i in order],
+        layer=cam_layer,
+        methods={m: results[m] for m in ids},
+        device=model.device,
+        notes=notes,
+    )
+
+
+def _method_list(methods: Iterable[str] | str, model: LoadedModel) -> list[str]:
+    if isinstance(methods, str):
+        if methods == "all":
+            return [m for m in method_ids() if m not in model.info.unavailable]
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    ids = list(dict.fromkeys(methods))
+    if not ids:
+        raise EngineError("No method chosen.")
+    for mid in ids:
+        get_method(mid)  # raises for unknown ids
+        if mid in model.info.unavailable:
+            raise EngineError(f"{mid} is not available for this model: {model.info.unavailable[mid]}.")
+    return ids
+
+
+def _order(ids: list[str]) -> list[str]:
+    """Cheap methods first (results appear quickly), IG last; Grad-CAM before Guided Grad-CAM."""
+    rank = {"vanilla_gradients": 0, "gradcam": 1, "gradcam_plus_plus": 2, "guided_backprop": 3,
+            "guided_gradcam": 4, "deconvnet": 5, "integrated_gradients": 9}
+    return sorted(ids, key=lambda m: rank.get(m, 8))

@@ -1,0 +1,115 @@
+"""Reading images the way a user expects to see them: oriented, 8-bit RGB, alpha on white.
+
+Pillow does the decoding. Conversions (all documented in the README):
+* EXIF orientation is applied (`ImageOps.exif_transpose`).
+* 16-bit grayscale/RGB are scaled to 8 bits (value / 257); float images are clipped to [0, 1]
+  when their maximum is <= 1, else to [0, 255].
+* Alpha (RGBA, LA, palette transparency) is composited on white.
+* CMYK and other modes are converted to RGB by Pillow.
+* Animated images (GIF, APNG, WebP): the first frame, with a note saying so.
+* Images over `MAX_PIXELS` are refused from their header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saliency_desktop.engine.types import ImageError
+
+MAX_PIXELS = 178_956_970  # Pillow's own hard limit (2x its warning threshold)
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif",
+)
+
+
+def is_image_name(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _to_rgb(img: Any) -> np.ndarray:
+    from PIL import Image
+
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        arr = arr / 257.0 if arr.max(initial=0) > 255 or mode.startswith("I;16") else arr
+        gray = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        arr = arr * 255.0 if np.nanmax(arr, initial=0) <= 1.0 else arr
+        gray = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in img.info
+    )
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))
+
+
+def load_image(source: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(RGB uint8 array (H, W, 3), notes) from a path, a PIL image or an array."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    notes: list[str] = []
+    if isinstance(source, np.ndarray):
+        arr = source
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4) or arr.size == 0:
+            raise ImageError(f"An image array must be HxW, HxWx1, HxWx3 or HxWx4, not {arr.shape}.")
+        if arr.dtype != np.uint8:
+            raise ImageError(f"An image array must be uint8, not {arr.dtype}.")
+        if arr.shape[-1] == 1:
+            arr = np.repeat(arr, 3, axis=-1)
+        if arr.shape[-1] == 4:
+            return _to_rgb(Image.fromarray(arr, "RGBA")), ()
+        return np.ascontiguousarray(arr), ()
+    if isinstance(source, Image.Image):
+        return _to_rgb(ImageOps.exif_transpose(source) or source), ()
+
+    path = Path(source)
+    name = path.name
+    if path.is_dir():
+        raise ImageError(f"{name}: is a folder, not an image.")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file (was it moved or deleted?).") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read the file ({exc.strerror}).") from None
+    if size == 0:
+        raise ImageError(f"{name}: the file is empty.")
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(
+                    f"{name}: {w}x{h} pixels is over the limit of {MAX_PIXELS:,} "
+                    "(refused before decoding, as a possible decompression bomb)."
+                )
+            if getattr(img, "n_frames", 1) > 1:
+                notes.append(f"{name}: animated image; the first of {img.n_frames} frames is used.")
+                img.seek(0)
+            img.load()
+            oriented = ImageOps.exif_transpose(img) or img
+            return _to_rgb(oriented), tuple(notes)
+    except ImageError:
+        raise
+    except PermissionError:
+        raise ImageError(f"{name}: permission denied.") from None
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file (was it moved or deleted?).") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file Pillow can read.") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: refused as a decompression bomb ({exc}).") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{name}: the image is damaged or truncated ({exc}).") from None

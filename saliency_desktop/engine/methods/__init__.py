@@ -1,0 +1,1 @@
+"""Saliency methods, one small class each, registered with `@register`."""

@@ -1,0 +1,95 @@
+"""Gradient methods: Vanilla Gradients, DeconvNet and Guided Backpropagation.
+
+All three share the map of Simonyan et al. (2013), section 3.1: the maximum over colour
+channels of the absolute value of the (modified) gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from saliency_desktop.engine.passes import PassCache
+from saliency_desktop.engine.registry import SaliencyMethod, register
+from saliency_desktop.engine.types import JobControl, MethodInfo
+
+SANITY_CAVEAT = (
+    "Adebayo et al. (2018), 'Sanity Checks for Saliency Maps': this map barely changes when the "
+    "model's weights are randomised; it shows image structure more than what the model uses."
+)
+
+
+def channel_max_abs(attributions: np.ndarray) -> np.ndarray:
+    """Simonyan et al. 2013, sec. 3.1: M_ij = max_c |w_h(i,j,c)|."""
+    return np.abs(attributions).max(axis=-1).astype(np.float32)
+
+
+@register
+class VanillaGradients(SaliencyMethod):
+    """Simonyan, Vedaldi & Zisserman 2013, eq. (2)-(3): w = dS_c/dI at the image I."""
+
+    info = MethodInfo(
+        id="vanilla_gradients",
+        label="Vanilla Gradients",
+        family="gradients",
+        summary="The gradient of the class score with respect to each input pixel.",
+        paper="Simonyan, Vedaldi & Zisserman 2013, Deep Inside Convolutional Networks",
+    )
+
+    def compute(
+        self, ctx: PassCache, params: dict[str, Any], job: JobControl
+    ) -> tuple[Any, Any, Any, dict[str, Any]]:
+        grad = ctx.gradients()
+        return channel_max_abs(grad), grad.astype(np.float32), None, {}
+
+
+class _ReroutedReLU(SaliencyMethod):
+    """The gradient with every ReLU's backward rule replaced (`rule`), as in Captum's one class."""
+
+    rule: str
+
+    def compute(
+        self, ctx: PassCache, params: dict[str, Any], job: JobControl
+    ) -> tuple[Any, Any, Any, dict[str, Any]]:
+        grad = ctx.rerouted_gradients(self.rule)
+        return channel_max_abs(grad), grad.astype(np.float32), None, {}
+
+
+@register
+class DeconvNet(_ReroutedReLU):
+    """Zeiler & Fergus 2014, sec. 2.1: backward through a ReLU is ReLU(incoming gradient).
+
+    Equivalently (Springenberg et al. 2014, fig. 1): R_l = (R_{l+1} > 0) * R_{l+1}.
+    """
+
+    rule = "deconv"
+    info = MethodInfo(
+        id="deconvnet",
+        label="DeconvNet",
+        family="gradients",
+        summary="Backpropagates only positive signals through ReLUs, ignoring the forward pass.",
+        paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
+        caveat=SANITY_CAVEAT,
+        needs_relu_override=True,
+    )
+
+
+@register
+class GuidedBackprop(_ReroutedReLU):
+    """Springenberg et al. 2014, sec. 3.4, fig. 1: R_l = (f_l > 0) * (R_{l+1} > 0) * R_{l+1}.
+
+    For capped ReLUs (ReLU6) the forward condition is the active range 0 < f_l < cap.
+    """
+
+    rule = "guided"
+    info = MethodInfo(
+        id="guided_backprop",
+        label="Guided Backpropagation",
+        family="gradients",
+        summary="Passes gradient through a ReLU only where both its input and the gradient are "
+        "positive.",
+        paper="Springenberg et al. 2014, Striving for Simplicity: The All Convolutional Net",
+        caveat=SANITY_CAVEAT,
+        needs_relu_override=True,
+    )

@@ -1,0 +1,289 @@
+"""Loading models (catalogue id or file), preprocessing, labels and what a model allows."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saliency_desktop.engine import catalogue, graph
+from saliency_desktop.engine.types import EngineError, ModelError, ModelInfo
+
+log = logging.getLogger(__name__)
+
+_CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
+_TORCH_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_TORCH_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def _caffe(x: np.ndarray) -> np.ndarray:
+    if x.shape[-1] == 1:
+        return x - _CAFFE_BGR_MEAN.mean()
+    return x[..., ::-1] - _CAFFE_BGR_MEAN
+
+
+def _torch(x: np.ndarray) -> np.ndarray:
+    if x.shape[-1] == 1:
+        return (x / 255.0 - _TORCH_MEAN.mean()) / _TORCH_STD.mean()
+    return (x / 255.0 - _TORCH_MEAN) / _TORCH_STD
+
+
+PREPROCESSING: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mobilenet": lambda x: x / 127.5 - 1.0,  # [-1, 1]; fer's (x/255 - 0.5) * 2 is the same
+    "unit": lambda x: x / 255.0,  # [0, 1]
+    "caffe": _caffe,  # RGB->BGR, minus the ImageNet BGR mean (VGG16, ResNet50)
+    "torch": _torch,  # [0, 1], minus the ImageNet mean, over its std
+    "raw": lambda x: x,  # 0-255 (models with their own Rescaling layer, e.g. EfficientNet)
+}
+SAFE_MODE_HINT = (
+    "It contains a Lambda layer or other custom code, which Keras' safe mode refuses: loading "
+    "it would run Python code stored in the file, which can do anything your user account can. "
+    "Load it only if you trust its source (--trust-model, or the trust checkbox in the app)."
+)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                h.update(p.read_bytes())
+        return h.hexdigest()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class LoadedModel:
+    """A Keras model with what the engine needs to explain it. The model itself is never changed."""
+
+    def __init__(self, keras_model: Any, info: ModelInfo, output_index: int = 0) -> None:
+        from saliency_desktop.engine import device
+        from saliency_desktop.engine.passes import Runtime
+
+        self.keras_model = keras_model
+        self.output_index = output_index
+        self.output_op = graph.output_operation(keras_model, output_index)
+        layers = tuple(_layer_infos(keras_model))
+        unavailable: dict[str, str] = dict(info.unavailable)
+        if not layers:
+            reason = "the model has no 4-D feature-map layer with spatial size > 1"
+            for mid in ("gradcam", "gradcam_plus_plus", "guided_gradcam"):
+                unavailable[mid] = reason
+        if graph.count_relus(keras_model) == 0:
+            reason = "the model has no ReLU layers the guided/deconv rules can act on"
+            for mid in ("guided_backprop", "deconvnet", "guided_gradcam"):
+                unavailable.setdefault(mid, reason)
+        self.info = replace(
+            info,
+            layers=layers,
+            default_layer=layers[-1].path if layers else None,
+            final_activation=graph.final_activation(self.output_op),
+            unavailable=unavailable,
+        )
+        self.device = device.configure()
+        per_sample = max(graph.activation_elements(keras_model), 1) * 4 * 3
+        self.batch_size = int(np.clip(device.batch_memory_bytes() // per_sample, 1, 64))
+        self.runtime = Runtime(self)
+        self.lock = threading.Lock()
+
+    def preprocess_array(self, raw: np.ndarray) -> np.ndarray:
+        """Model input (H, W, C) float32 from an (H, W, C) uint8 image of the model's size."""
+        return PREPROCESSING[self.info.preprocessing](raw.astype(np.float32)).astype(np.float32)
+
+    def prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(raw, x): the image resized to the model (uint8) and its preprocessed input."""
+        from PIL import Image
+
+        h, w = self.info.input_size
+        img = Image.fromarray(rgb).resize((w, h), Image.Resampling.BICUBIC)
+        if self.info.channels == 1:
+            raw = np.asarray(img.convert("L"))[..., None]
+        else:
+            raw = np.asarray(img)
+        return raw, self.preprocess_array(raw)
+
+    def label(self, index: int) -> str:
+        labels = self.info.labels
+        return labels[index] if 0 <= index < len(labels) else f"class {index}"
+
+    def class_index(self, target: int | str) -> int:
+        """A class index from an index or a label (case-insensitive)."""
+        n = self.n_classes
+        if isinstance(target, str) and not target.lstrip("-").isdigit():
+            lowered = [lab.lower() for lab in self.info.labels]
+            if target.lower() in lowered:
+                return lowered.index(target.lower())
+            raise EngineError(f"Unknown class {target!r}; the model's classes are listed in -h.")
+        index = int(target)
+        if not 0 <= index < n:
+            raise EngineError(f"Class index {index} is out of range (the model has {n} classes).")
+        return index
+
+    @property
+    def n_classes(self) -> int:
+        shape = self.keras_model.outputs[self.output_index].shape
+        return int(np.prod([d for d in shape[1:] if d is not None]))
+
+
+def _layer_infos(model: Any) -> list[Any]:
+    from saliency_desktop.engine.types import LayerInfo
+
+    return [LayerInfo(path, shape) for path, shape in graph.feature_layers(model)]
+
+
+def _check_image_model(model: Any, output_index: int | None) -> int:
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1:
+        raise ModelError(f"The model has {len(inputs)} inputs; only single-image models work.")
+    shape = tuple(inputs[0].shape)
+    if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
+        raise ModelError(
+            f"The model's input shape {shape} is not an image (batch, height, width, 1 or 3)."
+        )
+    outputs = model.outputs
+    if output_index is None:
+        if len(outputs) > 1:
+            raise ModelError(
+                f"The model has {len(outputs)} outputs; choose one with output_index "
+                f"(0-{len(outputs) - 1})."
+            )
+        output_index = 0
+    if not 0 <= output_index < len(outputs):
+        raise ModelError(f"output_index {output_index} is out of range.")
+    return output_index
+
+
+def _keras_load(path: Path, trust_model: bool) -> Any:
+    import keras
+
+    if path.is_dir():
+        return _load_savedmodel(path)
+    if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+        raise ModelError(f"{path.name}: not a model file (.keras, .h5, .hdf5 or a SavedModel).")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=not trust_model)
+    except ValueError as exc:
+        text = str(exc)
+        if "safe_mode" in text or "Lambda" in text or "lambda" in text:
+            raise ModelError(f"{path.name}: refused in safe mode. {SAFE_MODE_HINT}") from exc
+        raise ModelError(f"{path.name}: not a Keras model Keras can load ({_short(exc)}).") from exc
+    except (OSError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ModelError(f"{path.name}: damaged or not a Keras model ({_short(exc)}).") from exc
+    except Exception as exc:  # zipfile.BadZipFile, h5py and TF errors: all mean "cannot load"
+        raise ModelError(f"{path.name}: cannot be loaded ({_short(exc)}).") from exc
+
+
+def _load_savedmodel(path: Path) -> Any:
+    import keras
+
+    try:
+        layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        sig = loaded.signatures["serving_default"]
+        (inp_spec,) = sig.structured_input_signature[1].values()
+        inp = keras.Input(shape=tuple(inp_spec.shape[1:]))
+        out = layer(inp)
+        if isinstance(out, dict):
+            out = out[sorted(out)[0]]
+        return keras.Model(inp, out, name=path.name)
+    except Exception as exc:
+        raise ModelError(f"{path.name}: not a SavedModel TensorFlow can load ({_short(exc)}).") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def load_model(
+    spec: str | Path = catalogue.DEFAULT_MODEL,
+    preprocessing: str | None = None,
+    labels: str | Path | Sequence[str] | None = None,
+    trust_model: bool = False,
+    output_index: int | None = None,
+    download_progress: Callable[[int, int | None], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
+    """Load a catalogue model (id) or a model file/folder (path), ready to explain."""
+    from saliency_desktop.engine import device
+
+    device.configure()
+    key = str(spec)
+    if key in catalogue.CATALOGUE:
+        return _load_catalogue(catalogue.CATALOGUE[key], download_progress, cancel)
+    path = Path(spec)
+    if not path.exists():
+        known = ", ".join(catalogue.CATALOGUE)
+        raise ModelError(f"{key}: no such model file, and not a catalogue id ({known}).")
+    model = _keras_load(path, trust_model)
+    index = _check_image_model(model, output_index)
+    n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))
+    names = _read_label_file(labels, n_classes)
+    prep = preprocessing or "unit"
+    if prep not in PREPROCESSING:
+        raise ModelError(f"Unknown preprocessing {prep!r}; use one of {', '.join(PREPROCESSING)}.")
+    shape = model.inputs[0].shape
+    info = ModelInfo(
+        id=str(path), label=path.name, input_size=(int(shape[1]), int(shape[2])),
+        channels=int(shape[3]), preprocessing=prep, labels=names, source=str(path.resolve()),
+        sha256=sha256_of(path),
+    )
+    return LoadedModel(model, info, index)
+
+
+def _read_label_file(labels: str | Path | Sequence[str] | None, n: int) -> tuple[str, ...]:
+    if labels is None:
+        return tuple(f"class {i}" for i in range(n))
+    if isinstance(labels, str | Path):
+        try:
+            text = Path(labels).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelError(f"Cannot read the labels file {labels}: {exc}.") from None
+        names = tuple(line.strip() for line in text.splitlines() if line.strip())
+    else:
+        names = tuple(str(x) for x in labels)
+    if len(names) != n:
+        raise ModelError(f"The labels file has {len(names)} names but the model has {n} classes.")
+    return names
+
+
+def _load_catalogue(
+    entry: catalogue.CatalogueEntry,
+    download_progress: Callable[[int, int | None], None] | None,
+    cancel: threading.Event | None,
+) -> LoadedModel:
+    import keras
+
+    if entry.kind == "embedded":
+        path = catalogue.embedded_path(entry)
+        model = keras.models.load_model(path, compile=False)
+        digest = sha256_of(path)
+    else:
+        from saliency_desktop.engine.download import fetch_weights
+
+        path = fetch_weights(entry, download_progress, cancel)
+        build = getattr(keras.applications, entry.constructor)
+        try:
+            model = build(weights=str(path))
+        except Exception as exc:
+            raise ModelError(
+                f"The cached weights {path} for {entry.id} cannot be loaded ({_short(exc)}); "
+                "delete the file and try again."
+            ) from exc
+        digest = sha256_of(path)
+    info = ModelInfo(
+        id=entry.id, label=entry.label, input_size=entry.input_size, channels=entry.channels,
+        preprocessing=entry.preprocessing, labels=catalogue.read_labels(entry.labels_resource),
+        source=str(path), sha256=digest, licence=entry.licence,
+    )
+    return LoadedModel(model, info)

@@ -1,0 +1,146 @@
+"""Plain data exchanged between the engine, the renderer, the command line and the UI.
+
+Everything here is a frozen dataclass of numpy arrays and builtins: no TensorFlow, no Qt, so
+the UI (which never imports TensorFlow) and the renderer can use these types freely.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Family = Literal["gradients", "cam", "path"]
+ParamKind = Literal["int", "float", "choice", "layer"]
+ProgressCallback = Callable[[float, str], None]
+
+
+class EngineError(Exception):
+    """An error whose message is fit to show a user as it is (one clear sentence or two)."""
+
+
+class ImageError(EngineError):
+    """An image that cannot be read or decoded."""
+
+
+class ModelError(EngineError):
+    """A model that cannot be loaded or cannot be explained."""
+
+
+class CancelledError(EngineError):
+    """The job was cancelled through its cancel event."""
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """One user-settable parameter of a method (drives the UI's editors and the CLI)."""
+
+    name: str
+    label: str
+    kind: ParamKind
+    default: Any
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """What a method is, for menus, tooltips, reports and the contract tests."""
+
+    id: str
+    label: str
+    family: Family
+    summary: str
+    paper: str
+    params: tuple[ParamInfo, ...] = ()
+    caveat: str = ""
+    needs_layer: bool = False  # needs a 4-D feature-map layer (CAM methods)
+    needs_relu_override: bool = False  # needs Keras layers it can re-route (guided/deconv)
+    signed: bool = False  # the map is signed (diverging colormap, centred on zero)
+    has_attributions: bool = True  # (H, W, C) attributions in model-input space
+    has_cam: bool = False  # (h, w) map at layer resolution
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A layer whose output is a 4-D feature map with spatial size > 1 (eligible for CAM)."""
+
+    path: str  # nested layers joined with "/", e.g. "mobilenetv2_1.00_160/out_relu"
+    shape: tuple[int, int, int]  # (h, w, channels)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Description of a loaded (or loadable) model."""
+
+    id: str  # catalogue id, or the file path for a user model
+    label: str
+    input_size: tuple[int, int]  # (height, width)
+    channels: int  # 1 or 3
+    preprocessing: str
+    labels: tuple[str, ...]
+    source: str = ""  # file path (or URL of the weights)
+    sha256: str = ""
+    licence: str = ""
+    final_activation: str = "linear"  # softmax | sigmoid | linear
+    layers: tuple[LayerInfo, ...] = ()
+    default_layer: str | None = None
+    unavailable: dict[str, str] = field(default_factory=dict)  # method id -> reason
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """Raw float32 output of one method. Scaling and colormaps live in `render/` only."""
+
+    method: str
+    map: np.ndarray  # (H, W) float32 at model-input size
+    attributions: np.ndarray | None  # (H, W, C) float32 in model-input space, or None
+    cam: np.ndarray | None  # (h, w) float32 at layer resolution, or None
+    seconds: float
+    params: dict[str, Any]
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. IG convergence delta
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything one `explain()` call produced for one image."""
+
+    model: ModelInfo
+    image: np.ndarray  # the original image, RGB uint8 (H0, W0, 3), orientation applied
+    input: np.ndarray  # the preprocessed model input (H, W, C) float32
+    target: int
+    target_label: str
+    score: str  # "logit" or "probability"
+    top_k: list[Prediction]
+    layer: str | None
+    methods: dict[str, MethodResult]
+    device: str
+    notes: tuple[str, ...] = ()  # e.g. "animated GIF: first frame used"
+
+
+@dataclass
+class JobControl:
+    """Progress reporting and cancellation for one job (checked between batches)."""
+
+    progress: ProgressCallback | None = None
+    cancel: threading.Event | None = None
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError("Cancelled.")
+
+    def report(self, fraction: float, message: str = "") -> None:
+        if self.progress is not None:
+            self.progress(min(max(fraction, 0.0), 1.0), message)

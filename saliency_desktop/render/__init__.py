@@ -1,0 +1,1 @@
+"""Rendering shared by the app and the command line: numpy, matplotlib and Pillow; no Qt, no TF."""

@@ -1,0 +1,133 @@
+"""From raw saliency maps to colours: normalisation, colormaps and overlays.
+
+Shared by the app and the command line, so both draw exactly the same picture. numpy,
+matplotlib (colormaps only) and Pillow (resizing); no Qt, no TensorFlow.
+
+Normalisation (explicit, as in PAIR saliency and Captum's `visualization`):
+* unsigned maps: m / P, clipped to [0, 1], where P is the `percentile`-th percentile of m
+  (default 99.5): the brightest 0.5% of pixels saturate instead of dictating the scale;
+* signed maps (Integrated Gradients): m / P(|m|), clipped to [-1, 1], shown on a diverging
+  colormap centred on zero.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+DEFAULT_PERCENTILE = 99.5
+DEFAULT_CMAP = "inferno"  # perceptually uniform, for unsigned maps
+DEFAULT_SIGNED_CMAP = "RdBu_r"  # diverging, centred on zero, for signed maps
+DEFAULT_OPACITY = 0.5
+
+
+def scale_of(saliency: np.ndarray, signed: bool, percentile: float = DEFAULT_PERCENTILE) -> float:
+    """The value that maps to full colour: the percentile of |m| (signed) or of m."""
+    values = np.abs(saliency) if signed else np.maximum(saliency, 0.0)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 1.0
+    p = float(np.percentile(finite, percentile))
+    if p <= 0.0:
+        p = float(finite.max())
+    return p if p > 0.0 else 1.0
+
+
+def normalize(
+    saliency: np.ndarray,
+    signed: bool,
+    percentile: float = DEFAULT_PERCENTILE,
+    scale: float | None = None,
+) -> np.ndarray:
+    """Map to [0, 1] (unsigned) or [-1, 1] (signed); `scale` overrides the percentile."""
+    s = scale if scale is not None else scale_of(saliency, signed, percentile)
+    m = np.nan_to_num(saliency.astype(np.float64), nan=0.0, posinf=s, neginf=-s) / s
+    return np.clip(m, -1.0 if signed else 0.0, 1.0).astype(np.float32)
+
+
+@cache
+def _lut(cmap: str) -> np.ndarray:
+    import matplotlib
+
+    colormap = matplotlib.colormaps[cmap]
+    return (colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255.0 + 0.5).astype(np.uint8)
+
+
+def colormap_names() -> list[str]:
+    import matplotlib
+
+    preferred = ["inferno", "viridis", "magma", "plasma", "cividis", "jet", "turbo", "gray",
+                 "RdBu_r", "coolwarm", "bwr", "seismic", "PiYG"]
+    return [c for c in preferred if c in matplotlib.colormaps]
+
+
+def colorize(normalized: np.ndarray, cmap: str, signed: bool) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from a normalised map ([0,1], or [-1,1] when signed)."""
+    t = (normalized + 1.0) / 2.0 if signed else normalized
+    idx = np.clip(np.rint(t * 255.0), 0, 255).astype(np.uint8)
+    return _lut(cmap)[idx]
+
+
+def resize_map(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear (half-pixel centres) resize of a float map to (height, width)."""
+    from PIL import Image
+
+    h, w = size
+    if saliency.shape == (h, w):
+        return saliency.astype(np.float32)
+    img = Image.fromarray(saliency.astype(np.float32), mode="F")
+    return np.asarray(img.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def alpha_for(normalized: np.ndarray, signed: bool) -> np.ndarray:
+    """Per-pixel weight of the heatmap in an overlay: |value| (so zero saliency stays clear)."""
+    return np.abs(normalized) if signed else normalized
+
+
+def overlay(
+    image: np.ndarray,
+    saliency: np.ndarray,
+    signed: bool = False,
+    cmap: str | None = None,
+    opacity: float = DEFAULT_OPACITY,
+    percentile: float = DEFAULT_PERCENTILE,
+    scale: float | None = None,
+) -> np.ndarray:
+    """The heatmap blended over the image at the image's own resolution: RGB uint8.
+
+    result = (1 - opacity) * image + opacity * colour, for every pixel (a plain alpha blend, as
+    the app's canvas draws it with the overlay item's opacity).
+    """
+    cmap = cmap or (DEFAULT_SIGNED_CMAP if signed else DEFAULT_CMAP)
+    big = resize_map(saliency, image.shape[:2])
+    colours = colorize(normalize(big, signed, percentile, scale), cmap, signed)
+    out = (1.0 - opacity) * image.astype(np.float32) + opacity * colours.astype(np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def heatmap_rgb(
+    saliency: np.ndarray,
+    size: tuple[int, int],
+    signed: bool = False,
+    cmap: str | None = None,
+    percentile: float = DEFAULT_PERCENTILE,
+    scale: float | None = None,
+) -> np.ndarray:
+    """The coloured heatmap alone, resized to `size` (height, width): RGB uint8."""
+    cmap = cmap or (DEFAULT_SIGNED_CMAP if signed else DEFAULT_CMAP)
+    big = resize_map(saliency, size)
+    return colorize(normalize(big, signed, percentile, scale), cmap, signed)
+
+
+def gradient_image(attributions: np.ndarray, percentile: float = DEFAULT_PERCENTILE) -> np.ndarray:
+    """Guided backprop / deconvnet attributions as an RGB picture (Springenberg et al. fig. 3).
+
+    Centred on grey: 0.5 + 0.5 * a / P(|a|), clipped to [0, 1]. Grayscale inputs are repeated.
+    """
+    a = attributions.astype(np.float64)
+    p = scale_of(a, signed=True, percentile=percentile)
+    img = np.clip(0.5 + 0.5 * a / p, 0.0, 1.0)
+    if img.shape[-1] == 1:
+        img = np.repeat(img, 3, axis=-1)
+    return np.rint(img * 255.0).astype(np.uint8)

@@ -205,8 +205,31 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
+def from_keras(
+    model: Any,
+    preprocessing: str = "raw",
+    labels: str | Path | Sequence[str] | None = None,
+    output_index: int | None = None,
+    name: str = "in-memory model",
+) -> LoadedModel:
+    """Wrap a Keras model object already in memory (notebooks, tests). It is not copied."""
+    from saliency_desktop.engine import device
+
+    device.configure()
+    index = _check_image_model(model, output_index)
+    n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))
+    if preprocessing not in PREPROCESSING:
+        raise ModelError(f"Unknown preprocessing {preprocessing!r}.")
+    shape = model.inputs[0].shape
+    info = ModelInfo(
+        id=name, label=name, input_size=(int(shape[1]), int(shape[2])), channels=int(shape[3]),
+        preprocessing=preprocessing, labels=_read_label_file(labels, n_classes),
+    )
+    return LoadedModel(model, info, index)
+
+
 def load_model(
-    spec: str | Path = catalogue.DEFAULT_MODEL,
+    spec: Any = catalogue.DEFAULT_MODEL,
     preprocessing: str | None = None,
     labels: str | Path | Sequence[str] | None = None,
     trust_model: bool = False,
@@ -214,10 +237,12 @@ def load_model(
     download_progress: Callable[[int, int | None], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> LoadedModel:
-    """Load a catalogue model (id) or a model file/folder (path), ready to explain."""
+    """Load a catalogue model (id), a model file/folder (path) or wrap a Keras model object."""
     from saliency_desktop.engine import device
 
     device.configure()
+    if not isinstance(spec, str | Path):
+        return from_keras(spec, preprocessing or "raw", labels, output_index)
     key = str(spec)
     if key in catalogue.CATALOGUE:
         return _load_catalogue(catalogue.CATALOGUE[key], download_progress, cancel)

@@ -1,0 +1,165 @@
+"""Every registered method, on a tiny model: the contract all of them keep.
+
+A new method registered with `@register` is picked up here with no change to this file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from saliency_desktop.engine import explain, get_method, list_methods, method_ids
+from saliency_desktop.engine.types import MethodInfo
+
+METHODS = method_ids()
+
+
+def test_the_seven_methods_are_registered():
+    assert set(METHODS) >= {
+        "vanilla_gradients", "deconvnet", "guided_backprop", "gradcam", "gradcam_plus_plus",
+        "guided_gradcam", "integrated_gradients",
+    }
+
+
+@pytest.mark.parametrize("info", list_methods(), ids=lambda i: i.id)
+def test_method_info_is_complete(info: MethodInfo):
+    assert info.label and info.summary.endswith(".") and info.paper
+    assert info.family in ("gradients", "cam", "path")
+    doc = type(get_method(info.id)).__doc__ or ""
+    assert any(ch.isdigit() for ch in doc), f"{info.id}: docstring must cite the paper/equation"
+
+
+def _plain_gradient(keras_model, x, target):
+    import tensorflow as tf
+
+    xt = tf.constant(x[None])
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = keras_model(xt, training=False)
+        s = out[0, target]
+    return tape.gradient(s, xt).numpy()[0]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_contract(method, tiny_model, tiny_image):
+    keras_model = tiny_model.keras_model
+    weights_before = [w.copy() for w in keras_model.get_weights()]
+    x = tiny_model.prepare(tiny_image)[1]
+    grad_before = _plain_gradient(keras_model, x, 1)
+    activations_before = {
+        layer.name: getattr(layer, "activation", None) for layer in keras_model.layers
+    }
+
+    res = explain(tiny_model, tiny_image, methods=[method], target=1, n_steps=8)
+    again = explain(tiny_model, tiny_image, methods=[method], target=1, n_steps=8)
+    m = res.methods[method]
+    info = get_method(method).info
+
+    assert m.map.shape == (8, 8) and m.map.dtype == np.float32
+    assert np.isfinite(m.map).all()
+    if info.has_attributions:
+        assert m.attributions is not None and m.attributions.shape == (8, 8, 3)
+        assert m.attributions.dtype == np.float32 and np.isfinite(m.attributions).all()
+    if info.has_cam:
+        assert m.cam is not None and m.cam.ndim == 2 and (m.cam >= 0).all()
+    if not info.signed:
+        assert (m.map >= 0).all()
+    np.testing.assert_array_equal(m.map, again.methods[method].map)  # deterministic
+    assert m.seconds >= 0 and isinstance(m.params, dict)
+    assert res.target == 1 and res.target_label == "b"
+
+    # the user's model is unchanged: weights, activations, and plain gradients afterwards
+    for before, after in zip(weights_before, keras_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    for layer in keras_model.layers:
+        assert getattr(layer, "activation", None) is activations_before[layer.name]
+    np.testing.assert_allclose(_plain_gradient(keras_model, x, 1), grad_before, rtol=1e-6)
+
+
+def test_all_methods_in_one_call_match_separate_calls(tiny_model, tiny_image):
+    together = explain(tiny_model, tiny_image, methods="all", n_steps=8)
+    for mid in METHODS:
+        alone = explain(tiny_model, tiny_image, methods=[mid], n_steps=8)
+        np.testing.assert_allclose(together.methods[mid].map, alone.methods[mid].map, rtol=1e-5,
+                                   atol=1e-7, err_msg=mid)
+
+
+def test_guided_gradcam_is_guided_times_gradcam(tiny_model, tiny_image):
+    res = explain(tiny_model, tiny_image, methods=["guided_backprop", "gradcam", "guided_gradcam"])
+    expected = (res.methods["guided_backprop"].attributions
+                * res.methods["gradcam"].map[..., None])
+    np.testing.assert_allclose(res.methods["guided_gradcam"].attributions, expected, rtol=1e-6)
+
+
+def test_vanilla_map_is_channel_max_of_abs(tiny_model, tiny_image):
+    m = explain(tiny_model, tiny_image, methods=["vanilla_gradients"]).methods["vanilla_gradients"]
+    np.testing.assert_array_equal(m.map, np.abs(m.attributions).max(-1))
+
+
+def test_target_by_label_and_top_k(tiny_model, tiny_image):
+    res = explain(tiny_model, tiny_image, methods=["gradcam"], target="C")
+    assert res.target == 2 and res.target_label == "c"
+    probs = [p.probability for p in res.top_k]
+    assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 1e-5
+    auto = explain(tiny_model, tiny_image, methods=["gradcam"])
+    assert auto.target == auto.top_k[0].index
+
+
+def test_progress_and_cancel(tiny_model, tiny_image):
+    import threading
+
+    from saliency_desktop.engine import CancelledError
+
+    seen: list[float] = []
+    explain(tiny_model, tiny_image, methods="all", n_steps=64, progress=lambda f, m: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    cancel = threading.Event()
+
+    def stop_during_ig(fraction: float, message: str) -> None:
+        if message == "integrated gradients":
+            cancel.set()
+
+    with pytest.raises(CancelledError):
+        explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=256,
+                progress=stop_during_ig, cancel=cancel)
+    # and the next job still runs
+    explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=8)
+
+
+def test_ig_batches_are_bounded(tiny_model, tiny_image, monkeypatch):
+    monkeypatch.setattr(tiny_model, "batch_size", 5)
+    sizes: list[int] = []
+    fn = tiny_model.runtime.batch("logit")
+
+    def spy(points, target):
+        sizes.append(len(points))
+        return fn(points, target)
+
+    monkeypatch.setattr(tiny_model.runtime, "batch", lambda score: spy)
+    small = explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=12)
+    assert sizes == [6, 5, 2]  # the baseline rides along in the first batch
+    monkeypatch.undo()
+    big = explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=12)
+    np.testing.assert_allclose(small.methods["integrated_gradients"].attributions,
+                               big.methods["integrated_gradients"].attributions, rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_engine_never_imports_qt_and_imports_tensorflow_lazily():
+    # a fresh interpreter: pytest-qt has already imported PySide6 into this one
+    code = (
+        "import sys; import saliency_desktop.engine as e; e.list_methods();"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules;"
+        "from saliency_desktop.engine.models import from_keras; import keras;"
+        "i = keras.Input((8, 8, 3)); m = keras.Model(i, keras.layers.Dense(2)("
+        "keras.layers.Flatten()(i)));"
+        "import numpy as np; e.explain(from_keras(m), np.zeros((8, 8, 3), np.uint8),"
+        " methods=['vanilla_gradients']);"
+        "assert not any(n.startswith('PySide6') for n in sys.modules), 'Qt imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

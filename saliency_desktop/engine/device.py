@@ -9,7 +9,7 @@ from functools import cache
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_BUDGET_MB = {"cpu": 1024, "gpu": 2048}
+_DEFAULT_BUDGET_MB = {"cpu": 1536, "gpu": 2048}
 
 
 @cache

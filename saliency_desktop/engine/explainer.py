@@ -76,11 +76,10 @@ def explain(
     target_index = None if target is None else model.class_index(target)
     needs_layer = any(get_method(m).info.needs_layer for m in ids)
     cam_layer = resolve_layer(model, layer) if needs_layer else None
-    need_grad = any(m != "integrated_gradients" for m in ids)
     with model.lock:
         job.check()
         job.report(0.0, "predicting")
-        ctx = PassCache(model, x, raw, target_index, score, cam_layer, need_grad)
+        ctx = PassCache(model, x, raw, target_index, score, cam_layer, set(ids))
         start = time.perf_counter()
         plain = ctx.plain()
         plain_seconds = time.perf_counter() - start
@@ -98,11 +97,8 @@ def explain(
             start = time.perf_counter()
             heat, attributions, cam, extras = inst.compute(ctx, params[mid], job)
             seconds = time.perf_counter() - start
-            if mid in ("vanilla_gradients", "gradcam") or (
-                mid == "gradcam_plus_plus" and "gradcam" not in ids
-            ):
-                seconds += plain_seconds  # the shared pass, charged once to its first user
-                plain_seconds = 0.0
+            seconds += plain_seconds  # the first (shared) pass, charged once, to the first method
+            plain_seconds = 0.0
             ctx.shared[mid] = (heat, attributions, cam, extras)
             result = MethodResult(
                 method=mid,

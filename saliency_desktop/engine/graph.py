@@ -30,6 +30,7 @@ class RunState:
     captured: Any = None
     logits: Any = None
     overridden: list[str] = field(default_factory=list)
+    relu_after_capture: bool = False  # a re-routed ReLU runs after the captured layer
 
 
 def is_graph_model(layer: Any) -> bool:
@@ -127,6 +128,8 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
     elif st.rule is not None and (spec := relu_spec(op)) is not None:
         how, cap, threshold = spec
         st.overridden.append(path)
+        if st.captured is not None:
+            st.relu_after_capture = True
         if how == "fused":
             pre = _call_without_activation(op, *args, **kwargs)
             y = _rerouted(op.activation, pre, st.rule, cap, threshold)

@@ -40,6 +40,7 @@ class Runtime:
     def __init__(self, model: LoadedModel) -> None:
         self.model = model
         self._fns: dict[tuple[Any, ...], Any] = {}
+        self.cam_exact: dict[tuple[Any, ...], bool] = {}
 
     def _spec(self) -> Any:
         import tensorflow as tf
@@ -66,47 +67,34 @@ class Runtime:
         source = probs if score == "probability" else logits
         return tf.gather(source, target, axis=1)
 
-    def plain(self, capture: str | None, score: str, with_grad: bool) -> Any:
-        key = ("plain", capture, score, with_grad)
+    def single(self, rule: str | None, capture: str | None, score: str, with_grad: bool) -> Any:
+        """Forward (+ backward) for one image: probabilities, logits, target, score, dS/dx, A, dS/dA.
+
+        `rule` None is the plain gradient; "guided"/"deconv" re-route every ReLU. With a rule, dS/dA
+        equals the plain one when no re-routed ReLU lies after the captured layer; whether that
+        holds is recorded in `cam_exact` when the function is traced.
+        """
+        key = ("single", rule, capture, score, with_grad)
         if key not in self._fns:
             import tensorflow as tf
 
             def fn(x: Any, target: Any) -> Any:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    st = RunState(capture=capture)
+                    st = RunState(capture=capture, rule=rule)  # type: ignore[arg-type]
                     probs, logits = self._outputs(x, st)
                     t = tf.where(target < 0, tf.cast(tf.argmax(probs[0]), tf.int32), target)
                     s = self._score(probs, logits, t, score)
                     total = tf.reduce_sum(s)
+                if rule is not None and not st.overridden:
+                    raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
+                self.cam_exact[key] = capture is not None and not st.relu_after_capture
                 if not with_grad:
                     return probs, logits, t, s
                 sources = [x] + ([st.captured] if capture else [])
                 grads = tape.gradient(total, sources)
                 extra = (st.captured, grads[1]) if capture else ()
                 return (probs, logits, t, s, grads[0], *extra)
-
-            self._fns[key] = tf.function(
-                fn,
-                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
-                autograph=False,
-            )
-        return self._fns[key]
-
-    def rerouted(self, rule: str, score: str) -> Any:
-        key = ("rerouted", rule, score)
-        if key not in self._fns:
-            import tensorflow as tf
-
-            def fn(x: Any, target: Any) -> Any:
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    st = RunState(rule=rule)  # type: ignore[arg-type]
-                    probs, logits = self._outputs(x, st)
-                    total = tf.reduce_sum(self._score(probs, logits, target, score))
-                if not st.overridden:
-                    raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
-                return tape.gradient(total, x)
 
             self._fns[key] = tf.function(
                 fn,
@@ -138,7 +126,13 @@ class Runtime:
 
 
 class PassCache:
-    """The passes of one request (one image, target, score and layer), each run at most once."""
+    """The passes of one request (one image, target, score and layer), each run at most once.
+
+    The first pass also gives the predictions. It is the plain pass when Vanilla Gradients is
+    asked for (or nothing else needs a backward pass), otherwise the guided (or deconv) pass,
+    so Guided Backpropagation alone costs one forward+backward. The CAM methods take A and dS/dA
+    from whichever pass captured them, provided no re-routed ReLU lies between the layer and S.
+    """
 
     def __init__(
         self,
@@ -148,56 +142,79 @@ class PassCache:
         target: int | None,
         score: str,
         layer: str | None,
-        need_grad: bool,
+        methods: set[str],
     ) -> None:
         self.model = model
         self.x = x.astype(np.float32)
         self.raw = raw  # the image at model size, uint8, before preprocessing
         self.score = score
         self.layer = layer
-        self._plain: PlainPass | None = None
         self._target_in = -1 if target is None else int(target)
-        self._need_grad = need_grad
-        self._rerouted: dict[str, np.ndarray] = {}
+        self._passes: dict[str | None, PlainPass] = {}
         self.shared: dict[str, Any] = {}  # results one method leaves for another (Grad-CAM map)
+        rules = [r for r, ids in (("guided", {"guided_backprop", "guided_gradcam"}),
+                                  ("deconv", {"deconvnet"})) if methods & ids]
+        if "vanilla_gradients" in methods or not rules:
+            self._first_rule: str | None = None
+        else:
+            self._first_rule = rules[0]
+        self._first_grad = bool(methods - {"integrated_gradients"})
 
     @property
     def runtime(self) -> Runtime:
         return self.model.runtime
 
+    def _run(self, rule: str | None, capture: str | None, with_grad: bool) -> PlainPass:
+        fn = self.runtime.single(rule, capture, self.score, with_grad)
+        target = self._target_in if not self._passes else self.target
+        out = [np.asarray(o) for o in fn(self.x[None], np.int32(target))]
+        probs, logits, t, s = out[0][0], out[1][0], int(out[2]), float(out[3][0])
+        grad_x = out[4][0] if with_grad else None
+        acts = out[5][0] if with_grad and capture else None
+        grad_a = out[6][0] if with_grad and capture else None
+        key = ("single", rule, capture, self.score, with_grad)
+        if rule is not None and acts is not None and not self.runtime.cam_exact.get(key, False):
+            acts = grad_a = None  # dS/dA went through re-routed ReLUs: not usable for CAM
+        return PlainPass(probs, logits, t, s, grad_x, acts, grad_a)
+
     def plain(self) -> PlainPass:
-        if self._plain is None:
-            capture = self.layer if self._need_grad else None
-            fn = self.runtime.plain(capture, self.score, self._need_grad)
-            out = [np.asarray(o) for o in fn(self.x[None], np.int32(self._target_in))]
-            probs, logits, t, s = out[0][0], out[1][0], int(out[2]), float(out[3][0])
-            grad_x = out[4][0] if self._need_grad else None
-            acts = out[5][0] if self._need_grad and capture else None
-            grad_a = out[6][0] if self._need_grad and capture else None
-            self._plain = PlainPass(probs, logits, t, s, grad_x, acts, grad_a)
-        return self._plain
+        """The first pass: predictions, the target and S(x) (and its gradients)."""
+        if not self._passes:
+            capture = self.layer if self._first_grad else None
+            self._passes[self._first_rule] = self._run(self._first_rule, capture, self._first_grad)
+        return next(iter(self._passes.values()))
+
+    def _pass(self, rule: str | None, capture: str | None) -> PlainPass:
+        self.plain()
+        if rule not in self._passes:
+            self._passes[rule] = self._run(rule, capture, True)
+        return self._passes[rule]
 
     @property
     def target(self) -> int:
         return self.plain().target
 
     def gradients(self) -> np.ndarray:
-        grad = self.plain().grad_x
-        if grad is None:
-            raise EngineError("internal: the plain pass ran without gradients")
+        grad = self._pass(None, self.layer).grad_x
+        assert grad is not None
         return grad
 
     def cam_inputs(self) -> tuple[np.ndarray, np.ndarray]:
-        p = self.plain()
-        if p.activations is None or p.grad_a is None:
+        if self.layer is None:
             raise EngineError("This model has no 4-D feature-map layer for the CAM methods.")
+        for p in self._passes.values() if self._passes else [self.plain()]:
+            if p.activations is not None and p.grad_a is not None:
+                return p.activations, p.grad_a
+        p = self._pass(None, self.layer)
+        if p.activations is None or p.grad_a is None:  # the plain pass ran before, without capture
+            p = self._run(None, self.layer, True)
+        assert p.activations is not None and p.grad_a is not None
         return p.activations, p.grad_a
 
     def rerouted_gradients(self, rule: str) -> np.ndarray:
-        if rule not in self._rerouted:
-            fn = self.runtime.rerouted(rule, self.score)
-            self._rerouted[rule] = np.asarray(fn(self.x[None], np.int32(self.target)))[0]
-        return self._rerouted[rule]
+        grad = self._pass(rule, None).grad_x
+        assert grad is not None
+        return grad
 
     def path_integral(
         self,

@@ -163,3 +163,50 @@ def test_engine_never_imports_qt_and_imports_tensorflow_lazily():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _count_passes(model, monkeypatch) -> list[tuple]:
+    calls: list[tuple] = []
+    original = model.runtime.single
+
+    def spy(rule, capture, score, with_grad):
+        fn = original(rule, capture, score, with_grad)
+        return lambda x, t: (calls.append((rule, capture, with_grad)), fn(x, t))[1]
+
+    monkeypatch.setattr(model.runtime, "single", spy)
+    return calls
+
+
+@pytest.mark.parametrize("methods,passes", [
+    (["guided_backprop"], 1),
+    (["deconvnet"], 1),
+    (["vanilla_gradients", "gradcam", "gradcam_plus_plus"], 1),
+    (["guided_backprop", "gradcam", "guided_gradcam"], 1),  # CAM from the guided pass
+    (["vanilla_gradients", "guided_backprop", "deconvnet", "gradcam", "gradcam_plus_plus",
+      "guided_gradcam"], 3),
+])
+def test_methods_share_passes(tiny_model, tiny_image, monkeypatch, methods, passes):
+    reference = {m: explain(tiny_model, tiny_image, methods=[m]).methods[m] for m in methods}
+    calls = _count_passes(tiny_model, monkeypatch)
+    res = explain(tiny_model, tiny_image, methods=methods)
+    assert len(calls) == passes, calls
+    for m in methods:  # sharing changes nothing in the numbers
+        np.testing.assert_allclose(res.methods[m].map, reference[m].map, rtol=1e-5, atol=1e-7)
+
+
+def test_cam_does_not_use_guided_gradients_through_later_relus(keras, tiny_image, monkeypatch):
+    """A Dense ReLU after the CAM layer (as in VGG16): guided dS/dA differs, so a plain pass runs."""
+    from saliency_desktop.engine.models import from_keras
+
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((8, 8, 3))
+    a = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inp)
+    x = keras.layers.Flatten()(a)
+    x = keras.layers.Dense(6, activation="relu")(x)
+    out = keras.layers.Dense(3)(x)
+    model = from_keras(keras.Model(inp, out), preprocessing="unit")
+    alone = explain(model, tiny_image, methods=["gradcam"]).methods["gradcam"]
+    calls = _count_passes(model, monkeypatch)
+    res = explain(model, tiny_image, methods=["guided_backprop", "gradcam"])
+    assert [c[0] for c in calls] == ["guided", None]
+    np.testing.assert_allclose(res.methods["gradcam"].cam, alone.cam, rtol=1e-6)

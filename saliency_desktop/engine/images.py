@@ -20,7 +20,7 @@ import numpy as np
 
 from saliency_desktop.engine.types import ImageError
 
-MAX_PIXELS = 178_956_970  # Pillow's own hard limit (2x its warning threshold)
+MAX_PIXELS = 100_000_000  # 100 megapixels: far above any photo a classifier needs
 IMAGE_SUFFIXES = (
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif",
 )
@@ -109,7 +109,10 @@ def load_image(source: Any) -> tuple[np.ndarray, tuple[str, ...]]:
         raise ImageError(f"{name}: no such file (was it moved or deleted?).") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image file Pillow can read.") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: refused as a decompression bomb ({exc}).") from None
+    except Image.DecompressionBombError:  # Pillow's own check, for sizes far over ours
+        raise ImageError(
+            f"{name}: over the limit of {MAX_PIXELS:,} pixels (refused before decoding, as a "
+            "possible decompression bomb)."
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{name}: the image is damaged or truncated ({exc}).") from None

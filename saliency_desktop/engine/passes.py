@@ -59,6 +59,8 @@ class Runtime:
         out = tf.reshape(out, [tf.shape(out)[0], -1])
         logits = st.logits if st.logits is not None else out
         logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
+        if self.model.info.final_activation == "linear":
+            out = tf.nn.softmax(logits)  # outputs are logits: show (and explain) softmax of them
         return out, logits
 
     def _score(self, probs: Any, logits: Any, target: Any, score: str) -> Any:

@@ -114,3 +114,37 @@ def test_caffe_and_torch_preprocessing():
     np.testing.assert_allclose(PREPROCESSING["torch"](px)[0, 0],
                                (px[0, 0] / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225],
                                rtol=1e-5)
+
+
+def test_model_without_feature_maps_disables_cam_with_reason(keras, tiny_image):
+    from saliency_desktop.engine import EngineError
+    from saliency_desktop.engine.models import from_keras
+
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Flatten()(inp)
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(5, activation="relu")(x))
+    model = from_keras(keras.Model(inp, out), preprocessing="unit")
+    for mid in ("gradcam", "gradcam_plus_plus", "guided_gradcam"):
+        assert "4-D feature-map" in model.info.unavailable[mid]
+    res = explain(model, tiny_image, methods="all", n_steps=4)
+    assert set(res.methods) == {"vanilla_gradients", "deconvnet", "guided_backprop",
+                                "integrated_gradients"}
+    with pytest.raises(EngineError, match="not available for this model"):
+        explain(model, tiny_image, methods=["gradcam"])
+
+
+def test_logit_output_model(keras, tiny_image):
+    """No softmax at the end: S is the output itself; top-k shows the softmax of the outputs."""
+    from saliency_desktop.engine.models import from_keras
+    from tests.engine.conftest import tiny_cnn
+
+    km = tiny_cnn(keras, seed=7, final="linear")
+    model = from_keras(km, preprocessing="unit")
+    assert model.info.final_activation == "linear"
+    res = explain(model, tiny_image, methods=["integrated_gradients"], n_steps=4)
+    out = km(tiny_image[None] / 255.0, training=False).numpy()[0]
+    assert res.target == int(out.argmax())
+    assert res.methods["integrated_gradients"].extras["score"] == pytest.approx(
+        float(out.max()), rel=1e-5)
+    softmax = np.exp(out - out.max()) / np.exp(out - out.max()).sum()
+    assert res.top_k[0].probability == pytest.approx(float(softmax.max()), rel=1e-5)

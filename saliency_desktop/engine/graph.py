@@ -56,11 +56,13 @@ def output_operation(model: Any, index: int = 0) -> Any:
 
 
 def final_activation(op: Any) -> str:
-    """'softmax', 'sigmoid' or 'linear' for the layer that produces the model output."""
+    """'softmax', 'sigmoid', 'linear' or 'opaque' (SavedModel) for the model's output layer."""
     import keras
 
     if isinstance(op, keras.layers.Softmax):
         return "softmax"
+    if type(op).__name__ == "TFSMLayer":  # a SavedModel graph: its output is taken as it is
+        return "opaque"
     name = getattr(getattr(op, "activation", None), "__name__", "linear")
     return name if name in ("softmax", "sigmoid") else "linear"
 

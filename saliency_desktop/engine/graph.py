@@ -125,7 +125,7 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
     path = prefix + op.name
     if is_graph_model(op):
         y = run_model(op, args[0] if len(args) == 1 else list(args), st, prefix=path + "/")
-    elif op is st.output_op and final_activation(op) != "linear":
+    elif op is st.output_op and final_activation(op) in ("softmax", "sigmoid"):
         y = _call_output(op, st, *args, **kwargs)
     elif st.rule is not None and (spec := relu_spec(op)) is not None:
         how, cap, threshold = spec

@@ -111,16 +111,19 @@ def main() -> int:
 
     model = load_model("dog-breeds")
     image = str(resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png"))
-    _, x = model.prepare(__import__("saliency_desktop.engine", fromlist=["load_image"])
-                         .load_image(image)[0])
+    _, x = model.prepare(
+        __import__("saliency_desktop.engine", fromlist=["load_image"]).load_image(image)[0]
+    )
     lim = limits(model, x, args.repeats)
     ours = bench_methods(model, image, args.repeats)
     print(f"# dog-breeds (MobileNetV2 160x160), {model.device}, {versions()}")
     print(f"# medians of {args.repeats} runs after warm-up; ratios to limits measured in this run")
     print(f"limit: one compiled forward+backward        {lim['single'] * 1e3:8.1f} ms")
     print(f"limit: one compiled fwd+bwd over 50 points  {lim['batch50'] * 1e3:8.1f} ms")
-    print(f"eager fwd+bwd (peer style, no tf.function)  {lim['eager_single'] * 1e3:8.1f} ms"
-          f"  = {lim['eager_single'] / lim['single']:.2f}x the limit")
+    print(
+        f"eager fwd+bwd (peer style, no tf.function)  {lim['eager_single'] * 1e3:8.1f} ms"
+        f"  = {lim['eager_single'] / lim['single']:.2f}x the limit"
+    )
     print(f"{'method':24s} {'ms':>8s} {'ratio':>7s} {'target':>7s}")
     figures = {"limits": lim, "ours": ours, "ratios": {}}
     for mid, seconds in ours.items():
@@ -135,18 +138,23 @@ def main() -> int:
         flag = "ok" if ratio <= target else "OVER"
         print(f"{mid:24s} {seconds * 1e3:8.1f} {ratio:7.2f} {target:7.2f}  {flag}")
     if args.peers_python:
-        done = subprocess.run([args.peers_python, str(HERE / "peers.py"), image],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [args.peers_python, str(HERE / "peers.py"), image], capture_output=True, text=True
+        )
         print(done.stdout.rstrip() or done.stderr[-1500:])
-        print(f"(ours, same input: gradcam {ours['gradcam'] * 1e3:.1f} ms, "
-              f"integrated_gradients {ours['integrated_gradients'] * 1e3:.1f} ms)")
+        print(
+            f"(ours, same input: gradcam {ours['gradcam'] * 1e3:.1f} ms, "
+            f"integrated_gradients {ours['integrated_gradients'] * 1e3:.1f} ms)"
+        )
     if not args.skip_memory:
         for arch in ("MobileNetV2", "ResNet50"):
             mem = peak_rss_ig512(arch)
             figures[f"ig512_{arch}"] = mem
-            print(f"IG 512 steps, {arch} 224x224 (random weights): peak RSS "
-                  f"{mem['peak_rss_gb']:.2f} GB (target < 4), {mem['seconds']:.1f} s, "
-                  f"internal batch {mem['batch']}")
+            print(
+                f"IG 512 steps, {arch} 224x224 (random weights): peak RSS "
+                f"{mem['peak_rss_gb']:.2f} GB (target < 4), {mem['seconds']:.1f} s, "
+                f"internal batch {mem['batch']}"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0

@@ -62,13 +62,14 @@ def main() -> int:
     def alibi_ig():
         from alibi.explainers import IntegratedGradients
 
-        ig = IntegratedGradients(model, n_steps=50, method="gausslegendre",
-                                 internal_batch_size=50)
+        ig = IntegratedGradients(model, n_steps=50, method="gausslegendre", internal_batch_size=50)
         return lambda: ig.explain(x, baselines=None, target=target)
 
-    for name, make in [("tf-keras-vis Gradcam", tf_keras_vis_gradcam),
-                       ("tf-keras-vis Saliency (vanilla gradients)", tf_keras_vis_saliency),
-                       ("alibi IntegratedGradients (50 steps)", alibi_ig)]:
+    for name, make in [
+        ("tf-keras-vis Gradcam", tf_keras_vis_gradcam),
+        ("tf-keras-vis Saliency (vanilla gradients)", tf_keras_vis_saliency),
+        ("alibi IntegratedGradients (50 steps)", alibi_ig),
+    ]:
         try:
             fn = make()
             print(f"peer {name:40s} {median_time(fn) * 1e3:8.1f} ms")

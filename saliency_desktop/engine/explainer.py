@@ -22,6 +22,8 @@ from saliency_desktop.engine.types import (
 )
 
 ResultCallback = Callable[[MethodResult], None]
+
+
 def _cost(method_id: str, params: dict[str, Any], batch: int) -> float:
     if method_id == "integrated_gradients":
         return max(params.get("n_steps", 50) / max(batch, 1), 1.0) * 2.0
@@ -123,7 +125,9 @@ def explain(
         target=plain.target,
         target_label=model.label(plain.target),
         score=score,
-        top_k=[Prediction(int(i), model.label(int(i)), float(plain.probabilities[i])) for i in order],
+        top_k=[
+            Prediction(int(i), model.label(int(i)), float(plain.probabilities[i])) for i in order
+        ],
         layer=cam_layer,
         methods={m: results[m] for m in ids},
         device=model.device,
@@ -142,12 +146,21 @@ def _method_list(methods: Iterable[str] | str, model: LoadedModel) -> list[str]:
     for mid in ids:
         get_method(mid)  # raises for unknown ids
         if mid in model.info.unavailable:
-            raise EngineError(f"{mid} is not available for this model: {model.info.unavailable[mid]}.")
+            raise EngineError(
+                f"{mid} is not available for this model: {model.info.unavailable[mid]}."
+            )
     return ids
 
 
 def _order(ids: list[str]) -> list[str]:
     """Cheap methods first (results appear quickly), IG last; Grad-CAM before Guided Grad-CAM."""
-    rank = {"vanilla_gradients": 0, "gradcam": 1, "gradcam_plus_plus": 2, "guided_backprop": 3,
-            "guided_gradcam": 4, "deconvnet": 5, "integrated_gradients": 9}
+    rank = {
+        "vanilla_gradients": 0,
+        "gradcam": 1,
+        "gradcam_plus_plus": 2,
+        "guided_backprop": 3,
+        "guided_gradcam": 4,
+        "deconvnet": 5,
+        "integrated_gradients": 9,
+    }
     return sorted(ids, key=lambda m: rank.get(m, 8))

@@ -22,7 +22,17 @@ from saliency_desktop.engine.types import ImageError
 
 MAX_PIXELS = 100_000_000  # 100 megapixels: far above any photo a classifier needs
 IMAGE_SUFFIXES = (
-    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+    ".jfif",
 )
 
 

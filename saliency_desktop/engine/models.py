@@ -199,7 +199,9 @@ def _load_savedmodel(path: Path) -> Any:
             out = out[sorted(out)[0]]
         return keras.Model(inp, out, name=path.name)
     except Exception as exc:
-        raise ModelError(f"{path.name}: not a SavedModel TensorFlow can load ({_short(exc)}).") from exc
+        raise ModelError(
+            f"{path.name}: not a SavedModel TensorFlow can load ({_short(exc)})."
+        ) from exc
 
 
 def _short(exc: BaseException) -> str:
@@ -224,8 +226,12 @@ def from_keras(
         raise ModelError(f"Unknown preprocessing {preprocessing!r}.")
     shape = model.inputs[0].shape
     info = ModelInfo(
-        id=name, label=name, input_size=(int(shape[1]), int(shape[2])), channels=int(shape[3]),
-        preprocessing=preprocessing, labels=_read_label_file(labels, n_classes),
+        id=name,
+        label=name,
+        input_size=(int(shape[1]), int(shape[2])),
+        channels=int(shape[3]),
+        preprocessing=preprocessing,
+        labels=_read_label_file(labels, n_classes),
     )
     return LoadedModel(model, info, index)
 
@@ -261,8 +267,13 @@ def load_model(
         raise ModelError(f"Unknown preprocessing {prep!r}; use one of {', '.join(PREPROCESSING)}.")
     shape = model.inputs[0].shape
     info = ModelInfo(
-        id=str(path), label=path.name, input_size=(int(shape[1]), int(shape[2])),
-        channels=int(shape[3]), preprocessing=prep, labels=names, source=str(path.resolve()),
+        id=str(path),
+        label=path.name,
+        input_size=(int(shape[1]), int(shape[2])),
+        channels=int(shape[3]),
+        preprocessing=prep,
+        labels=names,
+        source=str(path.resolve()),
         sha256=sha256_of(path),
     )
     return LoadedModel(model, info, index)
@@ -309,8 +320,14 @@ def _load_catalogue(
             ) from exc
         digest = sha256_of(path)
     info = ModelInfo(
-        id=entry.id, label=entry.label, input_size=entry.input_size, channels=entry.channels,
-        preprocessing=entry.preprocessing, labels=catalogue.read_labels(entry.labels_resource),
-        source=str(path), sha256=digest, licence=entry.licence,
+        id=entry.id,
+        label=entry.label,
+        input_size=entry.input_size,
+        channels=entry.channels,
+        preprocessing=entry.preprocessing,
+        labels=catalogue.read_labels(entry.labels_resource),
+        source=str(path),
+        sha256=digest,
+        licence=entry.licence,
     )
     return LoadedModel(model, info)

@@ -70,7 +70,7 @@ class Runtime:
         return tf.gather(source, target, axis=1)
 
     def single(self, rule: str | None, capture: str | None, score: str, with_grad: bool) -> Any:
-        """Forward (+ backward) for one image: probabilities, logits, target, score, dS/dx, A, dS/dA.
+        """Forward (+ backward) for one image: probabilities, logits, target, S, dS/dx, A, dS/dA.
 
         `rule` None is the plain gradient; "guided"/"deconv" re-route every ReLU. With a rule, dS/dA
         equals the plain one when no re-routed ReLU lies after the captured layer; whether that
@@ -154,8 +154,14 @@ class PassCache:
         self._target_in = -1 if target is None else int(target)
         self._passes: dict[str | None, PlainPass] = {}
         self.shared: dict[str, Any] = {}  # results one method leaves for another (Grad-CAM map)
-        rules = [r for r, ids in (("guided", {"guided_backprop", "guided_gradcam"}),
-                                  ("deconv", {"deconvnet"})) if methods & ids]
+        rules = [
+            r
+            for r, ids in (
+                ("guided", {"guided_backprop", "guided_gradcam"}),
+                ("deconv", {"deconvnet"}),
+            )
+            if methods & ids
+        ]
         if "vanilla_gradients" in methods or not rules:
             self._first_rule: str | None = None
         else:

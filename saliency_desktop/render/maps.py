@@ -8,6 +8,8 @@ Normalisation (explicit, as in PAIR saliency and Captum's `visualization`):
   (default 99.5): the brightest 0.5% of pixels saturate instead of dictating the scale;
 * signed maps (Integrated Gradients): m / P(|m|), clipped to [-1, 1], shown on a diverging
   colormap centred on zero.
+P is taken of the map at its own (model-input) resolution, before it is resized to the image,
+so a map has the same colours on a thumbnail and on the full-size photo.
 """
 
 from __future__ import annotations
@@ -57,8 +59,21 @@ def _lut(cmap: str) -> np.ndarray:
 def colormap_names() -> list[str]:
     import matplotlib
 
-    preferred = ["inferno", "viridis", "magma", "plasma", "cividis", "jet", "turbo", "gray",
-                 "RdBu_r", "coolwarm", "bwr", "seismic", "PiYG"]
+    preferred = [
+        "inferno",
+        "viridis",
+        "magma",
+        "plasma",
+        "cividis",
+        "jet",
+        "turbo",
+        "gray",
+        "RdBu_r",
+        "coolwarm",
+        "bwr",
+        "seismic",
+        "PiYG",
+    ]
     return [c for c in preferred if c in matplotlib.colormaps]
 
 
@@ -100,6 +115,8 @@ def overlay(
     the app's canvas draws it with the overlay item's opacity).
     """
     cmap = cmap or (DEFAULT_SIGNED_CMAP if signed else DEFAULT_CMAP)
+    if scale is None:  # of the map itself, so the colours do not depend on the display size
+        scale = scale_of(saliency, signed, percentile)
     big = resize_map(saliency, image.shape[:2])
     colours = colorize(normalize(big, signed, percentile, scale), cmap, signed)
     out = (1.0 - opacity) * image.astype(np.float32) + opacity * colours.astype(np.float32)
@@ -116,6 +133,8 @@ def heatmap_rgb(
 ) -> np.ndarray:
     """The coloured heatmap alone, resized to `size` (height, width): RGB uint8."""
     cmap = cmap or (DEFAULT_SIGNED_CMAP if signed else DEFAULT_CMAP)
+    if scale is None:
+        scale = scale_of(saliency, signed, percentile)
     big = resize_map(saliency, size)
     return colorize(normalize(big, signed, percentile, scale), cmap, signed)
 

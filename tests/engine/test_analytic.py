@@ -62,18 +62,24 @@ def test_guided_and_deconv_rules_match_hand_computation(keras, cap):
     assert (z1 < 0).any() and (z1 > 0).any() and (z2 < 0).any()
     assert (z2 > 6).any() and ((z2 > 0) & (z2 < 6)).any()
     target = 1
-    res = explain(model, image, methods=["vanilla_gradients", "guided_backprop", "deconvnet"],
-                  target=target)
-    for mid, rule in [("vanilla_gradients", "plain"), ("guided_backprop", "guided"),
-                      ("deconvnet", "deconv")]:
+    res = explain(
+        model, image, methods=["vanilla_gradients", "guided_backprop", "deconvnet"], target=target
+    )
+    for mid, rule in [
+        ("vanilla_gradients", "plain"),
+        ("guided_backprop", "guided"),
+        ("deconvnet", "deconv"),
+    ]:
         expected = _hand_backprop(x, w1, b1, w2, b2, w3, target, rule, cap).reshape(2, 2, 1)
         got = res.methods[mid].attributions
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4, err_msg=mid)
-        np.testing.assert_allclose(res.methods[mid].map, np.abs(expected)[..., 0], rtol=1e-4,
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            res.methods[mid].map, np.abs(expected)[..., 0], rtol=1e-4, atol=1e-4
+        )
     # the rules differ on this network, so the test can tell them apart
-    assert not np.allclose(res.methods["guided_backprop"].attributions,
-                           res.methods["deconvnet"].attributions)
+    assert not np.allclose(
+        res.methods["guided_backprop"].attributions, res.methods["deconvnet"].attributions
+    )
 
 
 def _cam_model(keras, conv_w, dense_w, dense_b):
@@ -110,8 +116,9 @@ def test_gradcam_and_gradcam_pp_on_set_weights(keras):
     cam = np.maximum((a * w_gradcam).sum(-1), 0)
     np.testing.assert_allclose(res.methods["gradcam"].cam, cam, rtol=1e-5, atol=1e-6)
     resized = tf.image.resize(cam[None, ..., None].astype(np.float32), (4, 4), "bilinear")
-    np.testing.assert_allclose(res.methods["gradcam"].map, resized.numpy()[0, ..., 0],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        res.methods["gradcam"].map, resized.numpy()[0, ..., 0], rtol=1e-5, atol=1e-6
+    )
 
     alpha = g**2 / (2 * g**2 + a.sum(axis=(0, 1)) * g**3)
     w_pp = (alpha * np.maximum(g, 0)).sum(axis=(0, 1))
@@ -124,7 +131,9 @@ def test_gradcam_pp_weights_do_not_overflow_on_huge_scores():
     from saliency_desktop.engine.methods.cam import GradCamPlusPlus
 
     a = np.full((2, 2, 3), 1e3)
-    g = np.full((2, 2, 3), 50.0)  # exp(S) would overflow for S ~ 1e5; the closed form never forms it
+    g = np.full(
+        (2, 2, 3), 50.0
+    )  # exp(S) would overflow for S ~ 1e5; the closed form never forms it
     g[..., 2] = 0.0  # zero gradient: alpha is 0, not NaN
     w = GradCamPlusPlus.channel_weights(a, g)
     assert np.isfinite(w).all() and w[2] == 0.0
@@ -144,8 +153,14 @@ def _smooth_model(keras):
 @pytest.mark.parametrize("rule", ["gausslegendre", "riemann_trapezoid", "riemann_middle"])
 def test_integrated_gradients_completeness(keras, tiny_image, rule):
     model = from_keras(_smooth_model(keras), preprocessing="unit")
-    res = explain(model, tiny_image, methods=["integrated_gradients"], n_steps=128, rule=rule,
-                  baseline="black")
+    res = explain(
+        model,
+        tiny_image,
+        methods=["integrated_gradients"],
+        n_steps=128,
+        rule=rule,
+        baseline="black",
+    )
     m = res.methods["integrated_gradients"]
     diff = m.extras["score"] - m.extras["baseline_score"]
     assert abs(diff) > 1e-3
@@ -160,16 +175,26 @@ def test_integrated_gradients_is_exact_on_a_linear_model(keras, tiny_image):
     out = keras.layers.Dense(2)(keras.layers.Flatten()(inp))
     lin = keras.Model(inp, out)
     model = from_keras(lin, preprocessing="unit")
-    res = explain(model, tiny_image, methods=["integrated_gradients"], n_steps=2,
-                  rule="riemann_left", baseline="zeros", target=1)
+    res = explain(
+        model,
+        tiny_image,
+        methods=["integrated_gradients"],
+        n_steps=2,
+        rule="riemann_left",
+        baseline="zeros",
+        target=1,
+    )
     w = lin.layers[-1].get_weights()[0][:, 1].reshape(8, 8, 3)
     x = tiny_image / 255.0
-    np.testing.assert_allclose(res.methods["integrated_gradients"].attributions, x * w, rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        res.methods["integrated_gradients"].attributions, x * w, rtol=1e-4, atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("rule", ["gausslegendre", "riemann_left", "riemann_right",
-                                  "riemann_middle", "riemann_trapezoid"])
+@pytest.mark.parametrize(
+    "rule",
+    ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"],
+)
 def test_integration_rules_integrate(rule):
     alphas, weights = integration_points(rule, 64)
     assert len(alphas) == 64 and np.isclose(weights.sum(), 1.0)
@@ -187,16 +212,23 @@ def test_gauss_legendre_matches_alibi_nodes():
 
 def test_probability_score_differs_from_logit(tiny_model, tiny_image):
     logit = explain(tiny_model, tiny_image, methods=["vanilla_gradients"], target=2)
-    prob = explain(tiny_model, tiny_image, methods=["vanilla_gradients"], target=2,
-                   score="probability")
-    a, b = logit.methods["vanilla_gradients"].attributions, prob.methods[
-        "vanilla_gradients"].attributions
+    prob = explain(
+        tiny_model, tiny_image, methods=["vanilla_gradients"], target=2, score="probability"
+    )
+    a, b = (
+        logit.methods["vanilla_gradients"].attributions,
+        prob.methods["vanilla_gradients"].attributions,
+    )
     assert not np.allclose(a, b)
     # d softmax_t / dx = p_t * (dz_t/dx - sum_j p_j dz_j/dx): check against per-class logit grads
     probs = np.zeros(4)
     for p in logit.top_k:
         probs[p.index] = p.probability
-    grads = [explain(tiny_model, tiny_image, methods=["vanilla_gradients"], target=j)
-             .methods["vanilla_gradients"].attributions for j in range(4)]
+    grads = [
+        explain(tiny_model, tiny_image, methods=["vanilla_gradients"], target=j)
+        .methods["vanilla_gradients"]
+        .attributions
+        for j in range(4)
+    ]
     expected = probs[2] * (grads[2] - sum(probs[j] * grads[j] for j in range(4)))
     np.testing.assert_allclose(b, expected, rtol=1e-3, atol=1e-6)

@@ -19,8 +19,13 @@ METHODS = method_ids()
 
 def test_the_seven_methods_are_registered():
     assert set(METHODS) >= {
-        "vanilla_gradients", "deconvnet", "guided_backprop", "gradcam", "gradcam_plus_plus",
-        "guided_gradcam", "integrated_gradients",
+        "vanilla_gradients",
+        "deconvnet",
+        "guided_backprop",
+        "gradcam",
+        "gradcam_plus_plus",
+        "guided_gradcam",
+        "integrated_gradients",
     }
 
 
@@ -83,14 +88,14 @@ def test_all_methods_in_one_call_match_separate_calls(tiny_model, tiny_image):
     together = explain(tiny_model, tiny_image, methods="all", n_steps=8)
     for mid in METHODS:
         alone = explain(tiny_model, tiny_image, methods=[mid], n_steps=8)
-        np.testing.assert_allclose(together.methods[mid].map, alone.methods[mid].map, rtol=1e-5,
-                                   atol=1e-7, err_msg=mid)
+        np.testing.assert_allclose(
+            together.methods[mid].map, alone.methods[mid].map, rtol=1e-5, atol=1e-7, err_msg=mid
+        )
 
 
 def test_guided_gradcam_is_guided_times_gradcam(tiny_model, tiny_image):
     res = explain(tiny_model, tiny_image, methods=["guided_backprop", "gradcam", "guided_gradcam"])
-    expected = (res.methods["guided_backprop"].attributions
-                * res.methods["gradcam"].map[..., None])
+    expected = res.methods["guided_backprop"].attributions * res.methods["gradcam"].map[..., None]
     np.testing.assert_allclose(res.methods["guided_gradcam"].attributions, expected, rtol=1e-6)
 
 
@@ -123,8 +128,14 @@ def test_progress_and_cancel(tiny_model, tiny_image):
             cancel.set()
 
     with pytest.raises(CancelledError):
-        explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=256,
-                progress=stop_during_ig, cancel=cancel)
+        explain(
+            tiny_model,
+            tiny_image,
+            methods=["integrated_gradients"],
+            n_steps=256,
+            progress=stop_during_ig,
+            cancel=cancel,
+        )
     # and the next job still runs
     explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=8)
 
@@ -143,9 +154,12 @@ def test_ig_batches_are_bounded(tiny_model, tiny_image, monkeypatch):
     assert sizes == [6, 5, 2]  # the baseline rides along in the first batch
     monkeypatch.undo()
     big = explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=12)
-    np.testing.assert_allclose(small.methods["integrated_gradients"].attributions,
-                               big.methods["integrated_gradients"].attributions, rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        small.methods["integrated_gradients"].attributions,
+        big.methods["integrated_gradients"].attributions,
+        rtol=1e-5,
+        atol=1e-7,
+    )
 
 
 def test_engine_never_imports_qt_and_imports_tensorflow_lazily():
@@ -160,8 +174,7 @@ def test_engine_never_imports_qt_and_imports_tensorflow_lazily():
         " methods=['vanilla_gradients']);"
         "assert not any(n.startswith('PySide6') for n in sys.modules), 'Qt imported'"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -177,14 +190,26 @@ def _count_passes(model, monkeypatch) -> list[tuple]:
     return calls
 
 
-@pytest.mark.parametrize("methods,passes", [
-    (["guided_backprop"], 1),
-    (["deconvnet"], 1),
-    (["vanilla_gradients", "gradcam", "gradcam_plus_plus"], 1),
-    (["guided_backprop", "gradcam", "guided_gradcam"], 1),  # CAM from the guided pass
-    (["vanilla_gradients", "guided_backprop", "deconvnet", "gradcam", "gradcam_plus_plus",
-      "guided_gradcam"], 3),
-])
+@pytest.mark.parametrize(
+    "methods,passes",
+    [
+        (["guided_backprop"], 1),
+        (["deconvnet"], 1),
+        (["vanilla_gradients", "gradcam", "gradcam_plus_plus"], 1),
+        (["guided_backprop", "gradcam", "guided_gradcam"], 1),  # CAM from the guided pass
+        (
+            [
+                "vanilla_gradients",
+                "guided_backprop",
+                "deconvnet",
+                "gradcam",
+                "gradcam_plus_plus",
+                "guided_gradcam",
+            ],
+            3,
+        ),
+    ],
+)
 def test_methods_share_passes(tiny_model, tiny_image, monkeypatch, methods, passes):
     reference = {m: explain(tiny_model, tiny_image, methods=[m]).methods[m] for m in methods}
     calls = _count_passes(tiny_model, monkeypatch)
@@ -195,7 +220,7 @@ def test_methods_share_passes(tiny_model, tiny_image, monkeypatch, methods, pass
 
 
 def test_cam_does_not_use_guided_gradients_through_later_relus(keras, tiny_image, monkeypatch):
-    """A Dense ReLU after the CAM layer (as in VGG16): guided dS/dA differs, so a plain pass runs."""
+    """A Dense ReLU after the CAM layer (as in VGG16): guided dS/dA differs; a plain pass runs."""
     from saliency_desktop.engine.models import from_keras
 
     keras.utils.set_random_seed(5)

@@ -133,14 +133,19 @@ def test_imagenet_model_loads_from_downloaded_weights(server, tmp_path, monkeypa
     body = weights_file.read_bytes()
     entry = catalogue.CATALOGUE["mobilenet_v2"]
     server.files[entry.file] = body
-    monkeypatch.setitem(catalogue.CATALOGUE, "mobilenet_v2",
-                        replace(entry, file_hash=hashlib.sha256(body).hexdigest()))
+    monkeypatch.setitem(
+        catalogue.CATALOGUE,
+        "mobilenet_v2",
+        replace(entry, file_hash=hashlib.sha256(body).hexdigest()),
+    )
     progress: list[int] = []
     model = load_model("mobilenet_v2", download_progress=lambda d, t: progress.append(d))
     assert progress[-1] == len(body)
     assert model.info.labels[0] == "tench" and len(model.info.labels) == 1000
-    assert model.info.default_layer == "out_relu" and catalogue.cached_weights(
-        catalogue.CATALOGUE["mobilenet_v2"]) is not None
+    assert (
+        model.info.default_layer == "out_relu"
+        and catalogue.cached_weights(catalogue.CATALOGUE["mobilenet_v2"]) is not None
+    )
     np.testing.assert_array_equal(model.keras_model.get_weights()[0], source.get_weights()[0])
     res = explain(model, np.zeros((32, 48, 3), np.uint8), methods=["gradcam"])
     assert res.methods["gradcam"].map.shape == (224, 224)

@@ -25,8 +25,13 @@ def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
 def test_dog_breeds_all_methods(dog_model, sample_photo):
     res = explain(dog_model, sample_photo, methods="all", n_steps=16)
     assert set(res.methods) == {
-        "vanilla_gradients", "deconvnet", "guided_backprop", "gradcam", "gradcam_plus_plus",
-        "guided_gradcam", "integrated_gradients",
+        "vanilla_gradients",
+        "deconvnet",
+        "guided_backprop",
+        "gradcam",
+        "gradcam_plus_plus",
+        "guided_gradcam",
+        "integrated_gradients",
     }
     assert res.layer == "mobilenetv2_1.00_160/out_relu"
     assert res.methods["gradcam"].cam.shape == (5, 5)
@@ -56,7 +61,8 @@ def test_dog_breeds_score_is_the_pre_softmax_logit(dog_model, sample_photo):
     logits = features[0] @ kernel + bias
     probs = km(res.input[None], training=False).numpy()[0]
     assert res.methods["integrated_gradients"].extras["score"] == pytest.approx(
-        float(logits[res.target]), rel=1e-4, abs=1e-4)
+        float(logits[res.target]), rel=1e-4, abs=1e-4
+    )
     assert res.top_k[0].probability == pytest.approx(float(probs.max()), rel=1e-5)
 
 

@@ -21,7 +21,8 @@ def _gradient(w: int = 40, h: int = 24) -> np.ndarray:
     """An RGB image whose orientation is easy to check: red grows left->right, green top->down."""
     y, x = np.mgrid[0:h, 0:w]
     return np.stack([x * 255 // (w - 1), y * 255 // (h - 1), np.full_like(x, 60)], -1).astype(
-        np.uint8)
+        np.uint8
+    )
 
 
 def _save(img: Image.Image, path: Path, **kw) -> Path:
@@ -41,8 +42,10 @@ def test_exif_rotated_jpeg_is_upright(tmp_path):
     assert np.abs(rgb.astype(int) - upright.astype(int)).mean() < 6
 
 
-@pytest.mark.parametrize("kind", ["L", "I;16", "RGB16", "RGBA", "P", "P_transparent", "CMYK",
-                                  "TIFF", "WEBP", "BMP", "LA"])
+@pytest.mark.parametrize(
+    "kind",
+    ["L", "I;16", "RGB16", "RGBA", "P", "P_transparent", "CMYK", "TIFF", "WEBP", "BMP", "LA"],
+)
 def test_image_modes_become_8bit_rgb(tmp_path, kind):
     base = _gradient()
     if kind == "L":
@@ -62,15 +65,21 @@ def test_image_modes_become_8bit_rgb(tmp_path, kind):
         rgba[:, :10, 3] = 0  # fully transparent strip: must come out white
         img = Image.fromarray(rgba, "RGBA")
         path = _save(img if kind == "RGBA" else img.convert("LA"), tmp_path / f"{kind}.png")
-        expected = base.copy() if kind == "RGBA" else np.repeat(
-            np.asarray(Image.fromarray(base).convert("L"))[..., None], 3, -1)
+        expected = (
+            base.copy()
+            if kind == "RGBA"
+            else np.repeat(np.asarray(Image.fromarray(base).convert("L"))[..., None], 3, -1)
+        )
         expected[:, :10] = 255
     elif kind in ("P", "P_transparent"):
         pal = Image.fromarray(base).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
         if kind == "P_transparent":
             pal.info["transparency"] = int(np.asarray(pal)[0, 0])
-        path = _save(pal, tmp_path / f"{kind}.png", **({"transparency": pal.info[
-            "transparency"]} if kind == "P_transparent" else {}))
+        path = _save(
+            pal,
+            tmp_path / f"{kind}.png",
+            **({"transparency": pal.info["transparency"]} if kind == "P_transparent" else {}),
+        )
         expected = np.asarray(pal.convert("RGB"))
         if kind == "P_transparent":
             mask = np.asarray(pal) == pal.info["transparency"]
@@ -131,15 +140,18 @@ def _truncated_jpeg(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case,pattern", [
-    ("empty", "empty"),
-    ("truncated", "damaged or truncated"),
-    ("random", "not an image"),
-    ("text", "not an image"),
-    ("directory", "is a folder"),
-    ("missing", "no such file"),
-    ("bomb", "over the limit"),
-])
+@pytest.mark.parametrize(
+    "case,pattern",
+    [
+        ("empty", "empty"),
+        ("truncated", "damaged or truncated"),
+        ("random", "not an image"),
+        ("text", "not an image"),
+        ("directory", "is a folder"),
+        ("missing", "no such file"),
+        ("bomb", "over the limit"),
+    ],
+)
 def test_bad_images_are_refused_with_one_line(tmp_path, case, pattern):
     if case == "empty":
         path = tmp_path / "empty.png"
@@ -181,8 +193,10 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     assert grown_mb < 50  # decoding it as RGB would take over 500 MB
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
-                    reason="root reads any file; permissions cannot be tested as root")
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0,
+    reason="root reads any file; permissions cannot be tested as root",
+)
 def test_unreadable_file(tmp_path):
     path = _save(Image.fromarray(_gradient()), tmp_path / "locked.png")
     path.chmod(0)
@@ -203,9 +217,13 @@ def test_unreadable_file_even_as_root(tmp_path, monkeypatch):
         load_image(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(min_size=0, max_size=4096),
-       suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".tif", ".webp"]))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(min_size=0, max_size=4096),
+    suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".tif", ".webp"]),
+)
 def test_fuzz_loader_bytes(tmp_path, data, suffix):
     """Any bytes: an RGB uint8 array or an ImageError, never another exception or a hang."""
     path = tmp_path / f"fuzz{suffix}"
@@ -218,16 +236,24 @@ def test_fuzz_loader_bytes(tmp_path, data, suffix):
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(w=st.integers(1, 300), h=st.integers(1, 300),
-       mode=st.sampled_from(["RGB", "L", "RGBA", "P", "I;16", "CMYK", "1"]),
-       fmt=st.sampled_from(["PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP"]),
-       cut=st.floats(0.0, 1.0))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    w=st.integers(1, 300),
+    h=st.integers(1, 300),
+    mode=st.sampled_from(["RGB", "L", "RGBA", "P", "I;16", "CMYK", "1"]),
+    fmt=st.sampled_from(["PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP"]),
+    cut=st.floats(0.0, 1.0),
+)
 def test_fuzz_loader_real_images_cut_anywhere(tmp_path, w, h, mode, fmt, cut):
     """Valid images of any size and mode, in any format Pillow writes, truncated anywhere."""
     img = Image.fromarray(np.random.default_rng(w * h).integers(0, 256, (h, w, 3), np.uint8))
-    img = img.convert(mode) if mode != "I;16" else Image.fromarray(
-        np.asarray(img.convert("L"), np.uint16) * 257)
+    img = (
+        img.convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 257)
+    )
     buf = io.BytesIO()
     try:
         img.save(buf, fmt)

@@ -59,11 +59,15 @@ def test_lambda_model_refused_in_safe_mode(model_files, tiny_image, name):
     assert res.methods["vanilla_gradients"].map.shape == (8, 8)
 
 
-@pytest.mark.parametrize("content,name", [
-    (b"", "empty.keras"), (b"not a zip at all", "junk.keras"), (b"\x89HDF\r\n\x1a\n" + b"0" * 64,
-                                                                   "truncated.h5"),
-    (b"hello", "notes.txt"),
-])
+@pytest.mark.parametrize(
+    "content,name",
+    [
+        (b"", "empty.keras"),
+        (b"not a zip at all", "junk.keras"),
+        (b"\x89HDF\r\n\x1a\n" + b"0" * 64, "truncated.h5"),
+        (b"hello", "notes.txt"),
+    ],
+)
 def test_bad_model_files_give_one_clear_line(tmp_path, content, name):
     path = tmp_path / name
     path.write_bytes(content)
@@ -89,7 +93,8 @@ def test_non_image_and_multi_io_models(tmp_path, keras):
     img = keras.Input((8, 8, 3))
     flat = keras.layers.Flatten()(img)
     keras.Model(img, [keras.layers.Dense(2)(flat), keras.layers.Dense(3)(flat)]).save(
-        tmp_path / "two_out.keras")
+        tmp_path / "two_out.keras"
+    )
     with pytest.raises(ModelError, match="2 outputs"):
         load_model(tmp_path / "two_out.keras")
     model = load_model(tmp_path / "two_out.keras", output_index=1)
@@ -98,9 +103,14 @@ def test_non_image_and_multi_io_models(tmp_path, keras):
     assert len(res.top_k) == 3
 
 
-@pytest.mark.parametrize("name,black,white", [
-    ("mobilenet", -1.0, 1.0), ("unit", 0.0, 1.0), ("raw", 0.0, 255.0),
-])
+@pytest.mark.parametrize(
+    "name,black,white",
+    [
+        ("mobilenet", -1.0, 1.0),
+        ("unit", 0.0, 1.0),
+        ("raw", 0.0, 255.0),
+    ],
+)
 def test_preprocessing_ranges(name, black, white):
     fn = PREPROCESSING[name]
     assert np.allclose(fn(np.zeros((1, 1, 3), np.float32)), black)
@@ -109,11 +119,14 @@ def test_preprocessing_ranges(name, black, white):
 
 def test_caffe_and_torch_preprocessing():
     px = np.array([[[10.0, 20.0, 30.0]]], np.float32)
-    np.testing.assert_allclose(PREPROCESSING["caffe"](px)[0, 0],
-                               [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-6)
-    np.testing.assert_allclose(PREPROCESSING["torch"](px)[0, 0],
-                               (px[0, 0] / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        PREPROCESSING["caffe"](px)[0, 0], [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        PREPROCESSING["torch"](px)[0, 0],
+        (px[0, 0] / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225],
+        rtol=1e-5,
+    )
 
 
 def test_model_without_feature_maps_disables_cam_with_reason(keras, tiny_image):
@@ -127,8 +140,12 @@ def test_model_without_feature_maps_disables_cam_with_reason(keras, tiny_image):
     for mid in ("gradcam", "gradcam_plus_plus", "guided_gradcam"):
         assert "4-D feature-map" in model.info.unavailable[mid]
     res = explain(model, tiny_image, methods="all", n_steps=4)
-    assert set(res.methods) == {"vanilla_gradients", "deconvnet", "guided_backprop",
-                                "integrated_gradients"}
+    assert set(res.methods) == {
+        "vanilla_gradients",
+        "deconvnet",
+        "guided_backprop",
+        "integrated_gradients",
+    }
     with pytest.raises(EngineError, match="not available for this model"):
         explain(model, tiny_image, methods=["gradcam"])
 
@@ -145,6 +162,7 @@ def test_logit_output_model(keras, tiny_image):
     out = km(tiny_image[None] / 255.0, training=False).numpy()[0]
     assert res.target == int(out.argmax())
     assert res.methods["integrated_gradients"].extras["score"] == pytest.approx(
-        float(out.max()), rel=1e-5)
+        float(out.max()), rel=1e-5
+    )
     softmax = np.exp(out - out.max()) / np.exp(out - out.max()).sum()
     assert res.top_k[0].probability == pytest.approx(float(softmax.max()), rel=1e-5)

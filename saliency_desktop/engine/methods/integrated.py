@@ -87,8 +87,15 @@ class IntegratedGradients(SaliencyMethod):
         "attributions add up to the score difference.",
         paper="Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks",
         params=(
-            ParamInfo("n_steps", "Steps", "int", 50, minimum=1, maximum=4096,
-                      help="Number of points on the path (quadrature nodes)."),
+            ParamInfo(
+                "n_steps",
+                "Steps",
+                "int",
+                50,
+                minimum=1,
+                maximum=4096,
+                help="Number of points on the path (quadrature nodes).",
+            ),
             ParamInfo("rule", "Integration rule", "choice", "gausslegendre", choices=RULES),
             ParamInfo("baseline", "Baseline", "choice", "black", choices=BASELINES),
             ParamInfo("seed", "Noise seed", "int", 0, minimum=0, help="For the noise baseline."),

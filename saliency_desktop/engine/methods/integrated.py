@@ -99,6 +99,15 @@ class IntegratedGradients(SaliencyMethod):
             ParamInfo("rule", "Integration rule", "choice", "gausslegendre", choices=RULES),
             ParamInfo("baseline", "Baseline", "choice", "black", choices=BASELINES),
             ParamInfo("seed", "Noise seed", "int", 0, minimum=0, help="For the noise baseline."),
+            ParamInfo(
+                "backend",
+                "Backend",
+                "choice",
+                "native",
+                choices=("native", "alibi"),
+                help="native: this engine's batched passes; alibi: alibi's implementation "
+                "(optional extra).",
+            ),
         ),
         signed=True,
     )
@@ -109,8 +118,17 @@ class IntegratedGradients(SaliencyMethod):
         alphas, weights = integration_points(params["rule"], params["n_steps"])
         baseline = make_baseline(ctx, params["baseline"], params["seed"]).astype(np.float32)
         span = ctx.shared.get("progress_span", (0.0, 1.0))
-        integral, _, baseline_score = ctx.path_integral(baseline, alphas, weights, job, span)
-        attributions = ((ctx.x - baseline) * integral).astype(np.float32)
+        if params["backend"] == "alibi":
+            from saliency_desktop.engine.methods.alibi_backend import alibi_integrated_gradients
+
+            job.check()
+            attributions = alibi_integrated_gradients(
+                ctx, baseline, params["rule"], params["n_steps"]
+            )
+            _, _, baseline_score = ctx.path_integral(baseline, alphas[:1], weights[:1], job, span)
+        else:
+            integral, _, baseline_score = ctx.path_integral(baseline, alphas, weights, job, span)
+            attributions = ((ctx.x - baseline) * integral).astype(np.float32)
         score = ctx.plain().score
         delta = float(attributions.astype(np.float64).sum() - (score - baseline_score))
         extras = {

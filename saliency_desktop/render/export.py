@@ -1,0 +1,272 @@
+"""Writing results to disk: atomic files, the `.npz` arrays and the `.json` record.
+
+Every file is written under a temporary name in its destination folder, flushed to disk, then
+renamed over the final name (`os.replace`, atomic on POSIX and Windows): an interrupted run
+leaves complete files only. Nothing is overwritten unless `force` is true.
+
+No TensorFlow and no Qt here; version strings come from package metadata when TensorFlow has
+not been imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from importlib import metadata, resources
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from saliency_desktop.engine.types import Explanation
+
+SCHEMA_VERSION = 1
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
+os.umask(_UMASK)
+SCHEMA_RESOURCE = "report.schema.json"
+
+
+class OutputExistsError(FileExistsError):
+    """An output file exists and `force` was not given. The message is fit for a user."""
+
+
+def refuse_existing(paths: Iterable[Path], force: bool) -> None:
+    """Raise `OutputExistsError` naming the existing files, unless `force`."""
+    if force:
+        return
+    existing = [p for p in paths if p.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise OutputExistsError(f"{existing[0]} already exists{more}; use --force to overwrite.")
+
+
+@contextlib.contextmanager
+def atomic_file(
+    path: str | os.PathLike[str], mode: str = "wb", force: bool = False
+) -> Iterator[IO]:
+    """Open a temporary file next to `path`; on success it is renamed to `path`.
+
+    On any exception (KeyboardInterrupt included) the temporary file is removed and `path` is
+    left as it was.
+    """
+    path = Path(path)
+    refuse_existing([path], force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
+        refuse_existing([path], force)  # created by someone else meanwhile?
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def output_names(images: Sequence[Path]) -> list[str]:
+    """One output stem per input image, unique even on case-insensitive file systems.
+
+    `a/x.png, b/x.png, x.jpg` -> `x, x_png, x_jpg` (then `x_2`, `x_3` ...), in input order.
+    """
+    names: list[str] = []
+    used: set[str] = set()
+    for p in images:
+        name = p.stem or p.name
+        if name.lower() in used and p.suffix:
+            name = f"{p.stem}_{p.suffix.lstrip('.')}"
+        n = 2
+        while name.lower() in used:
+            name, n = f"{p.stem}_{n}", n + 1
+        used.add(name.lower())
+        names.append(name)
+    return names
+
+
+def write_npz(explanation: Explanation, path: str | os.PathLike[str], force: bool = False) -> Path:
+    """`<id>.map`, `<id>.attributions` / `<id>.cam` (when the method has them) and `input`.
+
+    The arrays are exactly the engine's (float32, model-input space), compressed.
+    """
+    arrays: dict[str, np.ndarray] = {"input": np.asarray(explanation.input)}
+    for mid, result in explanation.methods.items():
+        arrays[f"{mid}.map"] = np.asarray(result.map)
+        if result.attributions is not None:
+            arrays[f"{mid}.attributions"] = np.asarray(result.attributions)
+        if result.cam is not None:
+            arrays[f"{mid}.cam"] = np.asarray(result.cam)
+    with atomic_file(path, "wb", force) as f:
+        np.savez_compressed(f, allow_pickle=False, **arrays)
+    return Path(path)
+
+
+def write_json(
+    record: Mapping[str, Any], path: str | os.PathLike[str], force: bool = False
+) -> Path:
+    with atomic_file(path, "w", force) as f:
+        json.dump(record, f, indent=2, ensure_ascii=False, allow_nan=False)
+        f.write("\n")
+    return Path(path)
+
+
+def write_arrays(
+    explanation: Explanation,
+    path_base: str | os.PathLike[str],
+    model_spec: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    force: bool = False,
+) -> list[Path]:
+    """`<path_base>.npz` and `<path_base>.json`; returns the paths written."""
+    base = Path(path_base)
+    npz, js = base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
+    refuse_existing([npz, js], force)
+    record = explanation_record(explanation, model_spec, extra)
+    return [write_npz(explanation, npz, force), write_json(record, js, force)]
+
+
+def target_probability(explanation: Explanation) -> float | None:
+    """The target's probability, when it is among `top_k` (the CLI asks for every class)."""
+    for p in explanation.top_k:
+        if p.index == explanation.target:
+            return float(p.probability)
+    return None
+
+
+def versions() -> dict[str, str]:
+    """Versions of this package, TensorFlow, Keras, numpy and Python, without importing TF."""
+    from saliency_desktop import __version__
+
+    out = {"saliency_desktop": __version__}
+    for module, dists in (
+        ("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly")),
+        ("keras", ("keras",)),
+        ("numpy", ("numpy",)),
+    ):
+        loaded = sys.modules.get(module)
+        version = getattr(loaded, "__version__", None) if loaded is not None else None
+        for dist in dists if version is None else ():
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                version = metadata.version(dist)
+                break
+        out[module] = str(version) if version else "not installed"
+    out["python"] = platform.python_version()
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Builtins from numpy scalars/arrays; NaN and infinities become None (strict JSON)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist()) if value.size <= 64 else f"array{list(value.shape)}"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def method_info(method_id: str) -> Any:
+    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.engine.types import EngineError
+
+    try:
+        return get_method(method_id).info
+    except EngineError:  # a method the registry no longer has (e.g. a plug-in): keep the arrays
+        return None
+
+
+def explanation_record(
+    explanation: Explanation,
+    model_spec: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON record of one explanation (see `resources/report.schema.json`).
+
+    `model_spec` is what the user asked for (catalogue id or path; defaults to the model id).
+    `extra` is merged at the top level (e.g. `{"image": {"path": ...}, "settings": {...}}`);
+    a `versions` key there replaces the detected versions.
+    """
+    e = explanation
+    info = e.model
+    methods: dict[str, Any] = {}
+    for mid, r in e.methods.items():
+        minfo = method_info(mid)
+        entry: dict[str, Any] = {
+            "label": minfo.label if minfo else mid,
+            "paper": minfo.paper if minfo else "",
+            "signed": bool(minfo.signed) if minfo else False,
+            "params": _jsonable(r.params),
+            "seconds": float(r.seconds),
+            "map_shape": list(r.map.shape),
+            "arrays": [f"{mid}.map"]
+            + ([f"{mid}.attributions"] if r.attributions is not None else [])
+            + ([f"{mid}.cam"] if r.cam is not None else []),
+            "extras": _jsonable(r.extras),
+        }
+        if "convergence_delta" in r.extras:
+            entry["convergence_delta"] = _jsonable(r.extras["convergence_delta"])
+        methods[mid] = entry
+    h0, w0 = e.image.shape[:2]
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "image": {"size": [int(h0), int(w0)], "notes": list(e.notes)},
+        "model": {
+            "id": info.id,
+            "spec": str(model_spec) if model_spec is not None else info.id,
+            "label": info.label,
+            "source": info.source,
+            "sha256": info.sha256,
+            "input_size": [int(info.input_size[0]), int(info.input_size[1])],
+            "channels": int(info.channels),
+            "preprocessing": info.preprocessing,
+            "final_activation": info.final_activation,
+            "n_classes": len(info.labels),
+        },
+        "input_size": [int(e.input.shape[0]), int(e.input.shape[1])],
+        "preprocessing": info.preprocessing,
+        "target": {
+            "index": int(e.target),
+            "label": e.target_label,
+            "probability": target_probability(e),
+        },
+        "score": e.score,
+        "top_k": [
+            {"index": int(p.index), "label": p.label, "probability": float(p.probability)}
+            for p in e.top_k[:5]
+        ],
+        "layer": e.layer,
+        "methods": methods,
+        "versions": versions(),
+        "device": e.device,
+    }
+    for key, value in (extra or {}).items():
+        if isinstance(value, Mapping) and isinstance(record.get(key), dict):
+            record[key] = {**record[key], **_jsonable(value)}
+        else:
+            record[key] = _jsonable(value)
+    return record
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema of `explanation_record` (draft 2020-12)."""
+    text = (
+        resources.files("saliency_desktop.resources")
+        .joinpath(SCHEMA_RESOURCE)
+        .read_text(encoding="utf-8")
+    )
+    return json.loads(text)

@@ -1,0 +1,53 @@
+"""The dog-breeds model loaded once, handed to the CLI in place of a fresh load."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+
+def sample_images() -> list[Path]:
+    """chelsea.png and grace_hopper.jpg (bundled) and astronaut.png (scikit-image's data)."""
+    samples = resources.files("saliency_desktop.resources").joinpath("samples")
+    spec = importlib.util.find_spec("skimage")
+    assert spec is not None and spec.submodule_search_locations
+    skimage_data = Path(spec.submodule_search_locations[0]) / "data"
+    return [
+        Path(str(samples.joinpath("chelsea.png"))),
+        Path(str(samples.joinpath("grace_hopper.jpg"))),
+        skimage_data / "astronaut.png",
+    ]
+
+
+@pytest.fixture(scope="session")
+def images() -> list[Path]:
+    return sample_images()
+
+
+@pytest.fixture(scope="session")
+def dog_model():
+    from saliency_desktop.engine import load_model
+
+    return load_model("dog-breeds")
+
+
+def patch_load_model(mp: pytest.MonkeyPatch, model) -> None:
+    """`saliency-desktop ... --model dog-breeds` gets `model`; any other spec loads for real."""
+    import saliency_desktop.engine as engine
+
+    real = engine.load_model
+
+    def load(spec="dog-breeds", *args, **kwargs):
+        return model if str(spec) == "dog-breeds" else real(spec, *args, **kwargs)
+
+    mp.setattr(engine, "load_model", load)
+
+
+@pytest.fixture
+def cli_model(dog_model, monkeypatch) -> Iterator[object]:
+    patch_load_model(monkeypatch, dog_model)
+    yield dog_model

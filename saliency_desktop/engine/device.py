@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
+import sys
+import tempfile
+from collections.abc import Iterator
 from functools import cache
 
 log = logging.getLogger(__name__)
@@ -12,13 +16,37 @@ log = logging.getLogger(__name__)
 _DEFAULT_BUDGET_MB = {"cpu": 1536, "gpu": 2048}
 
 
+@contextlib.contextmanager
+def _native_stderr_to_log() -> Iterator[None]:
+    """Send what TensorFlow's C++ side prints while it starts (absl/CUDA probing lines, which
+    TF_CPP_MIN_LOG_LEVEL does not silence) to the log instead of the user's terminal."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (GUI launcher, pytest capture)
+        yield
+        return
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace").strip()
+            if text:
+                log.debug("TensorFlow start-up output:\n%s", text)
+
+
 @cache
 def configure() -> str:
     """Import TensorFlow once, turn on GPU memory growth, and name the device in use."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    with _native_stderr_to_log():
+        import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+        gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)

@@ -248,16 +248,16 @@ def load_model(
     """Load a catalogue model (id), a model file/folder (path) or wrap a Keras model object."""
     from saliency_desktop.engine import device
 
-    device.configure()
     if not isinstance(spec, str | Path):
         return from_keras(spec, preprocessing or "raw", labels, output_index)
     key = str(spec)
-    if key in catalogue.CATALOGUE:
-        return _load_catalogue(catalogue.CATALOGUE[key], download_progress, cancel)
     path = Path(spec)
-    if not path.exists():
+    if key not in catalogue.CATALOGUE and not path.exists():  # before the slow TensorFlow import
         known = ", ".join(catalogue.CATALOGUE)
         raise ModelError(f"{key}: no such model file, and not a catalogue id ({known}).")
+    device.configure()
+    if key in catalogue.CATALOGUE:
+        return _load_catalogue(catalogue.CATALOGUE[key], download_progress, cancel)
     model = _keras_load(path, trust_model)
     index = _check_image_model(model, output_index)
     n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))

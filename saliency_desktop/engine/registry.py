@@ -62,15 +62,22 @@ def _load_builtin() -> None:
     from saliency_desktop.engine.methods import cam, gradients, integrated  # noqa: F401
 
 
-def method_ids() -> list[str]:
+_FAMILY_ORDER = {"gradients": 0, "cam": 1, "path": 2}
+
+
+def _ordered() -> list[type[SaliencyMethod]]:
+    """Display order: by family, then by registration within a family (import-order free)."""
     _load_builtin()
-    return list(_REGISTRY)
+    return sorted(_REGISTRY.values(), key=lambda cls: _FAMILY_ORDER.get(cls.info.family, 9))
+
+
+def method_ids() -> list[str]:
+    return [cls.info.id for cls in _ordered()]
 
 
 def list_methods() -> list[MethodInfo]:
     """Descriptions of every registered method, in display order."""
-    _load_builtin()
-    return [cls.info for cls in _REGISTRY.values()]
+    return [cls.info for cls in _ordered()]
 
 
 def get_method(method_id: str) -> SaliencyMethod:

@@ -17,29 +17,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saliency_desktop import __version__
+from saliency_desktop.batch import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    UsageError,
+    csv_list,
+    error,
+    load_model_or_fail,
+    run_explain,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from saliency_desktop.engine.models import LoadedModel
-    from saliency_desktop.engine.types import Explanation
+    pass
 
 log = logging.getLogger("saliency_desktop.cli")
 
 COMMANDS = ("gui", "explain", "models", "methods", "layers")
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-PROG = "saliency-desktop"
-
-
-class UsageError(Exception):
-    """Bad arguments found after parsing (exit status 2); the message is one line."""
-
-
-def error(message: str) -> None:
-    """One line on stderr, through tqdm so that a progress bar is not torn."""
-    from tqdm import tqdm
-
-    tqdm.write(f"{PROG}: {message}", file=sys.stderr)
 
 
 class _StderrHandler(logging.Handler):
@@ -59,10 +55,6 @@ def _setup_logging(verbose: bool) -> None:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
-
-
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _number(text: str, kind: type, low: float, high: float, what: str) -> Any:
@@ -122,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", parents=[common, model], help="open the app (the default)")
     gui.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
     gui.add_argument("--model", metavar="ID|PATH", help=model_help)
-    gui.add_argument("--methods", type=_csv, metavar="LIST", help="method ids, comma-separated")
+    gui.add_argument("--methods", type=csv_list, metavar="LIST", help="method ids, comma-separated")
     gui.add_argument("--screenshot", type=Path, metavar="PNG",
                      help="save a screenshot of the window once results are shown, then quit")
 
@@ -167,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                      f"(default {maps.DEFAULT_PERCENTILE})")
     fig.add_argument("--rgb-gradients", action="store_true",
                      help="show Guided Backprop, DeconvNet and Guided Grad-CAM as RGB gradients")
-    fig.add_argument("--format", type=_csv, default=["png"], metavar="png,pdf,svg",
+    fig.add_argument("--format", type=csv_list, default=["png"], metavar="png,pdf,svg",
                      help="figure formats (default png)")
     fig.add_argument("--dpi", type=_positive_int, default=300, help="default 300")
     fig.add_argument("--grid", action="store_true",
@@ -285,48 +277,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
-    """The loaded model; an engine error becomes a UsageError (exit status 2, one line)."""
-    from tqdm import tqdm
-
-    from saliency_desktop.engine import load_model
-    from saliency_desktop.engine.catalogue import CATALOGUE
-    from saliency_desktop.engine.types import EngineError
-
-    if spec in CATALOGUE and (args.preprocess or args.labels):
-        error(f"note: --preprocess and --labels apply to model files; {spec} has its own.")
-    bar: tqdm | None = None
-
-    def progress(done: int, total: int | None) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                desc=f"downloading {spec}",
-                file=sys.stderr,
-                disable=None,
-                leave=False,
-            )
-        bar.update(done - bar.n)
-
-    try:
-        return load_model(
-            spec,
-            preprocessing=args.preprocess,
-            labels=args.labels,
-            trust_model=args.trust_model,
-            download_progress=progress,
-        )
-    except EngineError as exc:
-        log.debug("model load failed", exc_info=True)
-        raise UsageError(str(exc)) from None
-    finally:
-        if bar is not None:
-            bar.close()
-
-
 def cmd_layers(args: argparse.Namespace) -> int:
     model = load_model_or_fail(args.model, args)
     info = model.info
@@ -339,233 +289,3 @@ def cmd_layers(args: argparse.Namespace) -> int:
         default = "  (default)" if layer.path == info.default_layer else ""
         print(f"{layer.path:<{width}}{h}x{w}x{c}{default}")
     return EXIT_OK
-
-
-def collect_images(inputs: Sequence[str], exclude: Path | None = None) -> list[Path]:
-    """Files as given; folders walked recursively for image files, sorted, hidden ones skipped.
-
-    Files under `exclude` (the output folder) are skipped in walks, so a second run does not
-    explain the first run's figures.
-    """
-    from saliency_desktop.engine.images import is_image_name
-
-    skip = exclude.resolve() if exclude is not None else None
-    found: list[Path] = []
-    for raw in inputs:
-        path = Path(raw)
-        if not path.is_dir():
-            found.append(path)
-            continue
-        walked = []
-        for f in path.rglob("*"):
-            rel = f.relative_to(path)
-            if any(part.startswith(".") for part in rel.parts) or not is_image_name(f):
-                continue
-            if skip is not None and f.resolve().is_relative_to(skip):
-                continue
-            if f.is_file():
-                walked.append((rel.as_posix(), f))
-        if not walked:
-            error(f"note: no image files in {path}.")
-        found += [f for _, f in sorted(walked)]
-    unique: dict[Path, Path] = {}
-    for f in found:
-        unique.setdefault(f.resolve(), f)
-    return list(unique.values())
-
-
-def _check_explain_args(args: argparse.Namespace) -> None:
-    from saliency_desktop.engine.registry import method_ids
-    from saliency_desktop.render.report import FORMATS, check_colormap
-
-    bad = [f for f in args.format if f not in FORMATS]
-    if bad or not args.format:
-        raise UsageError(f"--format: use png, pdf and/or svg, not {','.join(bad) or 'nothing'}.")
-    for name in (args.colormap, args.signed_colormap):
-        try:
-            check_colormap(name)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    if args.methods != "all":
-        ids = _csv(args.methods)
-        unknown = [m for m in ids if m not in method_ids()]
-        if unknown or not ids:
-            raise UsageError(
-                f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
-                f"known: all, {', '.join(method_ids())}."
-            )
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a folder.")
-
-
-def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
-    """Methods to run and the target index, checked once against the model (UsageError)."""
-    from saliency_desktop.engine.explainer import resolve_layer
-    from saliency_desktop.engine.registry import get_method, method_ids
-    from saliency_desktop.engine.types import EngineError
-
-    unavailable = model.info.unavailable
-    if args.methods == "all":
-        methods = [m for m in method_ids() if m not in unavailable]
-        for mid, reason in unavailable.items():
-            error(f"note: {mid} skipped: {reason}.")
-    else:
-        methods = list(dict.fromkeys(_csv(args.methods)))
-        bad = [m for m in methods if m in unavailable]
-        if bad:
-            raise UsageError(f"{bad[0]} is not available for this model: {unavailable[bad[0]]}.")
-    if not methods:
-        raise UsageError("No method can run on this model.")
-    try:
-        target = None if args.target == "auto" else model.class_index(args.target)
-        if any(get_method(m).info.needs_layer for m in methods):
-            resolve_layer(model, args.layer)
-        elif args.layer:
-            error("note: --layer is used by CAM methods only; none is selected.")
-    except EngineError as exc:
-        raise UsageError(str(exc)) from None
-    return methods, target
-
-
-def _explain_one(
-    model: LoadedModel,
-    path: Path,
-    base: Path,
-    args: argparse.Namespace,
-    params: dict[str, Any],
-    style: dict[str, Any],
-    settings: dict[str, Any],
-    progress: Callable[[float, str], None],
-) -> Explanation:
-    """Explain one image and write its .npz, .json and report figure(s)."""
-    from saliency_desktop.engine import explain
-    from saliency_desktop.render.export import write_arrays
-    from saliency_desktop.render.report import render_report
-
-    e = explain(model, path, progress=progress, **params)
-    extra = {"image": {"path": str(path)}, "settings": settings}
-    write_arrays(e, base, model_spec=args.model, extra=extra, force=args.force)
-    report = base.with_name(base.name + "_report")
-    render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
-    return e
-
-
-def _failure(path: Path, exc: Exception) -> str:
-    """The one line shown for an image that failed."""
-    from saliency_desktop.engine.types import EngineError
-    from saliency_desktop.render.export import OutputExistsError
-
-    if isinstance(exc, EngineError | OutputExistsError):
-        text = str(exc)
-        return text if text.startswith(path.name) else f"{path}: {text}"
-    if isinstance(exc, OSError):
-        return f"{path}: cannot write the results ({exc.strerror or exc})."
-    return f"{path}: unexpected {type(exc).__name__}: {exc} (--verbose shows the traceback)."
-
-
-def run_explain(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from saliency_desktop.render import maps
-    from saliency_desktop.render.export import OutputExistsError, output_names, refuse_existing
-    from saliency_desktop.render.figures import grid_row
-
-    _check_explain_args(args)
-    out: Path = args.out
-    images = collect_images(args.inputs, exclude=out)
-    if not images:
-        raise UsageError("No image to explain.")
-    names = output_names(images)
-    formats = list(dict.fromkeys(args.format))
-    planned = [out / f"{n}.{ext}" for n in names for ext in ("npz", "json")]
-    planned += [out / f"{n}_report.{fmt}" for n in names for fmt in formats]
-    planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
-    try:
-        refuse_existing(planned, args.force)
-    except OutputExistsError as exc:
-        raise UsageError(str(exc)) from None
-    model = load_model_or_fail(args.model, args)
-    methods, target = _check_model_args(model, args)
-    out.mkdir(parents=True, exist_ok=True)
-    style = dict(
-        cmap=args.colormap or maps.DEFAULT_CMAP,
-        signed_cmap=args.signed_colormap or maps.DEFAULT_SIGNED_CMAP,
-        opacity=args.opacity,
-        percentile=args.percentile,
-        rgb_gradients=args.rgb_gradients,
-    )
-    settings = {
-        **style,
-        "methods": args.methods,
-        "target": args.target,
-        "formats": formats,
-        "dpi": args.dpi,
-        "model": args.model,
-    }
-    params = dict(
-        methods=methods,
-        target=target,
-        score=args.score,
-        layer=args.layer,
-        top_k=max(5, len(model.info.labels)),
-        n_steps=args.ig_steps,
-        rule=args.ig_method,
-        baseline=args.baseline,
-        seed=args.seed,
-    )
-    if getattr(args, "ig_backend", None):
-        params["backend"] = args.ig_backend
-    rows: list[tuple[str, Explanation]] = []  # kept for the grid
-    ok = failed = 0
-    bar = tqdm(
-        total=len(images),
-        unit="image",
-        file=sys.stderr,
-        disable=None,
-        delay=0.5,
-        leave=False,
-        bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]{postfix}",
-    )
-    try:
-        for i, (path, name) in enumerate(zip(images, names, strict=True)):
-
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
-                bar.refresh()
-
-            progress(0.0, "")
-            try:
-                e = _explain_one(model, path, out / name, args, params, style, settings, progress)
-                ok += 1
-                if args.grid:
-                    rows.append((path.name, grid_row(e, keep_attributions=args.rgb_gradients)))
-            except Exception as exc:  # one line for the user, the traceback with --verbose
-                log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
-                failed += 1
-            bar.n = i + 1
-            bar.refresh()
-        bar.close()
-        if args.grid and rows:
-            from saliency_desktop.render.figures import render_grid
-
-            render_grid(
-                [e for _, e in rows],
-                out / "grid",
-                [n for n, _ in rows],
-                formats,
-                args.dpi,
-                force=args.force,
-                **style,
-            )
-    except KeyboardInterrupt:
-        bar.close()
-        error(
-            f"interrupted after {ok + failed} of {len(images)} image(s); "
-            "every file written is complete."
-        )
-        return EXIT_INTERRUPTED
-    tail = f"; {failed} failed." if failed else "."
-    error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
-    return EXIT_FAILED if failed else EXIT_OK

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from saliency_desktop.cli import collect_images, main
+from saliency_desktop.batch import collect_images
+from saliency_desktop.cli import main
 from saliency_desktop.engine.catalogue import CATALOGUE
 from saliency_desktop.engine.registry import list_methods
 

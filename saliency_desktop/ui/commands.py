@@ -1,0 +1,209 @@
+"""User commands that go through dialogs: open, paste, model files, export, About, the log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog
+
+from saliency_desktop.engine.images import IMAGE_SUFFIXES
+from saliency_desktop.ui import dialogs, export
+from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
+from saliency_desktop.ui.log import current_log
+
+if TYPE_CHECKING:
+    from saliency_desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in IMAGE_SUFFIXES))
+REPORT_FILTERS = {"png": "PNG image (*.png)", "pdf": "PDF document (*.pdf)",
+                  "svg": "SVG drawing (*.svg)"}
+NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite  # we ask once for all files written
+
+
+class Commands(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.win = window
+        self.exporter = export.Exporter(self)
+        self.exporter.done.connect(self._exported)
+        self.exporter.failed.connect(
+            lambda msg: dialogs.show_error(self.win, "Export failed", msg))
+        self._download: dialogs.DownloadDialog | None = None
+
+    # ---- images ----
+    def open_images(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self.win, "Open images",
+                                                self.win.settings.last_dir("images"), IMAGE_FILTER)
+        if paths:
+            self.win.open_paths(paths)
+
+    def open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.win, "Open a folder of images",
+                                                self.win.settings.last_dir("images"))
+        if path:
+            self.win.open_paths([path])
+
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasUrls():
+            paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if paths:
+                self.win.open_paths(paths)
+                return
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.win.statusBar().showMessage("The clipboard holds no image.", 5000)
+            return
+        self.win.session.add_array(qimage_to_rgb(image))
+
+    # ---- models ----
+    def open_model_file(self) -> None:
+        dialog = dialogs.OpenModelDialog(self.win, self.win.settings.last_dir("models"))
+        accepted = dialog.exec() == dialogs.QDialog.DialogCode.Accepted
+        request = dialog.request()
+        dialog.deleteLater()
+        if accepted:
+            self.win.settings.set_last_dir("models", request.spec)
+            self.win.load_model(request)
+
+    def download_progress(self, done: int, total: int | None) -> None:
+        if self._download is None:
+            label = self.win.loading_label or "the model"
+            self._download = dialogs.DownloadDialog(label, self.win)
+            self._download.canceled.connect(self.win.session.client.cancel_model_load)
+            self._download.show()
+        self._download.update_progress(int(done), None if total is None else int(total))
+
+    def close_download(self) -> None:
+        if self._download is not None:
+            self._download.blockSignals(True)
+            self._download.close()
+            self._download.deleteLater()
+            self._download = None
+
+    # ---- export ----
+    def _explanation_or_warn(self):  # type: ignore[no-untyped-def]
+        e = self.win.session.explanation()
+        if e is None or not e.methods:
+            dialogs.show_error(self.win, "Nothing to export",
+                               "Open an image and wait for at least one map first.")
+            return None
+        return e
+
+    def _default(self, suffix: str) -> str:
+        entry = self.win.session.current_entry()
+        stem = Path(entry.name).stem if entry else "saliency"
+        return str(Path(self.win.settings.last_dir("export") or Path.home()) / f"{stem}{suffix}")
+
+    def _confirm(self, paths: list[Path]) -> bool | None:
+        """None: cancelled; else the `force` flag for the writer."""
+        existing = [p for p in paths if p.exists()]
+        if not existing:
+            return False
+        return True if dialogs.ask_overwrite(self.win, existing) else None
+
+    def export_report(self) -> None:
+        e = self._explanation_or_warn()
+        if e is None:
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self.win, "Export report", self._default("_report.png"),
+            ";;".join(REPORT_FILTERS.values()), options=NO_CONFIRM)
+        if not path:
+            return
+        fmt = Path(path).suffix.lower().lstrip(".")
+        if fmt not in REPORT_FILTERS:
+            fmt = next((k for k, v in REPORT_FILTERS.items() if v == chosen), "png")
+        self.export_report_to(export.split_base(path, REPORT_FILTERS), (fmt,))
+
+    def export_report_to(self, base: Path, formats: tuple[str, ...]) -> bool:
+        """Export the report (asking before replacing files); False when nothing was started."""
+        e = self._explanation_or_warn()
+        force = self._confirm(export.report_paths(base, formats)) if e is not None else None
+        if e is None or force is None:
+            return False
+        self.win.settings.set_last_dir("export", str(base.parent))
+        cmap, opacity = self.win.view.report_cmap(), self.win.view.opacity()
+        title = self.win.session.current_entry().name if self.win.session.current_entry() else None
+        self.win.statusBar().showMessage("Writing the report...")
+        self.exporter.submit(lambda: export.export_report(e, base, formats, cmap, opacity, title,
+                                                          force=force))
+        return True
+
+    def export_view(self) -> None:
+        e = self._explanation_or_warn()
+        if e is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self.win, "Export view as PNG",
+                                              self._default("_view.png"), "PNG image (*.png)",
+                                              options=NO_CONFIRM)
+        if path:
+            self.export_view_to(Path(path).with_suffix(".png"))
+
+    def export_view_to(self, path: Path) -> bool:
+        e = self._explanation_or_warn()
+        force = self._confirm([path]) if e is not None else None
+        if e is None or force is None:
+            return False
+        self.win.settings.set_last_dir("export", str(path.parent))
+        method, cmap, opacity = (self.win.view.current_method(), self.win.view.report_cmap(),
+                                 self.win.view.opacity())
+        self.exporter.submit(lambda: export.export_view(e, method, path, cmap, opacity, force))
+        return True
+
+    def export_arrays(self) -> None:
+        e = self._explanation_or_warn()
+        if e is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self.win, "Export raw maps (npz + json)",
+                                              self._default(".npz"),
+                                              "NumPy arrays + JSON record (*.npz)",
+                                              options=NO_CONFIRM)
+        if path:
+            self.export_arrays_to(export.split_base(path, ("npz", "json")))
+
+    def export_arrays_to(self, base: Path) -> bool:
+        e = self._explanation_or_warn()
+        force = self._confirm(export.array_paths(base)) if e is not None else None
+        if e is None or force is None:
+            return False
+        self.win.settings.set_last_dir("export", str(base.parent))
+        model = self.win.session.model
+        spec = model.request.spec if model else None
+        entry = self.win.session.current_entry()
+        image_path = entry.path if entry else None
+        self.exporter.submit(lambda: export.export_arrays(e, base, spec, image_path, force))
+        return True
+
+    def copy_view(self) -> None:
+        e = self._explanation_or_warn()
+        if e is None:
+            return
+        view = self.win.view
+        rgb = export.view_rgb(e, view.current_method(), view.report_cmap(), view.opacity())
+        QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb))
+        self.win.statusBar().showMessage("The view is on the clipboard.", 4000)
+
+    def _exported(self, paths: list[Path]) -> None:
+        names = ", ".join(str(p) for p in paths)
+        log.info("exported %s", names)
+        self.win.statusBar().showMessage(f"Saved {names}", 8000)
+
+    # ---- help ----
+    def about(self) -> None:
+        model = self.win.session.model
+        text = dialogs.about_html(model.versions if model else {}, model,
+                                  self.win.engine.catalogue())
+        dialog = dialogs.AboutDialog(text, self.win)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def show_log(self) -> None:
+        dialog = dialogs.LogDialog(current_log(), self.win)
+        dialog.exec()
+        dialog.deleteLater()

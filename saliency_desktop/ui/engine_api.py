@@ -1,0 +1,149 @@
+"""What the UI needs from the engine, behind one injectable object.
+
+The worker thread calls `load_model` and `explain`; the GUI thread only calls `list_methods` and
+`catalogue`, which never import TensorFlow. Tests pass a fake with the same interface.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from saliency_desktop.engine.catalogue import CatalogueEntry
+from saliency_desktop.engine.types import Explanation, MethodInfo, MethodResult
+
+DownloadCallback = Callable[[int, "int | None"], None]
+
+
+class EngineLike(Protocol):
+    """The interface of `EngineAdapter` (and of the tests' fake engine)."""
+
+    def list_methods(self) -> list[MethodInfo]: ...
+
+    def catalogue(self) -> dict[str, CatalogueEntry]: ...
+
+    def default_model(self) -> str: ...
+
+    def load_model(
+        self,
+        spec: str,
+        preprocessing: str | None,
+        labels: str | None,
+        trust_model: bool,
+        download_progress: DownloadCallback | None,
+        cancel: threading.Event | None,
+    ) -> Any: ...
+
+    def explain(
+        self,
+        model: Any,
+        image: np.ndarray,
+        methods: list[str],
+        target: int | None,
+        layer: str | None,
+        progress: Callable[[float, str], None] | None,
+        cancel: threading.Event | None,
+        on_result: Callable[[MethodResult], None] | None,
+        params: dict[str, Any],
+    ) -> Explanation: ...
+
+    def versions(self) -> dict[str, str]: ...
+
+
+class EngineAdapter:
+    """The real engine: a thin adapter over `saliency_desktop.engine` (TensorFlow loads lazily)."""
+
+    def list_methods(self) -> list[MethodInfo]:
+        from saliency_desktop.engine.registry import list_methods
+
+        return list_methods()
+
+    def catalogue(self) -> dict[str, CatalogueEntry]:
+        from saliency_desktop.engine.catalogue import CATALOGUE
+
+        return dict(CATALOGUE)
+
+    def default_model(self) -> str:
+        from saliency_desktop.engine.catalogue import DEFAULT_MODEL
+
+        return DEFAULT_MODEL
+
+    def load_model(
+        self,
+        spec: str,
+        preprocessing: str | None,
+        labels: str | None,
+        trust_model: bool,
+        download_progress: DownloadCallback | None,
+        cancel: threading.Event | None,
+    ) -> Any:
+        from saliency_desktop.engine.models import load_model
+
+        return load_model(
+            spec, preprocessing=preprocessing, labels=labels, trust_model=trust_model,
+            download_progress=download_progress, cancel=cancel,
+        )
+
+    def explain(
+        self,
+        model: Any,
+        image: np.ndarray,
+        methods: list[str],
+        target: int | None,
+        layer: str | None,
+        progress: Callable[[float, str], None] | None,
+        cancel: threading.Event | None,
+        on_result: Callable[[MethodResult], None] | None,
+        params: dict[str, Any],
+    ) -> Explanation:
+        from saliency_desktop.engine.explainer import explain
+
+        return explain(
+            model, image, methods=methods, target=target, layer=layer, progress=progress,
+            cancel=cancel, on_result=on_result, top_k=max(5, len(model.info.labels)), **params,
+        )
+
+    def versions(self) -> dict[str, str]:
+        from saliency_desktop.engine.device import versions
+
+        return versions()
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """A model to load: a catalogue id or a file, with what a user file needs."""
+
+    spec: str
+    preprocessing: str | None = None
+    labels: str | None = None
+    trust_model: bool = False
+
+    @property
+    def is_file(self) -> bool:
+        return self.preprocessing is not None or "/" in self.spec or "\\" in self.spec
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """One explain job: an image (RGB uint8), methods, target, CAM layer and method params."""
+
+    image: np.ndarray
+    methods: tuple[str, ...]
+    target: int | None = None
+    layer: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    image_key: str = ""
+
+
+@dataclass
+class LoadedModelState:
+    """What the GUI keeps of a loaded model (never the Keras object itself)."""
+
+    info: Any  # ModelInfo
+    device: str
+    versions: dict[str, str]
+    request: ModelRequest

@@ -1,0 +1,287 @@
+"""The main window: composes the widgets, menus and docks, and wires them to the session."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
+
+from saliency_desktop.engine.types import Explanation
+from saliency_desktop.ui import dialogs, menus
+from saliency_desktop.ui.commands import Commands
+from saliency_desktop.ui.details import DetailsPanel
+from saliency_desktop.ui.engine_api import EngineAdapter, EngineLike, LoadedModelState, ModelRequest
+from saliency_desktop.ui.icons import app_icon
+from saliency_desktop.ui.image_strip import ImageStrip
+from saliency_desktop.ui.images import ImageEntry, qimage_to_rgb
+from saliency_desktop.ui.method_tree import MethodTree
+from saliency_desktop.ui.predictions import PredictionsPanel
+from saliency_desktop.ui.session import Session
+from saliency_desktop.ui.settings import Settings
+from saliency_desktop.ui.view_panel import ViewPanel
+
+log = logging.getLogger(__name__)
+TITLE = "Saliency Desktop"
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(self, engine: EngineLike | None = None, settings: Settings | None = None,
+                 persist: bool = True) -> None:
+        super().__init__()
+        self.engine: EngineLike = engine or EngineAdapter()
+        self.settings = settings or Settings()
+        self.persist = persist  # False: read nothing back and save nothing (screenshot mode)
+        self.loading_label = ""
+        self.setWindowTitle(TITLE)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+        self.session = Session(self.engine, self)
+        infos = list(self.session.infos.values())
+        self.view = ViewPanel(self.session.infos)
+        self.setCentralWidget(self.view)
+        self.tree = MethodTree(infos)
+        self.strip = ImageStrip()
+        self.predictions = PredictionsPanel()
+        self.details = DetailsPanel()
+        self.docks = [
+            self._dock("Images", self.strip, Qt.DockWidgetArea.LeftDockWidgetArea),
+            self._dock("Methods", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
+            self._dock("Predictions", self.predictions, Qt.DockWidgetArea.RightDockWidgetArea),
+            self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea),
+        ]
+        self._build_status_bar()
+        self.commands = Commands(self)
+        self.menus = menus.build_menus(self)
+        self._connect()
+        self._restore()
+
+    # ---- construction ----
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_label = QLabel("No model")
+        self.model_label.setToolTip("The model and the device it runs on")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(180)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc)")
+        self.cancel_button.clicked.connect(self.session.cancel)
+        self.cancel_button.hide()
+        bar.addPermanentWidget(self.model_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.status.connect(lambda text: self.statusBar().showMessage(text))
+        s.busy.connect(self._on_busy)
+        s.progress.connect(self._on_progress)
+        s.image_added.connect(self.strip.add_entry)
+        s.thumbnail_ready.connect(self.strip.set_thumbnail)
+        s.image_shown.connect(self._on_image_shown)
+        s.image_error.connect(self._on_image_error)
+        s.model_loading.connect(self._on_model_loading)
+        s.model_ready.connect(self._on_model_ready)
+        s.model_error.connect(self._on_model_error)
+        s.model_cancelled.connect(self.commands.close_download)
+        s.download.connect(self.commands.download_progress)
+        s.results_changed.connect(self._on_results)
+        s.explanation_ready.connect(self._on_explanation)
+        s.job_failed.connect(lambda msg: dialogs.show_error(self, "Cannot explain the image", msg))
+        self.tree.changed.connect(self._on_methods_changed)
+        self.predictions.target_chosen.connect(s.set_target)
+        self.strip.image_chosen.connect(s.select)
+        self.view.method_changed.connect(lambda _m: self._update_caption())
+        self.view.mode_changed.connect(lambda _m: self._update_caption())
+
+    def _restore(self) -> None:
+        st = self.settings
+        self.resize(1440, 900)
+        self.resizeDocks(self.docks[:2], [330, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks[2:], [250, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks[2:], [230, 570], Qt.Orientation.Vertical)
+        self.resizeDocks(self.docks[:2], [200, 600], Qt.Orientation.Vertical)
+        if self.persist:
+            geometry, state = st.geometry(), st.window_state()
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            if state is not None:
+                self.restoreState(state)
+            self.view.set_opacity(st.opacity)
+            self.view.set_colormap_setting(st.colormap)
+            self.tree.set_params(st.method_params())
+            self.tree.set_selected(st.methods())
+            menus.fill_recent(self, self.menus, st.recent_files())
+        else:
+            menus.fill_recent(self, self.menus, [])
+        self._on_methods_changed(debounce=False)
+
+    # ---- commands used by menus and app.run ----
+    def open_paths(self, paths: list[str], recent: bool = True) -> None:
+        paths = [os.path.abspath(p) for p in paths]
+        if recent and self.persist:
+            for path in reversed(paths):
+                menus.fill_recent(self, self.menus, self.settings.add_recent(path))
+            self.settings.set_last_dir("images", paths[0])
+        self.session.add_paths(paths)
+
+    def clear_recent(self) -> None:
+        self.settings.clear_recent()
+        menus.fill_recent(self, self.menus, [])
+
+    def load_model(self, request: ModelRequest, label: str = "") -> None:
+        catalogue = self.engine.catalogue()
+        if not label:
+            entry = catalogue.get(request.spec)
+            label = entry.label if entry else request.spec.replace("\\", "/").rsplit("/", 1)[-1]
+        self.loading_label = label
+        self.session.load_model(request, label)
+
+    # ---- session -> widgets ----
+    def _on_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if busy:
+            self.progress.setValue(0)
+        self._on_results()
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(round(1000 * fraction))
+        if message and message not in ("done", "starting"):
+            self.statusBar().showMessage(f"Explaining: {message}...")
+
+    def _on_image_shown(self, entry: ImageEntry) -> None:
+        self.view.set_image(entry.rgb)
+        self.strip.select_key(entry.key)
+        self.predictions.clear()
+        self.setWindowTitle(f"{entry.name} \u2014 {TITLE}")
+
+    def _on_image_error(self, key: str, message: str) -> None:
+        self.strip.set_error(key, message)
+        if key == self.session.current_key:
+            self.view.set_image(None)
+            self.predictions.clear()
+            self.statusBar().showMessage(message)
+            dialogs.show_error(self, "Cannot open the image", message)
+
+    def _on_model_loading(self, label: str) -> None:
+        self.model_label.setText(f"Loading {label}...")
+
+    def _on_model_ready(self, state: LoadedModelState) -> None:
+        self.commands.close_download()
+        self.model_label.setText(self.session.model_text())
+        self.tree.set_model_info(state.info)
+        action = self.menus.models.get(state.request.spec)
+        if action is not None:
+            action.setChecked(True)
+            action.setText(state.info.label)  # no "(download)" any more
+        elif self.menus.model_group and self.menus.model_group.checkedAction():
+            self.menus.model_group.checkedAction().setChecked(False)
+        if self.persist:
+            self.settings.set_last_model(state.request)
+        self._on_methods_changed(debounce=False)
+
+    def _on_model_error(self, message: str) -> None:
+        self.commands.close_download()
+        self.model_label.setText(self.session.model_text() if self.session.model else "No model")
+        dialogs.show_error(self, "Cannot load the model", message)
+
+    def _on_methods_changed(self, debounce: bool = True) -> None:
+        self.session.set_methods(self.tree.selected(), self.tree.params(), self.tree.layer(),
+                                 debounce=debounce)
+
+    def _on_results(self) -> None:
+        pending = self.session.missing() if self.session.client.is_busy() else []
+        self.view.set_results(self.session.results(), pending)
+        self._update_caption()
+
+    def _on_explanation(self, explanation: Explanation) -> None:
+        self.predictions.set_explanation(explanation)
+        self._update_caption()
+
+    def _update_caption(self) -> None:
+        e = self.session.explanation()
+        mid = self.view.current_method()
+        parts = []
+        if self.view.mode() == "compare":
+            mid = ""
+            parts.append("Each map is scaled by its own 99.5th percentile; double-click a tile "
+                         "to open it alone.")
+        if mid:
+            parts.append(f"<b>{self.view.label_of(mid)}</b>")
+        if e is not None:
+            parts.append(f"class: {e.target_label.replace('_', ' ')}")
+            if e.layer and any(self.session.infos[m].needs_layer for m in e.methods):
+                parts.append(f"layer: {e.layer.rsplit('/', 1)[-1]}")
+        self.view.set_caption("  \u00b7  ".join(parts))
+        self.details.show_details(self.session.model, e, mid, self.session.infos)
+
+    # ---- drag and drop ----
+    @staticmethod
+    def _paths(mime: QMimeData) -> list[str]:
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        if self._paths(mime) or mime.hasImage():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        paths = self._paths(mime)
+        if paths:
+            self.open_paths(paths)
+        elif mime.hasImage():
+            self.session.add_array(qimage_to_rgb(mime.imageData()))
+        else:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+
+    # ---- closing ----
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.persist:
+            st = self.settings
+            st.save_window(self.saveGeometry(), self.saveState())
+            st.opacity = self.view.opacity()
+            st.colormap = self.view.colormap_setting()
+            st.set_methods(self.tree.selected())
+            st.set_method_params(self.tree.params())
+            st.sync()
+        self.hide()
+        self.session.shutdown()
+        self.commands.exporter.wait()
+        event.accept()
+        self.closed.emit()

@@ -1,0 +1,219 @@
+"""The method tree, built from the engine registry's descriptions (`list_methods()`).
+
+Families are top-level items (Gradients, CAM, Path) with tri-state checkboxes; each method is a
+checkable item with its parameters as children (editors in the second column). The CAM layer
+is one editor under the CAM family: every CAM method of a job uses the same layer.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QHeaderView,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
+
+from saliency_desktop.engine.types import MethodInfo, ModelInfo, ParamInfo
+
+FAMILIES = {"gradients": "Gradients", "cam": "CAM", "path": "Path"}
+ROLE_ID = Qt.ItemDataRole.UserRole
+LAYER_ROW = "CAM layer"
+
+
+def method_tooltip(info: MethodInfo, reason: str = "") -> str:
+    parts = [f"<b>{html.escape(info.label)}</b>", html.escape(info.summary),
+             f"<i>{html.escape(info.paper)}</i>"]
+    if info.caveat:
+        parts.append(f"\u26a0 {html.escape(info.caveat)}")
+    if reason:
+        parts.append(f"<b>Not available for this model:</b> {html.escape(reason)}.")
+    return "<p>" + "<br>".join(parts) + "</p>"
+
+
+class MethodTree(QTreeWidget):
+    changed = Signal()
+
+    def __init__(self, methods: list[MethodInfo], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.infos = {m.id: m for m in methods}
+        self.setColumnCount(2)
+        self.setHeaderLabels(["Method", "Setting"])
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setAllColumnsShowFocus(False)
+        self.setIndentation(14)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._editors: dict[str, tuple[ParamInfo, QWidget]] = {}
+        self._family_items: dict[str, QTreeWidgetItem] = {}
+        self._building = True
+        for info in methods:
+            family = self._family(info.family)
+            item = QTreeWidgetItem(family, [info.label])
+            item.setData(0, ROLE_ID, info.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked)
+            item.setToolTip(0, method_tooltip(info))
+            self._items[info.id] = item
+            for p in info.params:
+                self._add_param(item, p)
+        cam = self._family_items.get("cam")
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip("The feature-map layer of the CAM methods (default: the last "
+                                    "one with spatial size > 1)")
+        self.layer_combo.currentIndexChanged.connect(self._emit)
+        self.layer_combo.setEnabled(False)
+        if cam is not None:
+            row = QTreeWidgetItem([LAYER_ROW])
+            cam.insertChild(0, row)
+            row.setToolTip(0, self.layer_combo.toolTip())
+            row.setSizeHint(1, self.layer_combo.sizeHint())
+            self.setItemWidget(row, 1, self.layer_combo)
+        self.expandAll()
+        self._building = False
+        self.itemChanged.connect(self._on_item_changed)
+
+    def _family(self, family: str) -> QTreeWidgetItem:
+        if family not in self._family_items:
+            item = QTreeWidgetItem(self, [FAMILIES.get(family, family.title())])
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable
+                          | Qt.ItemFlag.ItemIsAutoTristate)
+            font = item.font(0)
+            font.setBold(True)
+            item.setFont(0, font)
+            item.setFirstColumnSpanned(False)
+            self._family_items[family] = item
+        return self._family_items[family]
+
+    def _add_param(self, parent: QTreeWidgetItem, p: ParamInfo) -> None:
+        row = QTreeWidgetItem(parent, [p.label])
+        row.setToolTip(0, p.help or p.label)
+        editor: QWidget
+        if p.kind == "choice":
+            combo = QComboBox()
+            combo.addItems(list(p.choices))
+            combo.setCurrentText(str(p.default))
+            combo.currentIndexChanged.connect(self._emit)
+            editor = combo
+        elif p.kind == "float":
+            spin = QDoubleSpinBox()
+            spin.setDecimals(3)
+            spin.setRange(p.minimum if p.minimum is not None else -1e9,
+                          p.maximum if p.maximum is not None else 1e9)
+            spin.setValue(float(p.default))
+            spin.valueChanged.connect(self._emit)
+            editor = spin
+        else:
+            ispin = QSpinBox()
+            ispin.setRange(int(p.minimum) if p.minimum is not None else 0,
+                           int(p.maximum) if p.maximum is not None else 2**31 - 1)
+            ispin.setValue(int(p.default))
+            ispin.valueChanged.connect(self._emit)
+            editor = ispin
+        editor.setToolTip(p.help or p.label)
+        row.setSizeHint(1, editor.sizeHint())
+        self.setItemWidget(row, 1, editor)
+        self._editors[p.name] = (p, editor)
+
+    def _emit(self, *_args: Any) -> None:
+        if not self._building:
+            self.changed.emit()
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0 and item.data(0, ROLE_ID):
+            self._emit()
+
+    # ---- selection ----
+    def selected(self) -> list[str]:
+        return [mid for mid, item in self._items.items()
+                if item.checkState(0) == Qt.CheckState.Checked]
+
+    def set_selected(self, ids: list[str] | None) -> None:
+        """Check exactly `ids` (None: all methods)."""
+        self._building = True
+        for mid, item in self._items.items():
+            on = ids is None or mid in ids
+            item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+        self._building = False
+        self.changed.emit()
+
+    def item(self, mid: str) -> QTreeWidgetItem:
+        return self._items[mid]
+
+    # ---- parameters ----
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, (p, editor) in self._editors.items():
+            if isinstance(editor, QComboBox):
+                out[name] = editor.currentText()
+            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+                out[name] = editor.value()
+            if p.kind == "int":
+                out[name] = int(out[name])
+        return out
+
+    def set_params(self, values: dict[str, Any]) -> None:
+        self._building = True
+        try:
+            for name, value in values.items():
+                if name not in self._editors:
+                    continue
+                p, editor = self._editors[name]
+                if isinstance(editor, QComboBox) and str(value) in p.choices:
+                    editor.setCurrentText(str(value))
+                elif isinstance(editor, QSpinBox):
+                    editor.setValue(int(value))
+                elif isinstance(editor, QDoubleSpinBox):
+                    editor.setValue(float(value))
+        except (TypeError, ValueError):
+            pass  # a bad stored value keeps the default
+        finally:
+            self._building = False
+        self.changed.emit()
+
+    def editor(self, name: str) -> QWidget:
+        return self._editors[name][1]
+
+    def layer(self) -> str | None:
+        """The chosen CAM layer path, or None for the model's default layer."""
+        if self.layer_combo.currentIndex() <= 0:
+            return None
+        return self.layer_combo.currentData()
+
+    def _layer_tip(self, text: str) -> None:
+        self.layer_combo.setItemData(self.layer_combo.count() - 1, text,
+                                     Qt.ItemDataRole.ToolTipRole)
+
+    # ---- model ----
+    def set_model_info(self, info: ModelInfo) -> None:
+        """Fill the layer list and disable the methods this model cannot run."""
+        self._building = True
+        self.layer_combo.clear()
+        if info.default_layer:
+            default = next((li for li in info.layers if li.path == info.default_layer), None)
+            name = info.default_layer.rsplit("/", 1)[-1]
+            self.layer_combo.addItem(f"{name} (default)", info.default_layer)
+            if default is not None:
+                self._layer_tip(f"{default.path} {_shape(default.shape)}")
+        for layer in reversed(info.layers):
+            self.layer_combo.addItem(layer.path.rsplit("/", 1)[-1], layer.path)
+            self._layer_tip(f"{layer.path} {_shape(layer.shape)}")
+        self.layer_combo.setEnabled(bool(info.layers))
+        for mid, item in self._items.items():
+            reason = info.unavailable.get(mid, "")
+            item.setDisabled(bool(reason))
+            item.setToolTip(0, method_tooltip(self.infos[mid], reason))
+        self._building = False
+
+
+def _shape(shape: tuple[int, int, int]) -> str:
+    return f"{shape[0]}\u00d7{shape[1]}\u00d7{shape[2]}"

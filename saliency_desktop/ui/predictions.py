@@ -1,0 +1,103 @@
+"""The top-5 predictions; choosing a class explains the image for that class."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from saliency_desktop.engine.types import Explanation
+
+TOP = 5
+ROLE_INDEX = Qt.ItemDataRole.UserRole
+ROLE_PROB = Qt.ItemDataRole.UserRole + 1
+
+
+class _BarDelegate(QStyledItemDelegate):
+    """Draws the probability as a bar in the palette's highlight colour behind its number."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        prob = index.data(ROLE_PROB)
+        if isinstance(prob, float):
+            r = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined]
+            painter.save()
+            color = option.palette.highlight().color()  # type: ignore[attr-defined]
+            color.setAlpha(110)
+            painter.fillRect(QRect(r.left(), r.top(), round(r.width() * min(prob, 1.0)),
+                                   r.height()), color)
+            painter.restore()
+        super().paint(painter, option, index)
+
+
+class PredictionsPanel(QWidget):
+    target_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(2)
+        self.tree.setHeaderLabels(["Class", "Probability"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.tree.header().resizeSection(1, 110)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.setItemDelegateForColumn(1, _BarDelegate(self.tree))
+        self.tree.setToolTip("Click a class to see the maps for it")
+        self.tree.itemClicked.connect(self._on_clicked)
+        self.tree.itemActivated.connect(self._on_clicked)
+        self.target_label = QLabel("No prediction yet.")
+        self.target_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.target_label)
+        self._target: int | None = None
+
+    def set_explanation(self, explanation: Explanation | None) -> None:
+        self.tree.clear()
+        if explanation is None:
+            self.target_label.setText("No prediction yet.")
+            return
+        self._target = explanation.target
+        in_top = False
+        for p in explanation.top_k[:TOP]:
+            item = QTreeWidgetItem(self.tree, [p.label.replace("_", " "), f"{p.probability:.1%}"])
+            item.setData(0, ROLE_INDEX, p.index)
+            item.setData(1, ROLE_PROB, float(p.probability))
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(0, f"class {p.index}: {p.label}")
+            if p.index == explanation.target:
+                in_top = True
+                font = item.font(0)
+                font.setBold(True)
+                item.setFont(0, font)
+                item.setFont(1, font)
+                item.setSelected(True)
+        score = "logit" if explanation.score == "logit" else "probability"
+        where = "" if in_top else " (not in the top 5)"
+        self.target_label.setText(
+            f"Explaining <b>{explanation.target_label.replace('_', ' ')}</b>{where} "
+            f"(class {explanation.target}, score: {score})."
+        )
+
+    def clear(self) -> None:
+        self.set_explanation(None)
+
+    def _on_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        index = item.data(0, ROLE_INDEX)
+        if isinstance(index, int) and index != self._target:
+            self._target = index
+            self.target_chosen.emit(index)

@@ -1,0 +1,277 @@
+"""The centre of the window: view toolbar, single view (canvas) or compare grid, and colorbar."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from saliency_desktop.engine.types import MethodInfo, MethodResult
+from saliency_desktop.render import maps
+from saliency_desktop.ui.canvas import ImageCanvas
+from saliency_desktop.ui.colorbar import Colorbar
+from saliency_desktop.ui.compare import CompareView, Tile
+from saliency_desktop.ui.images import rgb_to_qimage
+
+TILE_SIDE = 480
+AUTO = "auto"
+
+
+class ViewPanel(QWidget):
+    opacity_changed = Signal(float)
+    colormap_changed = Signal(str)
+    method_changed = Signal(str)
+    mode_changed = Signal(str)
+
+    def __init__(self, infos: dict[str, MethodInfo], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.infos = infos
+        self.rgb: np.ndarray | None = None
+        self._small: np.ndarray | None = None
+        self._small_pixmap = QPixmap()
+        self.results: dict[str, MethodResult] = {}
+        self.pending: list[str] = []
+        self._preferred: str | None = None  # the user's choice; "" is the original image
+        self._cache: dict[tuple[object, ...], QPixmap] = {}
+        self.canvas = ImageCanvas()
+        self.compare = CompareView()
+        self.compare.tile_activated.connect(self._open_tile)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.canvas)
+        self.stack.addWidget(self.compare)
+        self.colorbar = Colorbar()
+        self.caption = QLabel()
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_toolbar()
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(8, 2, 8, 4)
+        bottom.addWidget(self.caption, 1)
+        bottom.addWidget(self.colorbar, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(bottom)
+
+    def _build_toolbar(self) -> None:
+        tb = self.toolbar = QToolBar("View")
+        tb.setMovable(False)
+        group = QActionGroup(self)
+        self.single_action = QAction("Single", self, checkable=True, checked=True)
+        self.single_action.setToolTip("One map over the image, zoomable (S)")
+        self.single_action.setShortcut(QKeySequence("S"))
+        self.compare_action = QAction("Compare", self, checkable=True)
+        self.compare_action.setToolTip("Every computed method side by side (C)")
+        self.compare_action.setShortcut(QKeySequence("C"))
+        for action in (self.single_action, self.compare_action):
+            group.addAction(action)
+            tb.addAction(action)
+        group.triggered.connect(lambda a: self.set_mode("compare" if a is self.compare_action
+                                                        else "single"))
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Show: "))
+        self.method_combo = QComboBox()
+        self.method_combo.setMinimumContentsLength(16)
+        self.method_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.method_combo.activated.connect(
+            lambda i: self.set_current_method(self.method_combo.itemData(i) or ""))
+        tb.addWidget(self.method_combo)
+        self.fit_action = QAction("Fit", self, shortcut=QKeySequence("F"),
+                                  toolTip="Fit the image to the window (F)")
+        self.fit_action.triggered.connect(self.canvas.zoom_fit)
+        self.zoom100_action = QAction("100%", self, shortcut=QKeySequence("1"),
+                                      toolTip="One image pixel per screen pixel (1)")
+        self.zoom100_action.triggered.connect(self.canvas.zoom_100)
+        tb.addAction(self.fit_action)
+        tb.addAction(self.zoom100_action)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Opacity: "))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.setToolTip("Heatmap opacity (changes the view only; nothing reruns)")
+        self.opacity_label = QLabel("50%")
+        self.opacity_label.setMinimumWidth(self.opacity_label.fontMetrics().horizontalAdvance(
+            "100% "))
+        self.opacity_slider.valueChanged.connect(self._on_opacity)
+        tb.addWidget(self.opacity_slider)
+        tb.addWidget(self.opacity_label)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Colormap: "))
+        self.cmap_combo = QComboBox()
+        self.cmap_combo.addItem("auto", AUTO)
+        for name in maps.colormap_names():
+            self.cmap_combo.addItem(name, name)
+        self.cmap_combo.setToolTip(
+            "auto: inferno, a sequential map, for unsigned methods; RdBu_r, a diverging map "
+            "centred on zero, for signed ones (Integrated Gradients)")
+        self.cmap_combo.currentIndexChanged.connect(self._on_cmap)
+        tb.addWidget(self.cmap_combo)
+
+    # ---- settings-like state ----
+    def opacity(self) -> float:
+        return self.opacity_slider.value() / 100.0
+
+    def set_opacity(self, value: float) -> None:
+        self.opacity_slider.setValue(round(float(value) * 100))
+
+    def _on_opacity(self, value: int) -> None:
+        self.opacity_label.setText(f"{value}%")
+        self.canvas.set_opacity(value / 100.0)
+        self.compare.set_opacity(value / 100.0)
+        self.opacity_changed.emit(value / 100.0)
+
+    def colormap_setting(self) -> str:
+        return str(self.cmap_combo.currentData())
+
+    def set_colormap_setting(self, name: str) -> None:
+        index = self.cmap_combo.findData(name)
+        self.cmap_combo.setCurrentIndex(max(index, 0))
+
+    def _on_cmap(self, _index: int) -> None:
+        self._refresh()
+        self.colormap_changed.emit(self.colormap_setting())
+
+    def report_cmap(self) -> str | None:
+        """The colormap to pass to the renderer: None means each map's default (auto)."""
+        setting = self.colormap_setting()
+        return None if setting == AUTO else setting
+
+    def cmap_for(self, mid: str) -> str:
+        signed = self.infos[mid].signed if mid in self.infos else False
+        return self.report_cmap() or (maps.DEFAULT_SIGNED_CMAP if signed else maps.DEFAULT_CMAP)
+
+    def mode(self) -> str:
+        return "compare" if self.stack.currentWidget() is self.compare else "single"
+
+    def set_mode(self, mode: str) -> None:
+        compare = mode == "compare"
+        self.stack.setCurrentWidget(self.compare if compare else self.canvas)
+        (self.compare_action if compare else self.single_action).setChecked(True)
+        self.fit_action.setEnabled(not compare)
+        self.zoom100_action.setEnabled(not compare)
+        self.method_combo.setEnabled(not compare)
+        self._refresh()
+        self.mode_changed.emit(mode)
+
+    # ---- content ----
+    def set_image(self, rgb: np.ndarray | None) -> None:
+        self.rgb = rgb
+        self._cache.clear()
+        self.results = {}
+        self.canvas.set_image(rgb)
+        if rgb is not None:
+            h, w = rgb.shape[:2]
+            s = min(1.0, TILE_SIDE / max(h, w))
+            size = (max(round(h * s), 1), max(round(w * s), 1))
+            from PIL import Image
+
+            small = Image.fromarray(rgb).resize(size[::-1], Image.Resampling.LANCZOS)
+            self._small = np.asarray(small)
+            self._small_pixmap = QPixmap.fromImage(rgb_to_qimage(self._small))
+        else:
+            self._small = None
+            self._small_pixmap = QPixmap()
+        self._refresh()
+
+    def set_results(self, results: dict[str, MethodResult], pending: list[str]) -> None:
+        stale = [k for k in self._cache if k[0] not in results or k[1] != id(results[k[0]])]
+        for k in stale:
+            del self._cache[k]
+        self.results = dict(results)
+        self.pending = list(pending)
+        self._refresh()
+
+    def current_method(self) -> str:
+        """The method shown in the single view ("" for the original image)."""
+        pref = self._preferred
+        if pref is not None and (pref == "" or pref in self.results):
+            return pref
+        return next(iter(self.results), "")
+
+    def set_current_method(self, mid: str) -> None:
+        self._preferred = mid
+        self._refresh()
+        self.method_changed.emit(mid)
+
+    def _open_tile(self, key: str) -> None:
+        self.set_current_method(key)
+        self.set_mode("single")
+
+    def heatmap(self, mid: str, small: bool = False) -> QPixmap:
+        """The coloured heatmap of `mid` at the image's resolution (or the tiles')."""
+        result = self.results[mid]
+        cmap = self.cmap_for(mid)
+        key = (mid, id(result), cmap, small)
+        if key not in self._cache:
+            image = self._small if small else self.rgb
+            assert image is not None
+            signed = self.infos[mid].signed if mid in self.infos else False
+            scale = maps.scale_of(result.map, signed)  # as the report and the PNG export
+            rgb = maps.heatmap_rgb(result.map, image.shape[:2], signed, cmap, scale=scale)
+            self._cache[key] = QPixmap.fromImage(rgb_to_qimage(rgb))
+        return self._cache[key]
+
+    def label_of(self, mid: str) -> str:
+        return self.infos[mid].label if mid in self.infos else mid
+
+    def _refresh(self) -> None:
+        self.method_combo.blockSignals(True)
+        self.method_combo.clear()
+        self.method_combo.addItem("Original image", "")
+        for mid in self.results:
+            self.method_combo.addItem(self.label_of(mid), mid)
+        self.method_combo.setCurrentIndex(max(self.method_combo.findData(self.current_method()),
+                                              0))
+        self.method_combo.blockSignals(False)
+        mid = self.current_method()
+        if self.rgb is None:
+            self.canvas.set_overlay(None)
+            self.compare.set_tiles([])
+            self.caption.setText("")
+            return
+        self.canvas.set_overlay(self.heatmap(mid) if mid else None)
+        if mid:
+            signed = self.infos[mid].signed if mid in self.infos else False
+            self.colorbar.set_colormap(self.cmap_for(mid), signed,
+                                       maps.scale_of(self.results[mid].map, signed))
+        self.colorbar.setVisible(bool(mid) and self.mode() == "single")
+        self._update_tiles()
+
+    def _update_tiles(self) -> None:
+        h, w = self.rgb.shape[:2] if self.rgb is not None else (0, 0)
+        tiles = [Tile("", "Original", f"{w} \u00d7 {h} px", self._small_pixmap)]
+        for mid, result in self.results.items():
+            tiles.append(Tile(mid, self.label_of(mid), _subtitle(result), self._small_pixmap,
+                              self.heatmap(mid, small=True)))
+        for mid in self.pending:
+            if mid not in self.results:
+                tiles.append(Tile(mid, self.label_of(mid), "computing\u2026", self._small_pixmap))
+        self.compare.set_tiles(tiles)
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text)
+
+
+def _subtitle(result: MethodResult) -> str:
+    parts = [f"{result.seconds:.2f} s"]
+    if "layer" in result.params and result.params["layer"]:
+        parts.append(str(result.params["layer"]).rsplit("/", 1)[-1])
+    if "n_steps" in result.params:
+        parts.append(f"{result.params['n_steps']} steps")
+    delta = result.extras.get("convergence_delta")
+    if isinstance(delta, float):
+        parts.append(f"\u03b4 {delta:.2g}")
+    return " \u00b7 ".join(parts)

@@ -1,0 +1,159 @@
+"""A fake engine with the EngineAdapter interface: synthetic Explanations, no TensorFlow.
+
+Maps are Gaussian blobs whose centre depends on the method, the target class and the image, so
+tests can tell whose result they are looking at. `delay` (seconds per method) or `gate` (each
+method waits for the event) make jobs slow; both check the cancel event like the real engine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from saliency_desktop.engine.catalogue import CATALOGUE
+from saliency_desktop.engine.registry import list_methods
+from saliency_desktop.engine.types import (
+    CancelledError,
+    Explanation,
+    LayerInfo,
+    MethodResult,
+    ModelError,
+    ModelInfo,
+    Prediction,
+)
+
+N_CLASSES = 10
+SIZE = (32, 32)
+LAYERS = (LayerInfo("backbone/block1", (8, 8, 16)), LayerInfo("backbone/block2", (4, 4, 32)))
+
+
+@dataclass
+class FakeModel:
+    info: ModelInfo
+    device: str = "CPU (fake)"
+
+
+@dataclass
+class FakeEngine:
+    delay: float = 0.0
+    gate: threading.Event | None = None
+    ignore_cancel: bool = False
+    unavailable: dict[str, str] = field(default_factory=dict)
+    explain_calls: list[dict[str, Any]] = field(default_factory=list)
+    load_calls: list[str] = field(default_factory=list)
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def list_methods(self) -> list[Any]:
+        return list_methods()
+
+    def catalogue(self) -> dict[str, Any]:
+        return dict(CATALOGUE)
+
+    def default_model(self) -> str:
+        return "dog-breeds"
+
+    def versions(self) -> dict[str, str]:
+        return {"saliency_desktop": "test", "tensorflow": "0.0-fake", "keras": "0.0-fake",
+                "python": "3"}
+
+    def load_model(self, spec: str, preprocessing: str | None, labels: str | None,
+                   trust_model: bool, download_progress: Any, cancel: threading.Event | None
+                   ) -> FakeModel:
+        self.load_calls.append(spec)
+        if spec.endswith("broken.keras"):
+            raise ModelError("broken.keras: damaged or not a Keras model (fake).")
+        entry = CATALOGUE.get(spec)
+        if entry is not None and entry.kind == "imagenet":
+            total = 5_000_000
+            for i in range(1, 1000):  # a slow download that only a cancel stops
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("Download cancelled.")
+                if download_progress is not None:
+                    download_progress(min(i * 100_000, total), total)
+                time.sleep(0.01)
+        info = ModelInfo(
+            id=spec, label=entry.label if entry else f"fake {spec}", input_size=SIZE, channels=3,
+            preprocessing=preprocessing or "unit",
+            labels=tuple(f"class_{i}" for i in range(N_CLASSES)), source=spec,
+            licence="MIT (fake)", layers=LAYERS, default_layer=LAYERS[-1].path,
+            unavailable=dict(self.unavailable),
+        )
+        return FakeModel(info)
+
+    def _wait(self, cancel: threading.Event | None) -> None:
+        deadline = time.monotonic() + self.delay
+        while True:
+            if cancel is not None and cancel.is_set() and not self.ignore_cancel:
+                raise CancelledError("Cancelled.")
+            if self.gate is not None:
+                if self.gate.is_set():
+                    return
+            elif time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)
+
+    def explain(self, model: FakeModel, image: np.ndarray, methods: list[str], target: int | None,
+                layer: str | None, progress: Any, cancel: threading.Event | None,
+                on_result: Any, params: dict[str, Any]) -> Explanation:
+        self.explain_calls.append({"methods": list(methods), "target": target, "layer": layer,
+                                   "params": dict(params), "shape": image.shape})
+        self.started.set()
+        infos = {m.id: m for m in list_methods()}
+        probs = fake_probabilities(image)
+        tgt = int(np.argmax(probs)) if target is None else int(target)
+        results: dict[str, MethodResult] = {}
+        for i, mid in enumerate(methods):
+            self._wait(cancel)
+            info = infos[mid]
+            heat = fake_map(mid, tgt, image)
+            res = MethodResult(
+                method=mid, map=heat,
+                attributions=np.repeat(heat[..., None], 3, -1) if info.has_attributions else None,
+                cam=heat[::8, ::8].copy() if info.has_cam else None, seconds=0.01,
+                params={**{p.name: params.get(p.name, p.default) for p in info.params},
+                        **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {})},
+                extras={"convergence_delta": 0.01} if mid == "integrated_gradients" else {},
+            )
+            results[mid] = res
+            if on_result is not None:
+                on_result(res)
+            if progress is not None:
+                progress((i + 1) / len(methods), info.label)
+        order = np.argsort(-probs, kind="stable")
+        return Explanation(
+            model=model.info, image=image, input=np.zeros((*SIZE, 3), np.float32), target=tgt,
+            target_label=model.info.labels[tgt], score="logit",
+            top_k=[Prediction(int(i), model.info.labels[int(i)], float(probs[i])) for i in order],
+            layer=layer or LAYERS[-1].path, methods=results, device=model.device,
+        )
+
+
+def fake_probabilities(image: np.ndarray) -> np.ndarray:
+    seed = int(image.astype(np.int64).sum()) % 1000
+    logits = np.random.default_rng(seed).normal(size=N_CLASSES)
+    e = np.exp(logits - logits.max())
+    return (e / e.sum()).astype(np.float32)
+
+
+def fake_map(method: str, target: int, image: np.ndarray) -> np.ndarray:
+    """A blob whose position encodes (method, target): decode with `blob_centre`."""
+    h, w = SIZE
+    cy = 4 + (target * 3) % (h - 8)
+    cx = 4 + (sum(map(ord, method)) * 5) % (w - 8)
+    y, x = np.mgrid[0:h, 0:w]
+    heat = np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / 18.0).astype(np.float32)
+    signed = method == "integrated_gradients"
+    return (heat - 0.3 * heat.mean()).astype(np.float32) if signed else heat
+
+
+def write_png(path: Any, seed: int = 0, size: tuple[int, int] = (48, 64)) -> str:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(path)
+    return str(path)

@@ -1,0 +1,22 @@
+"""Helpers for the UI tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def wait_done(qtbot: Any, win: Any, timeout: int = 5000) -> None:
+    """Wait until every chosen method has its result for the current image."""
+
+    def done() -> bool:
+        s = win.session
+        entry = s.current_entry()
+        return (s.model is not None and entry is not None and entry.rgb is not None
+                and not s.missing() and not s.client.is_busy() and s.explanation() is not None)
+
+    qtbot.waitUntil(done, timeout=timeout)
+
+
+def open_and_wait(qtbot: Any, win: Any, path: str, timeout: int = 5000) -> None:
+    win.open_paths([path])
+    wait_done(qtbot, win, timeout)

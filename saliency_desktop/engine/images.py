@@ -13,6 +13,8 @@ Pillow does the decoding. Conversions (all documented in the README):
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,29 @@ IMAGE_SUFFIXES = (
     ".pgm",
     ".jfif",
 )
+
+
+_CACHE: OrderedDict[tuple[str, int, int], tuple[np.ndarray, tuple[str, ...]]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_ITEMS, _CACHE_MAX_BYTES = 4, 64 * 1024 * 1024
+
+
+def _cached(key: tuple[str, int, int] | None, load: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Decoded files are kept (read-only) while unchanged on disk: re-explaining an image for
+    another class or method does not decode it again."""
+    if key is not None:
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+    rgb, notes = load()
+    rgb.flags.writeable = False
+    if key is not None and rgb.nbytes <= _CACHE_MAX_BYTES:
+        with _CACHE_LOCK:
+            _CACHE[key] = (rgb, notes)
+            while len(_CACHE) > _CACHE_ITEMS:
+                _CACHE.popitem(last=False)
+    return rgb, notes
 
 
 def is_image_name(path: str | os.PathLike[str]) -> bool:
@@ -65,10 +90,11 @@ def _to_rgb(img: Any) -> np.ndarray:
 
 
 def load_image(source: Any) -> tuple[np.ndarray, tuple[str, ...]]:
-    """(RGB uint8 array (H, W, 3), notes) from a path, a PIL image or an array."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """(RGB uint8 array (H, W, 3), notes) from a path, a PIL image or an array.
 
-    notes: list[str] = []
+    Arrays decoded from files are read-only (they may be shared through the cache)."""
+    from PIL import Image, ImageOps
+
     if isinstance(source, np.ndarray):
         arr = source
         if arr.ndim == 2:
@@ -97,6 +123,15 @@ def load_image(source: Any) -> tuple[np.ndarray, tuple[str, ...]]:
         raise ImageError(f"{name}: cannot read the file ({exc.strerror}).") from None
     if size == 0:
         raise ImageError(f"{name}: the file is empty.")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _cached(key, lambda: _decode(path, name))
+
+
+def _decode(path: Path, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    notes: list[str] = []
     try:
         with Image.open(path) as img:
             w, h = img.size

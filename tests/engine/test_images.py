@@ -268,3 +268,13 @@ def test_fuzz_loader_real_images_cut_anywhere(tmp_path, w, h, mode, fmt, cut):
         assert cut < 1.0  # whole images must load
     else:
         assert rgb.shape == (h, w, 3) and rgb.dtype == np.uint8
+
+
+def test_decoded_files_are_cached_until_they_change(tmp_path):
+    path = _save(Image.fromarray(_gradient()), tmp_path / "c.png")
+    first, _ = load_image(path)
+    assert load_image(path)[0] is first and not first.flags.writeable
+    os.utime(path, ns=(1, 1))  # touched: decoded again
+    _save(Image.fromarray(255 - _gradient()), path)
+    again, _ = load_image(path)
+    assert again is not first and np.array_equal(again, 255 - _gradient())

@@ -50,6 +50,25 @@ system_libraries() {
     fi
 }
 
+test_tools() {
+    # The packaging tests validate the desktop entry and metainfo, and PyInstaller needs objdump.
+    local missing=()
+    command -v desktop-file-validate >/dev/null 2>&1 || missing+=(desktop-file-utils)
+    command -v appstreamcli >/dev/null 2>&1 || missing+=(appstream)
+    command -v objdump >/dev/null 2>&1 || missing+=(binutils)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing test tools (${missing[*]})..." >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    else
+        echo "Note: the packaging tests need: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+    fi
+}
+
 setup() {
     local py stamp want
     py="$(find_python)"
@@ -77,6 +96,7 @@ app)
     ;;
 test)
     setup
+    test_tools
     export QT_QPA_PLATFORM=offscreen
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

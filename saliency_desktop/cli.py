@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a command, the app opens (saliency-desktop gui).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="check this installation headless: default model, every method on a bundled "
+        "photo, a report written and checked; prints one line, exits 0 or 1")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", parents=[common, model], help="open the app (the default)")
@@ -187,7 +191,12 @@ def _with_default_command(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console entry point; returns the exit status."""
-    args_list = _with_default_command(list(sys.argv[1:] if argv is None else argv))
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in raw:
+        from saliency_desktop.selftest import main as self_test
+
+        return self_test(raw)  # ignores --self-test/-v/--verbose; accepts --keep DIR
+    args_list = _with_default_command(raw)
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)

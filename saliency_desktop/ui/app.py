@@ -36,7 +36,7 @@ def application() -> QApplication:
     if not app.applicationName() or app.applicationName() == Path(sys.argv[0]).name:
         app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("saliency-desktop")
+    app.setDesktopFileName("io.github.saliency_desktop.SaliencyDesktop")
     from saliency_desktop.ui.icons import app_icon
 
     app.setWindowIcon(app_icon())

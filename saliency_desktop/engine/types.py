@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -106,8 +106,9 @@ class MethodResult:
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. IG convergence delta
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
+    """One class of the top-k: unpacks as (index, label, probability)."""
+
     index: int
     label: str
     probability: float

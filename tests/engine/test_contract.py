@@ -235,3 +235,9 @@ def test_cam_does_not_use_guided_gradients_through_later_relus(keras, tiny_image
     res = explain(model, tiny_image, methods=["guided_backprop", "gradcam"])
     assert [c[0] for c in calls] == ["guided", None]
     np.testing.assert_allclose(res.methods["gradcam"].cam, alone.cam, rtol=1e-6)
+
+
+def test_top_k_unpacks_as_index_label_probability(tiny_model, tiny_image):
+    res = explain(tiny_model, tiny_image, methods=["gradcam"])
+    index, label, probability = res.top_k[0]
+    assert (index, label, probability) == (res.target, res.target_label, res.top_k[0].probability)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,10 @@ def _decode(path: Path, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
 
     notes: list[str] = []
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # our own limit (below) replaces Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ImageError(

@@ -56,7 +56,7 @@ def test_dog_breeds_score_is_the_pre_softmax_logit(dog_model, sample_photo):
 
     res = explain(dog_model, sample_photo, methods=["integrated_gradients"], n_steps=4)
     km = dog_model.keras_model
-    features = keras.Model(km.inputs, km.get_layer("dropout").output)(res.input[None]).numpy()
+    features = keras.Model(km.inputs, km.get_layer("dropout").output)([res.input[None]]).numpy()
     kernel, bias = km.get_layer("dense").get_weights()
     logits = features[0] @ kernel + bias
     probs = km(res.input[None], training=False).numpy()[0]

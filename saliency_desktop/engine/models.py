@@ -95,22 +95,33 @@ class LoadedModel:
         self.batch_size = int(np.clip(device.batch_memory_bytes() // per_sample, 1, 64))
         self.runtime = Runtime(self)
         self.lock = threading.Lock()
+        self._last_prepared: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def preprocess_array(self, raw: np.ndarray) -> np.ndarray:
         """Model input (H, W, C) float32 from an (H, W, C) uint8 image of the model's size."""
         return PREPROCESSING[self.info.preprocessing](raw.astype(np.float32)).astype(np.float32)
 
     def prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(raw, x): the image resized to the model (uint8) and its preprocessed input."""
+        """(raw, x): the image resized to the model (uint8) and its preprocessed input.
+
+        The last result is kept for a read-only image (a decoded file from the image cache), so
+        re-explaining the same image for another class or method skips the resize."""
         from PIL import Image
 
+        last = self._last_prepared
+        if last is not None and last[0] is rgb and not rgb.flags.writeable:
+            return last[1], last[2]
         h, w = self.info.input_size
         img = Image.fromarray(rgb).resize((w, h), Image.Resampling.BICUBIC)
         if self.info.channels == 1:
             raw = np.asarray(img.convert("L"))[..., None]
         else:
             raw = np.asarray(img)
-        return raw, self.preprocess_array(raw)
+        x = self.preprocess_array(raw)
+        if not rgb.flags.writeable:
+            raw.flags.writeable = x.flags.writeable = False  # shared by later calls
+            self._last_prepared = (rgb, raw, x)
+        return raw, x
 
     def label(self, index: int) -> str:
         labels = self.info.labels

@@ -61,7 +61,11 @@ def one_run(model: str, image: str) -> dict[str, float]:
         start = time.time()
         out = subprocess.run(
             [sys.executable, "-c", CHILD, model, image, str(Path(tmp) / "settings.ini")],
-            capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=600,
         )
     if out.returncode != 0:
         raise SystemExit(f"the app failed:\n{out.stderr[-2000:]}")
@@ -80,10 +84,15 @@ def main() -> None:
     parser.add_argument("--image", default=str(SAMPLE))
     args = parser.parse_args()
     runs = [one_run(args.model, args.image) for _ in range(args.runs)]
-    print(f"app start-up, {args.model}, median of {args.runs} cold starts "
-          f"({os.environ.get('QT_QPA_PLATFORM', 'offscreen')} platform):")
-    for name, label in (("shown", "launch -> window shown"), ("model", "launch -> model loaded"),
-                        ("overlay", "launch -> first overlay")):
+    print(
+        f"app start-up, {args.model}, median of {args.runs} cold starts "
+        f"({os.environ.get('QT_QPA_PLATFORM', 'offscreen')} platform):"
+    )
+    for name, label in (
+        ("shown", "launch -> window shown"),
+        ("model", "launch -> model loaded"),
+        ("overlay", "launch -> first overlay"),
+    ):
         values = [r[name] for r in runs if name in r]
         spread = f"(min {min(values):.2f}, max {max(values):.2f})" if values else ""
         print(f"  {label:<26} {statistics.median(values):6.2f} s  {spread}")

@@ -69,7 +69,8 @@ class Screenshot(QObject):
         s.image_error.connect(self._image_error)
         self._timer = QTimer(self, singleShot=True, interval=int(timeout_s * 1000))
         self._timer.timeout.connect(
-            lambda: self.fail(f"timed out after {timeout_s:.0f} s waiting for the results"))
+            lambda: self.fail(f"timed out after {timeout_s:.0f} s waiting for the results")
+        )
         self._timer.start()
 
     def _image_error(self, key: str, message: str) -> None:
@@ -99,8 +100,10 @@ class Screenshot(QObject):
             return self.fail(f"cannot write {self.path}")
         os.replace(tmp, self.path)
         shown = [t.key for t in self.window.view.compare.tiles if t.heat is not None]
-        print(f"saved {self.path} ({pixmap.width()}x{pixmap.height()}, "
-              f"{time.monotonic() - self.started:.1f} s); maps: {', '.join(shown) or 'none'}")
+        print(
+            f"saved {self.path} ({pixmap.width()}x{pixmap.height()}, "
+            f"{time.monotonic() - self.started:.1f} s); maps: {', '.join(shown) or 'none'}"
+        )
         self.finish(0)
 
     def fail(self, message: str) -> None:
@@ -149,8 +152,11 @@ def run(
     if methods:
         unknown = [m for m in methods if m not in known]
         if unknown:
-            print(f"saliency-desktop: error: unknown method(s) {', '.join(unknown)}; known: "
-                  f"{', '.join(known)}", file=sys.stderr)
+            print(
+                f"saliency-desktop: error: unknown method(s) {', '.join(unknown)}; known: "
+                f"{', '.join(known)}",
+                file=sys.stderr,
+            )
             window.close()
             return 2
         window.tree.set_selected(list(methods))
@@ -159,8 +165,9 @@ def run(
     if params:
         window.tree.set_params(params)
     if model:
-        request = ModelRequest(str(model), preprocess, None if labels is None else str(labels),
-                               trust_model)
+        request = ModelRequest(
+            str(model), preprocess, None if labels is None else str(labels), trust_model
+        )
     else:
         last = window.settings.last_model() if persist else None
         request = last or ModelRequest(window.engine.default_model())

@@ -37,8 +37,9 @@ class ImageCanvas(QGraphicsView):
             item.setZValue(z)
             self.scene().addItem(item)
         self.overlay_item.setOpacity(0.5)
-        self.setRenderHints(QPainter.RenderHint.SmoothPixmapTransform
-                            | QPainter.RenderHint.Antialiasing)
+        self.setRenderHints(
+            QPainter.RenderHint.SmoothPixmapTransform | QPainter.RenderHint.Antialiasing
+        )
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)

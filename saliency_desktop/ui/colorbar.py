@@ -71,6 +71,7 @@ class Colorbar(QWidget):
             x = bar.left() + round(frac * (bar.width() - 1))
             painter.drawLine(x, bar.bottom() - 2, x, bar.bottom() + 1)
             w = fm.horizontalAdvance(text) + 2
-            painter.drawText(QRect(x - w // 2, y, w, fm.height()),
-                             Qt.AlignmentFlag.AlignCenter, text)
+            painter.drawText(
+                QRect(x - w // 2, y, w, fm.height()), Qt.AlignmentFlag.AlignCenter, text
+            )
         painter.end()

@@ -20,9 +20,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in IMAGE_SUFFIXES))
-REPORT_FILTERS = {"png": "PNG image (*.png)", "pdf": "PDF document (*.pdf)",
-                  "svg": "SVG drawing (*.svg)"}
+REPORT_FILTERS = {
+    "png": "PNG image (*.png)",
+    "pdf": "PDF document (*.pdf)",
+    "svg": "SVG drawing (*.svg)",
+}
 NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite  # we ask once for all files written
+
+
+def _names(paths: list[Path]) -> str:
+    return " and ".join(str(p) for p in paths)
 
 
 class Commands(QObject):
@@ -31,20 +38,21 @@ class Commands(QObject):
         self.win = window
         self.exporter = export.Exporter(self)
         self.exporter.done.connect(self._exported)
-        self.exporter.failed.connect(
-            lambda msg: dialogs.show_error(self.win, "Export failed", msg))
+        self.exporter.failed.connect(self._export_failed)
         self._download: dialogs.DownloadDialog | None = None
 
     # ---- images ----
     def open_images(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self.win, "Open images",
-                                                self.win.settings.last_dir("images"), IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self.win, "Open images", self.win.settings.last_dir("images"), IMAGE_FILTER
+        )
         if paths:
             self.win.open_paths(paths)
 
     def open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.win, "Open a folder of images",
-                                                self.win.settings.last_dir("images"))
+        path = QFileDialog.getExistingDirectory(
+            self.win, "Open a folder of images", self.win.settings.last_dir("images")
+        )
         if path:
             self.win.open_paths([path])
 
@@ -90,8 +98,9 @@ class Commands(QObject):
     def _explanation_or_warn(self):  # type: ignore[no-untyped-def]
         e = self.win.session.explanation()
         if e is None or not e.methods:
-            dialogs.show_error(self.win, "Nothing to export",
-                               "Open an image and wait for at least one map first.")
+            dialogs.show_error(
+                self.win, "Nothing to export", "Open an image and wait for at least one map first."
+            )
             return None
         return e
 
@@ -112,8 +121,12 @@ class Commands(QObject):
         if e is None:
             return
         path, chosen = QFileDialog.getSaveFileName(
-            self.win, "Export report", self._default("_report.png"),
-            ";;".join(REPORT_FILTERS.values()), options=NO_CONFIRM)
+            self.win,
+            "Export report",
+            self._default("_report.png"),
+            ";;".join(REPORT_FILTERS.values()),
+            options=NO_CONFIRM,
+        )
         if not path:
             return
         fmt = Path(path).suffix.lower().lstrip(".")
@@ -131,17 +144,23 @@ class Commands(QObject):
         cmap, opacity = self.win.view.report_cmap(), self.win.view.opacity()
         title = self.win.session.current_entry().name if self.win.session.current_entry() else None
         self.win.statusBar().showMessage("Writing the report...")
-        self.exporter.submit(lambda: export.export_report(e, base, formats, cmap, opacity, title,
-                                                          force=force))
+        self.exporter.submit(
+            lambda: export.export_report(e, base, formats, cmap, opacity, title, force=force),
+            _names(export.report_paths(base, formats)),
+        )
         return True
 
     def export_view(self) -> None:
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self.win, "Export view as PNG",
-                                              self._default("_view.png"), "PNG image (*.png)",
-                                              options=NO_CONFIRM)
+        path, _ = QFileDialog.getSaveFileName(
+            self.win,
+            "Export view as PNG",
+            self._default("_view.png"),
+            "PNG image (*.png)",
+            options=NO_CONFIRM,
+        )
         if path:
             self.export_view_to(Path(path).with_suffix(".png"))
 
@@ -151,19 +170,27 @@ class Commands(QObject):
         if e is None or force is None:
             return False
         self.win.settings.set_last_dir("export", str(path.parent))
-        method, cmap, opacity = (self.win.view.current_method(), self.win.view.report_cmap(),
-                                 self.win.view.opacity())
-        self.exporter.submit(lambda: export.export_view(e, method, path, cmap, opacity, force))
+        method, cmap, opacity = (
+            self.win.view.current_method(),
+            self.win.view.report_cmap(),
+            self.win.view.opacity(),
+        )
+        self.exporter.submit(
+            lambda: export.export_view(e, method, path, cmap, opacity, force), str(path)
+        )
         return True
 
     def export_arrays(self) -> None:
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self.win, "Export raw maps (npz + json)",
-                                              self._default(".npz"),
-                                              "NumPy arrays + JSON record (*.npz)",
-                                              options=NO_CONFIRM)
+        path, _ = QFileDialog.getSaveFileName(
+            self.win,
+            "Export raw maps (npz + json)",
+            self._default(".npz"),
+            "NumPy arrays + JSON record (*.npz)",
+            options=NO_CONFIRM,
+        )
         if path:
             self.export_arrays_to(export.split_base(path, ("npz", "json")))
 
@@ -177,7 +204,10 @@ class Commands(QObject):
         spec = model.request.spec if model else None
         entry = self.win.session.current_entry()
         image_path = entry.path if entry else None
-        self.exporter.submit(lambda: export.export_arrays(e, base, spec, image_path, force))
+        self.exporter.submit(
+            lambda: export.export_arrays(e, base, spec, image_path, force),
+            _names(export.array_paths(base)),
+        )
         return True
 
     def copy_view(self) -> None:
@@ -189,6 +219,10 @@ class Commands(QObject):
         QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb))
         self.win.statusBar().showMessage("The view is on the clipboard.", 4000)
 
+    def _export_failed(self, message: str) -> None:
+        self.win.statusBar().showMessage("Export failed.", 8000)
+        dialogs.show_error(self.win, "Export failed", message)
+
     def _exported(self, paths: list[Path]) -> None:
         names = ", ".join(str(p) for p in paths)
         log.info("exported %s", names)
@@ -197,8 +231,9 @@ class Commands(QObject):
     # ---- help ----
     def about(self) -> None:
         model = self.win.session.model
-        text = dialogs.about_html(model.versions if model else {}, model,
-                                  self.win.engine.catalogue())
+        text = dialogs.about_html(
+            model.versions if model else {}, model, self.win.engine.catalogue()
+        )
         dialog = dialogs.AboutDialog(text, self.win)
         dialog.exec()
         dialog.deleteLater()

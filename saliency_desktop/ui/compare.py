@@ -85,8 +85,11 @@ class CompareView(QWidget):
         self._rects = self._grid()
         if not self.tiles:
             painter.setPen(pal.placeholderText().color())
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
-                             "The methods' maps appear here side by side as they finish.")
+            painter.drawText(
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "The methods' maps appear here side by side as they finish.",
+            )
             return
         cap = self._caption_height()
         fm = self.fontMetrics()
@@ -96,14 +99,19 @@ class CompareView(QWidget):
             text_rect = QRect(cell.left(), cell.top(), cell.width(), fm.height() + 2)
             painter.setPen(pal.windowText().color())
             painter.setFont(bold)
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                             fm.elidedText(tile.title, Qt.TextElideMode.ElideRight, cell.width()))
+            painter.drawText(
+                text_rect,
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                fm.elidedText(tile.title, Qt.TextElideMode.ElideRight, cell.width()),
+            )
             painter.setFont(self.font())
             painter.setPen(pal.placeholderText().color())
             sub_rect = text_rect.translated(0, fm.height() + 2)
-            painter.drawText(sub_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                             fm.elidedText(tile.subtitle, Qt.TextElideMode.ElideRight,
-                                           cell.width()))
+            painter.drawText(
+                sub_rect,
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                fm.elidedText(tile.subtitle, Qt.TextElideMode.ElideRight, cell.width()),
+            )
             area = QRect(cell.left(), cell.top() + cap, cell.width(), cell.height() - cap)
             size = tile.base.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(QPoint(0, 0), size)

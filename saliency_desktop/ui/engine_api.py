@@ -84,8 +84,12 @@ class EngineAdapter:
         from saliency_desktop.engine.models import load_model
 
         return load_model(
-            spec, preprocessing=preprocessing, labels=labels, trust_model=trust_model,
-            download_progress=download_progress, cancel=cancel,
+            spec,
+            preprocessing=preprocessing,
+            labels=labels,
+            trust_model=trust_model,
+            download_progress=download_progress,
+            cancel=cancel,
         )
 
     def explain(
@@ -103,8 +107,16 @@ class EngineAdapter:
         from saliency_desktop.engine.explainer import explain
 
         return explain(
-            model, image, methods=methods, target=target, layer=layer, progress=progress,
-            cancel=cancel, on_result=on_result, top_k=max(5, len(model.info.labels)), **params,
+            model,
+            image,
+            methods=methods,
+            target=target,
+            layer=layer,
+            progress=progress,
+            cancel=cancel,
+            on_result=on_result,
+            top_k=max(5, len(model.info.labels)),
+            **params,
         )
 
     def versions(self) -> dict[str, str]:

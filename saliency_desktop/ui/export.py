@@ -58,8 +58,15 @@ def export_report(
     """The report, exactly as `saliency-desktop explain` writes it for the same settings."""
     from saliency_desktop.render.report import DEFAULT_DPI, render_report
 
-    return render_report(explanation, path_base, tuple(formats), DEFAULT_DPI, force=force,
-                         title=title, **render_kwargs(cmap, opacity))
+    return render_report(
+        explanation,
+        path_base,
+        tuple(formats),
+        DEFAULT_DPI,
+        force=force,
+        title=title,
+        **render_kwargs(cmap, opacity),
+    )
 
 
 def export_arrays(
@@ -89,7 +96,11 @@ def view_rgb(explanation: Explanation, method: str, cmap: str | None, opacity: f
 
 
 def export_view(
-    explanation: Explanation, method: str, path: str | Path, cmap: str | None, opacity: float,
+    explanation: Explanation,
+    method: str,
+    path: str | Path,
+    cmap: str | None,
+    opacity: float,
     force: bool = False,
 ) -> list[Path]:
     from PIL import Image
@@ -107,16 +118,27 @@ class _Signals(QObject):
     failed = Signal(str)
 
 
+def failure_message(exc: OSError, target: str = "") -> str:
+    """One line for the user: what could not be written and why (no errno, no traceback)."""
+    if isinstance(exc, FileExistsError) and not exc.strerror:
+        return str(exc)  # OutputExistsError: its message names the file already
+    where = target or exc.filename or "the file"
+    return f"Cannot write {where}: {exc.strerror or exc}."
+
+
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], list[Path]], signals: _Signals) -> None:
+    def __init__(self, fn: Callable[[], list[Path]], signals: _Signals, target: str = "") -> None:
         super().__init__()
-        self.fn, self.signals = fn, signals
+        self.fn, self.signals, self.target = fn, signals, target
 
     def run(self) -> None:
         try:
             self.signals.done.emit(self.fn())
-        except (OSError, ValueError) as exc:
-            log.warning("export failed: %s", exc)
+        except OSError as exc:
+            log.warning("export to %s failed", self.target or "?", exc_info=True)
+            self.signals.failed.emit(failure_message(exc, self.target))
+        except ValueError as exc:
+            log.warning("export failed: %s", exc, exc_info=True)
             self.signals.failed.emit(str(exc))
         except Exception as exc:
             log.exception("export failed")
@@ -137,8 +159,9 @@ class Exporter(QObject):
         self._signals.done.connect(self.done)
         self._signals.failed.connect(self.failed)
 
-    def submit(self, fn: Callable[[], list[Path]]) -> None:
-        self._pool.start(_Task(fn, self._signals))
+    def submit(self, fn: Callable[[], list[Path]], target: str = "") -> None:
+        """Run `fn`; `target` (the files it writes) names them in a failure message."""
+        self._pool.start(_Task(fn, self._signals, target))
 
     def wait(self, msecs: int = 60000) -> bool:
         return self._pool.waitForDone(msecs)

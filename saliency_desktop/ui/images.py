@@ -59,9 +59,21 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
 
 
 def thumbnail(rgb: np.ndarray, size: int = THUMB) -> QImage:
-    return rgb_to_qimage(rgb).scaled(
+    image = rgb_to_qimage(rgb).scaled(
         size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
+    if min(image.width(), image.height()) * 8 < size:
+        # a sliver (a 10000x50 image is 96x1 here): the strip's smaller icon would scale it to
+        # nothing (a null pixmap, QPainter warnings); centred on a clear square, it stays visible
+        from PySide6.QtGui import QPainter
+
+        square = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+        square.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(square)
+        painter.drawImage((size - image.width()) // 2, (size - image.height()) // 2, image)
+        painter.end()
+        image = square
+    return image
 
 
 def expand_paths(paths: list[str]) -> list[str]:

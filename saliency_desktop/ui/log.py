@@ -11,6 +11,7 @@ from PySide6.QtCore import QStandardPaths
 LOG_NAME = "saliency-desktop.log"
 _FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
 _handler: logging.Handler | None = None
+_path: Path | None = None  # the file the handler writes, fixed when it is set up
 
 
 def log_path() -> Path:
@@ -20,10 +21,10 @@ def log_path() -> Path:
 
 def setup_logging(level: int = logging.INFO) -> Path | None:
     """Send the `saliency_desktop` loggers to the rotating log file (once); its path or None."""
-    global _handler
-    path = log_path()
+    global _handler, _path
     if _handler is not None:
-        return path
+        return _path
+    path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _handler = logging.handlers.RotatingFileHandler(
@@ -32,6 +33,7 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     except OSError as exc:
         logging.getLogger(__name__).warning("no log file (%s): %s", path, exc)
         return None
+    _path = path
     _handler.setFormatter(logging.Formatter(_FORMAT))
     logger = logging.getLogger("saliency_desktop")
     logger.addHandler(_handler)
@@ -40,4 +42,5 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
 
 
 def current_log() -> Path | None:
-    return log_path() if _handler is not None else None
+    """The file being written (not `log_path()` again: the application name may have changed)."""
+    return _path if _handler is not None else None

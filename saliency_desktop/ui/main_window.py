@@ -37,8 +37,12 @@ TITLE = "Saliency Desktop"
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, engine: EngineLike | None = None, settings: Settings | None = None,
-                 persist: bool = True) -> None:
+    def __init__(
+        self,
+        engine: EngineLike | None = None,
+        settings: Settings | None = None,
+        persist: bool = True,
+    ) -> None:
         super().__init__()
         self.engine: EngineLike = engine or EngineAdapter()
         self.settings = settings or Settings()
@@ -47,8 +51,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(TITLE)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
-                            | QMainWindow.DockOption.AllowTabbedDocks)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+        )
         self.session = Session(self.engine, self)
         infos = list(self.session.infos.values())
         self.view = ViewPanel(self.session.infos)
@@ -74,9 +79,11 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower()}")
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.addDockWidget(area, dock)
         return dock
 
@@ -185,10 +192,10 @@ class MainWindow(QMainWindow):
 
     def _on_image_error(self, key: str, message: str) -> None:
         self.strip.set_error(key, message)
+        self.statusBar().showMessage(message)  # also for the other images of a batch
         if key == self.session.current_key:
             self.view.set_image(None)
             self.predictions.clear()
-            self.statusBar().showMessage(message)
             dialogs.show_error(self, "Cannot open the image", message)
 
     def _on_model_loading(self, label: str) -> None:
@@ -214,8 +221,9 @@ class MainWindow(QMainWindow):
         dialogs.show_error(self, "Cannot load the model", message)
 
     def _on_methods_changed(self, debounce: bool = True) -> None:
-        self.session.set_methods(self.tree.selected(), self.tree.params(), self.tree.layer(),
-                                 debounce=debounce)
+        self.session.set_methods(
+            self.tree.selected(), self.tree.params(), self.tree.layer(), debounce=debounce
+        )
 
     def _on_results(self) -> None:
         pending = self.session.missing() if self.session.client.is_busy() else []
@@ -232,8 +240,10 @@ class MainWindow(QMainWindow):
         parts = []
         if self.view.mode() == "compare":
             mid = ""
-            parts.append("Each map is scaled by its own 99.5th percentile; double-click a tile "
-                         "to open it alone.")
+            parts.append(
+                "Each map is scaled by its own 99.5th percentile; double-click a tile "
+                "to open it alone."
+            )
         if mid:
             parts.append(f"<b>{self.view.label_of(mid)}</b>")
         if e is not None:

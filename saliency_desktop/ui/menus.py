@@ -28,8 +28,9 @@ class Menus:
     actions: dict[str, QAction] = field(default_factory=dict)
 
 
-def _action(win: MainWindow, menu: QMenu, text: str, slot: object, shortcut: object = None,
-            tip: str = "") -> QAction:
+def _action(
+    win: MainWindow, menu: QMenu, text: str, slot: object, shortcut: object = None, tip: str = ""
+) -> QAction:
     action = QAction(text, win)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
@@ -46,23 +47,50 @@ def build_menus(win: MainWindow) -> Menus:
     c = win.commands
     file = bar.addMenu("&File")
     a: dict[str, QAction] = {}
-    a["open"] = _action(win, file, "&Open images...", c.open_images, Key.Open,
-                        "Open one or more image files")
-    a["open_folder"] = _action(win, file, "Open &folder...", c.open_folder, "Ctrl+Shift+O",
-                               "Open every image in a folder")
+    a["open"] = _action(
+        win, file, "&Open images...", c.open_images, Key.Open, "Open one or more image files"
+    )
+    a["open_folder"] = _action(
+        win, file, "Open &folder...", c.open_folder, "Ctrl+Shift+O", "Open every image in a folder"
+    )
     recent = file.addMenu("Open &recent")
     samples = file.addMenu("&Samples")
-    a["paste"] = _action(win, file, "&Paste image", c.paste, Key.Paste,
-                         "Explain the image on the clipboard")
+    a["paste"] = _action(
+        win, file, "&Paste image", c.paste, Key.Paste, "Explain the image on the clipboard"
+    )
     file.addSeparator()
-    a["export_report"] = _action(win, file, "&Export report...", c.export_report, "Ctrl+E",
-                                 "The report figure (PNG, PDF or SVG), as the command line's")
-    a["export_view"] = _action(win, file, "Export &view as PNG...", c.export_view,
-                               "Ctrl+Shift+E", "The current view at the image's full resolution")
-    a["export_arrays"] = _action(win, file, "Export raw &maps...", c.export_arrays, "Ctrl+Alt+E",
-                                 "The raw float32 maps (.npz) and a JSON record")
-    a["copy"] = _action(win, file, "&Copy view", c.copy_view, "Ctrl+Shift+C",
-                        "The current view at full resolution, to the clipboard")
+    a["export_report"] = _action(
+        win,
+        file,
+        "&Export report...",
+        c.export_report,
+        "Ctrl+E",
+        "The report figure (PNG, PDF or SVG), as the command line's",
+    )
+    a["export_view"] = _action(
+        win,
+        file,
+        "Export &view as PNG...",
+        c.export_view,
+        "Ctrl+Shift+E",
+        "The current view at the image's full resolution",
+    )
+    a["export_arrays"] = _action(
+        win,
+        file,
+        "Export raw &maps...",
+        c.export_arrays,
+        "Ctrl+Alt+E",
+        "The raw float32 maps (.npz) and a JSON record",
+    )
+    a["copy"] = _action(
+        win,
+        file,
+        "&Copy view",
+        c.copy_view,
+        "Ctrl+Shift+C",
+        "The current view at full resolution, to the clipboard",
+    )
     file.addSeparator()
     a["quit"] = _action(win, file, "&Quit", win.close, Key.Quit)
 
@@ -72,8 +100,10 @@ def build_menus(win: MainWindow) -> Menus:
     menus.model_group = group
     embedded = [e for e in win.engine.catalogue().values() if e.kind == "embedded"]
     imagenet = [e for e in win.engine.catalogue().values() if e.kind != "embedded"]
-    for section, entries in (("Embedded models", embedded), ("ImageNet (downloaded once)",
-                                                             imagenet)):
+    for section, entries in (
+        ("Embedded models", embedded),
+        ("ImageNet (downloaded once)", imagenet),
+    ):
         model_menu.addSection(section)
         for entry in entries:
             text = entry.label
@@ -82,13 +112,20 @@ def build_menus(win: MainWindow) -> Menus:
             action = QAction(text, win, checkable=True)
             action.setStatusTip(f"{entry.id}: {entry.licence}")
             action.triggered.connect(
-                lambda _=False, e=entry: win.load_model(ModelRequest(e.id), e.label))
+                lambda _=False, e=entry: win.load_model(ModelRequest(e.id), e.label)
+            )
             group.addAction(action)
             model_menu.addAction(action)
             menus.models[entry.id] = action
     model_menu.addSeparator()
-    a["open_model"] = _action(win, model_menu, "Open model &file...", c.open_model_file,
-                              "Ctrl+M", "A .keras, .h5 or SavedModel classifier of your own")
+    a["open_model"] = _action(
+        win,
+        model_menu,
+        "Open model &file...",
+        c.open_model_file,
+        "Ctrl+M",
+        "A .keras, .h5 or SavedModel classifier of your own",
+    )
 
     view = bar.addMenu("&View")
     v = win.view
@@ -107,12 +144,18 @@ def build_menus(win: MainWindow) -> Menus:
         view.addAction(dock.toggleViewAction())
 
     run = bar.addMenu("&Explain")
-    a["explain"] = _action(win, run, "&Explain now", win.session.explain_now, "F5",
-                           "Compute the maps that are missing")
-    a["top1"] = _action(win, run, "Explain the &top class", lambda: win.session.set_target(None),
-                        "T", "Go back to the predicted class")
-    a["cancel"] = _action(win, run, "&Cancel", win.session.cancel, "Esc",
-                          "Stop the running job")
+    a["explain"] = _action(
+        win, run, "&Explain now", win.session.explain_now, "F5", "Compute the maps that are missing"
+    )
+    a["top1"] = _action(
+        win,
+        run,
+        "Explain the &top class",
+        lambda: win.session.set_target(None),
+        "T",
+        "Go back to the predicted class",
+    )
+    a["cancel"] = _action(win, run, "&Cancel", win.session.cancel, "Esc", "Stop the running job")
 
     help_menu = bar.addMenu("&Help")
     a["log"] = _action(win, help_menu, "Show &log", c.show_log)
@@ -142,6 +185,7 @@ def fill_samples(win: MainWindow, menus: Menus) -> None:
         action.triggered.connect(lambda _=False, p=path: win.open_paths([p], recent=False))
     if found:
         menus.samples.addSeparator()
-        menus.samples.addAction("Open all samples",
-                                lambda: win.open_paths([p for _, p in found], recent=False))
+        menus.samples.addAction(
+            "Open all samples", lambda: win.open_paths([p for _, p in found], recent=False)
+        )
     menus.samples.setEnabled(bool(found))

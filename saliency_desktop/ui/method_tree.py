@@ -30,8 +30,11 @@ LAYER_ROW = "CAM layer"
 
 
 def method_tooltip(info: MethodInfo, reason: str = "") -> str:
-    parts = [f"<b>{html.escape(info.label)}</b>", html.escape(info.summary),
-             f"<i>{html.escape(info.paper)}</i>"]
+    parts = [
+        f"<b>{html.escape(info.label)}</b>",
+        html.escape(info.summary),
+        f"<i>{html.escape(info.paper)}</i>",
+    ]
     if info.caveat:
         parts.append(f"\u26a0 {html.escape(info.caveat)}")
     if reason:
@@ -68,8 +71,9 @@ class MethodTree(QTreeWidget):
                 self._add_param(item, p)
         cam = self._family_items.get("cam")
         self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("The feature-map layer of the CAM methods (default: the last "
-                                    "one with spatial size > 1)")
+        self.layer_combo.setToolTip(
+            "The feature-map layer of the CAM methods (default: the last one with spatial size > 1)"
+        )
         self.layer_combo.currentIndexChanged.connect(self._emit)
         self.layer_combo.setEnabled(False)
         if cam is not None:
@@ -85,8 +89,9 @@ class MethodTree(QTreeWidget):
     def _family(self, family: str) -> QTreeWidgetItem:
         if family not in self._family_items:
             item = QTreeWidgetItem(self, [FAMILIES.get(family, family.title())])
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable
-                          | Qt.ItemFlag.ItemIsAutoTristate)
+            item.setFlags(
+                item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate
+            )
             font = item.font(0)
             font.setBold(True)
             item.setFont(0, font)
@@ -107,15 +112,19 @@ class MethodTree(QTreeWidget):
         elif p.kind == "float":
             spin = QDoubleSpinBox()
             spin.setDecimals(3)
-            spin.setRange(p.minimum if p.minimum is not None else -1e9,
-                          p.maximum if p.maximum is not None else 1e9)
+            spin.setRange(
+                p.minimum if p.minimum is not None else -1e9,
+                p.maximum if p.maximum is not None else 1e9,
+            )
             spin.setValue(float(p.default))
             spin.valueChanged.connect(self._emit)
             editor = spin
         else:
             ispin = QSpinBox()
-            ispin.setRange(int(p.minimum) if p.minimum is not None else 0,
-                           int(p.maximum) if p.maximum is not None else 2**31 - 1)
+            ispin.setRange(
+                int(p.minimum) if p.minimum is not None else 0,
+                int(p.maximum) if p.maximum is not None else 2**31 - 1,
+            )
             ispin.setValue(int(p.default))
             ispin.valueChanged.connect(self._emit)
             editor = ispin
@@ -134,8 +143,9 @@ class MethodTree(QTreeWidget):
 
     # ---- selection ----
     def selected(self) -> list[str]:
-        return [mid for mid, item in self._items.items()
-                if item.checkState(0) == Qt.CheckState.Checked]
+        return [
+            mid for mid, item in self._items.items() if item.checkState(0) == Qt.CheckState.Checked
+        ]
 
     def set_selected(self, ids: list[str] | None) -> None:
         """Check exactly `ids` (None: all methods)."""
@@ -190,8 +200,9 @@ class MethodTree(QTreeWidget):
         return self.layer_combo.currentData()
 
     def _layer_tip(self, text: str) -> None:
-        self.layer_combo.setItemData(self.layer_combo.count() - 1, text,
-                                     Qt.ItemDataRole.ToolTipRole)
+        self.layer_combo.setItemData(
+            self.layer_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole
+        )
 
     # ---- model ----
     def set_model_info(self, info: ModelInfo) -> None:

@@ -26,16 +26,21 @@ ROLE_PROB = Qt.ItemDataRole.UserRole + 1
 class _BarDelegate(QStyledItemDelegate):
     """Draws the probability as a bar in the palette's highlight colour behind its number."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         prob = index.data(ROLE_PROB)
         if isinstance(prob, float):
             r = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined]
             painter.save()
             color = option.palette.highlight().color()  # type: ignore[attr-defined]
             color.setAlpha(110)
-            painter.fillRect(QRect(r.left(), r.top(), round(r.width() * min(prob, 1.0)),
-                                   r.height()), color)
+            painter.fillRect(
+                QRect(r.left(), r.top(), round(r.width() * min(prob, 1.0)), r.height()), color
+            )
             painter.restore()
         super().paint(painter, option, index)
 

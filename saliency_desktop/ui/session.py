@@ -131,14 +131,17 @@ class Session(QObject):
     # ---- images ----
     def add_paths(self, paths: list[str], select: bool = True) -> list[ImageEntry]:
         added = []
-        for path in expand_paths(paths):
-            entry = ImageEntry(name=path.replace("\\", "/").rsplit("/", 1)[-1], path=path)
-            self.entries[entry.key] = entry
-            added.append(entry)
-            self.image_added.emit(entry)
-            self._decode(entry)
-        if not added and paths:
-            self.status.emit("No image files there.")
+        for given in paths:
+            found = expand_paths([given])
+            if not found:  # a folder (even one named like an image) without image files
+                name = given.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+                self.status.emit(f"{name}: a folder with no image files in it.")
+            for path in found:
+                entry = ImageEntry(name=path.replace("\\", "/").rsplit("/", 1)[-1], path=path)
+                self.entries[entry.key] = entry
+                added.append(entry)
+                self.image_added.emit(entry)
+                self._decode(entry)
         if added and select:
             self.select(added[0].key)
         return added
@@ -211,8 +214,9 @@ class Session(QObject):
         self.image_error.emit(key, message)
 
     # ---- methods, target, jobs ----
-    def set_methods(self, methods: list[str], params: dict[str, Any], layer: str | None,
-                    debounce: bool = True) -> None:
+    def set_methods(
+        self, methods: list[str], params: dict[str, Any], layer: str | None, debounce: bool = True
+    ) -> None:
         self.methods = tuple(m for m in methods if m in self.infos)
         self.params = dict(params)
         self.layer = layer
@@ -278,8 +282,9 @@ class Session(QObject):
         target = None if self.target is None else int(self.target)
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
-        request = ExplainRequest(entry.rgb, tuple(missing), target, self.layer, dict(self.params),
-                                 entry.key)
+        request = ExplainRequest(
+            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key
+        )
         self.client.explain(request)
         self._job_started = time.perf_counter()
         self.busy.emit(True)
@@ -307,8 +312,9 @@ class Session(QObject):
             for key in [k for k in self._results if k[1:4] == (*top, _TOP)]:
                 # "top-1" becomes the class it was, so choosing that class is a cache hit
                 result = self._results.pop(key)
-                _remember(self._results, (*key[:3], explanation.target, *key[4:]), result,
-                          MAX_RESULTS)
+                _remember(
+                    self._results, (*key[:3], explanation.target, *key[4:]), result, MAX_RESULTS
+                )
         _remember(self._explanations, (*top, explanation.target), explanation, MAX_EXPLANATIONS)
         self.results_changed.emit()
         self.explanation_ready.emit(self.explanation())
@@ -325,7 +331,13 @@ class Session(QObject):
             return None
         results = self.results()
         layers = [r.params["layer"] for r in results.values() if "layer" in r.params]
-        return replace(base, methods=results, layer=layers[0] if layers else base.layer)
+        entry = self.current_entry()
+        # the engine gets pixels, not the file: the loader's notes (e.g. "first frame of an
+        # animated GIF") are added here, so the details panel and the exports carry them
+        notes = tuple(dict.fromkeys(base.notes + (entry.notes if entry else ())))
+        return replace(
+            base, methods=results, layer=layers[0] if layers else base.layer, notes=notes
+        )
 
     @Slot(int, str)
     def _on_failed(self, _job: int, message: str) -> None:

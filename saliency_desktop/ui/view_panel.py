@@ -77,21 +77,25 @@ class ViewPanel(QWidget):
         for action in (self.single_action, self.compare_action):
             group.addAction(action)
             tb.addAction(action)
-        group.triggered.connect(lambda a: self.set_mode("compare" if a is self.compare_action
-                                                        else "single"))
+        group.triggered.connect(
+            lambda a: self.set_mode("compare" if a is self.compare_action else "single")
+        )
         tb.addSeparator()
         tb.addWidget(QLabel(" Show: "))
         self.method_combo = QComboBox()
         self.method_combo.setMinimumContentsLength(16)
         self.method_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.method_combo.activated.connect(
-            lambda i: self.set_current_method(self.method_combo.itemData(i) or ""))
+            lambda i: self.set_current_method(self.method_combo.itemData(i) or "")
+        )
         tb.addWidget(self.method_combo)
-        self.fit_action = QAction("Fit", self, shortcut=QKeySequence("F"),
-                                  toolTip="Fit the image to the window (F)")
+        self.fit_action = QAction(
+            "Fit", self, shortcut=QKeySequence("F"), toolTip="Fit the image to the window (F)"
+        )
         self.fit_action.triggered.connect(self.canvas.zoom_fit)
-        self.zoom100_action = QAction("100%", self, shortcut=QKeySequence("1"),
-                                      toolTip="One image pixel per screen pixel (1)")
+        self.zoom100_action = QAction(
+            "100%", self, shortcut=QKeySequence("1"), toolTip="One image pixel per screen pixel (1)"
+        )
         self.zoom100_action.triggered.connect(self.canvas.zoom_100)
         tb.addAction(self.fit_action)
         tb.addAction(self.zoom100_action)
@@ -103,8 +107,9 @@ class ViewPanel(QWidget):
         self.opacity_slider.setFixedWidth(110)
         self.opacity_slider.setToolTip("Heatmap opacity (changes the view only; nothing reruns)")
         self.opacity_label = QLabel("50%")
-        self.opacity_label.setMinimumWidth(self.opacity_label.fontMetrics().horizontalAdvance(
-            "100% "))
+        self.opacity_label.setMinimumWidth(
+            self.opacity_label.fontMetrics().horizontalAdvance("100% ")
+        )
         self.opacity_slider.valueChanged.connect(self._on_opacity)
         tb.addWidget(self.opacity_slider)
         tb.addWidget(self.opacity_label)
@@ -116,7 +121,8 @@ class ViewPanel(QWidget):
             self.cmap_combo.addItem(name, name)
         self.cmap_combo.setToolTip(
             "auto: inferno, a sequential map, for unsigned methods; RdBu_r, a diverging map "
-            "centred on zero, for signed ones (Integrated Gradients)")
+            "centred on zero, for signed ones (Integrated Gradients)"
+        )
         self.cmap_combo.currentIndexChanged.connect(self._on_cmap)
         tb.addWidget(self.cmap_combo)
 
@@ -233,8 +239,7 @@ class ViewPanel(QWidget):
         self.method_combo.addItem("Original image", "")
         for mid in self.results:
             self.method_combo.addItem(self.label_of(mid), mid)
-        self.method_combo.setCurrentIndex(max(self.method_combo.findData(self.current_method()),
-                                              0))
+        self.method_combo.setCurrentIndex(max(self.method_combo.findData(self.current_method()), 0))
         self.method_combo.blockSignals(False)
         mid = self.current_method()
         if self.rgb is None:
@@ -245,8 +250,9 @@ class ViewPanel(QWidget):
         self.canvas.set_overlay(self.heatmap(mid) if mid else None)
         if mid:
             signed = self.infos[mid].signed if mid in self.infos else False
-            self.colorbar.set_colormap(self.cmap_for(mid), signed,
-                                       maps.scale_of(self.results[mid].map, signed))
+            self.colorbar.set_colormap(
+                self.cmap_for(mid), signed, maps.scale_of(self.results[mid].map, signed)
+            )
         self.colorbar.setVisible(bool(mid) and self.mode() == "single")
         self._update_tiles()
 
@@ -254,8 +260,15 @@ class ViewPanel(QWidget):
         h, w = self.rgb.shape[:2] if self.rgb is not None else (0, 0)
         tiles = [Tile("", "Original", f"{w} \u00d7 {h} px", self._small_pixmap)]
         for mid, result in self.results.items():
-            tiles.append(Tile(mid, self.label_of(mid), _subtitle(result), self._small_pixmap,
-                              self.heatmap(mid, small=True)))
+            tiles.append(
+                Tile(
+                    mid,
+                    self.label_of(mid),
+                    _subtitle(result),
+                    self._small_pixmap,
+                    self.heatmap(mid, small=True),
+                )
+            )
         for mid in self.pending:
             if mid not in self.results:
                 tiles.append(Tile(mid, self.label_of(mid), "computing\u2026", self._small_pixmap))

@@ -68,8 +68,12 @@ class Worker(QObject):
                 raise CancelledError("Cancelled.")
             start = time.perf_counter()
             model = self._engine.load_model(
-                request.spec, request.preprocessing, request.labels, request.trust_model,
-                lambda done, total: self.download_progress.emit(job_id, done, total), cancel,
+                request.spec,
+                request.preprocessing,
+                request.labels,
+                request.trust_model,
+                lambda done, total: self.download_progress.emit(job_id, done, total),
+                cancel,
             )
             if not self._versions:
                 try:
@@ -77,14 +81,18 @@ class Worker(QObject):
                 except Exception:  # versions are for the About box only
                     log.exception("could not read the library versions")
             self._model = model
-            log.info("model %s loaded in %.1f s on %s", request.spec, time.perf_counter() - start,
-                     model.device)
+            log.info(
+                "model %s loaded in %.1f s on %s",
+                request.spec,
+                time.perf_counter() - start,
+                model.device,
+            )
             state = LoadedModelState(model.info, model.device, dict(self._versions), request)
             self.model_loaded.emit(job_id, state)
         except CancelledError:
             self.cancelled.emit(job_id)
-        except EngineError as exc:
-            log.warning("model %s failed to load: %s", request.spec, exc)
+        except EngineError as exc:  # the user sees one line; the log keeps the traceback
+            log.warning("model %s failed to load: %s", request.spec, exc, exc_info=True)
             self.model_failed.emit(job_id, str(exc))
         except Exception as exc:
             log.exception("model %s failed to load", request.spec)
@@ -104,18 +112,28 @@ class Worker(QObject):
                 raise EngineError("No model is loaded: choose one in the Model menu.")
             start = time.perf_counter()
             explanation = self._engine.explain(
-                self._model, request.image, list(request.methods), request.target, request.layer,
-                lambda f, msg: self.progress.emit(job_id, float(f), msg), cancel, on_result,
+                self._model,
+                request.image,
+                list(request.methods),
+                request.target,
+                request.layer,
+                lambda f, msg: self.progress.emit(job_id, float(f), msg),
+                cancel,
+                on_result,
                 dict(request.params),
             )
-            log.info("job %d: %s in %.2f s", job_id, ", ".join(request.methods),
-                     time.perf_counter() - start)
+            log.info(
+                "job %d: %s in %.2f s",
+                job_id,
+                ", ".join(request.methods),
+                time.perf_counter() - start,
+            )
             self.explained.emit(job_id, explanation)
         except CancelledError:
             log.info("job %d cancelled", job_id)
             self.cancelled.emit(job_id)
         except EngineError as exc:
-            log.warning("explain job %d failed: %s", job_id, exc)
+            log.warning("explain job %d failed: %s", job_id, exc, exc_info=True)
             self.failed.emit(job_id, str(exc))
         except Exception as exc:
             log.exception("explain job %d failed", job_id)

@@ -14,14 +14,26 @@ from PIL import Image
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHELSEA = ROOT / "saliency_desktop" / "resources" / "samples" / "chelsea.png"
-ALL = ("vanilla_gradients", "deconvnet", "guided_backprop", "gradcam", "gradcam_plus_plus",
-       "guided_gradcam", "integrated_gradients")
+ALL = (
+    "vanilla_gradients",
+    "deconvnet",
+    "guided_backprop",
+    "gradcam",
+    "gradcam_plus_plus",
+    "guided_gradcam",
+    "integrated_gradients",
+)
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="3",
-               HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               XDG_DATA_HOME=str(tmp_path / "data"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
     env.setdefault("KERAS_HOME", str(Path.home() / ".keras"))
     return env
 
@@ -34,8 +46,14 @@ def test_screenshot_mode_shows_every_methods_overlay(tmp_path):
         f"screenshot={str(shot)!r}, preprocess=None, labels=None, trust_model=False, "
         "params={'n_steps': 8}, timeout_s=400))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=500, cwd=ROOT, env=_env(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=500,
+        cwd=ROOT,
+        env=_env(tmp_path),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(x for x in out.stdout.splitlines() if x.startswith("saved"))
     shown = line.split("maps: ", 1)[1].split(", ")
@@ -50,11 +68,19 @@ def test_screenshot_mode_shows_every_methods_overlay(tmp_path):
 def test_cli_gui_screenshot(tmp_path):
     """The command line's route: `saliency-desktop gui IMAGE --model ID --screenshot PNG`."""
     shot = tmp_path / "cli.png"
-    code = ("import sys\nfrom saliency_desktop.cli import main\n"
-            f"sys.exit(main(['gui', {str(CHELSEA)!r}, '--model', 'dog-breeds', '--methods', "
-            f"'gradcam,vanilla_gradients', '--screenshot', {str(shot)!r}]))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=500, cwd=ROOT, env=_env(tmp_path))
+    code = (
+        "import sys\nfrom saliency_desktop.cli import main\n"
+        f"sys.exit(main(['gui', {str(CHELSEA)!r}, '--model', 'dog-breeds', '--methods', "
+        f"'gradcam,vanilla_gradients', '--screenshot', {str(shot)!r}]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=500,
+        cwd=ROOT,
+        env=_env(tmp_path),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "maps: vanilla_gradients, gradcam" in out.stdout
     assert Image.open(shot).size == (1440, 900)
@@ -81,12 +107,13 @@ def test_window_with_the_real_engine_and_export(qtbot, tmp_path):
             win.load_model(ModelRequest("dog-breeds"))
         assert win.session.model.versions.get("tensorflow")
         win.open_paths([str(CHELSEA)])
-        qtbot.waitUntil(lambda: win.session.explanation() is not None
-                        and not win.session.missing(), timeout=300_000)
+        qtbot.waitUntil(
+            lambda: win.session.explanation() is not None and not win.session.missing(),
+            timeout=300_000,
+        )
         results = win.session.results()
         assert list(results) == list(ALL)
-        assert all(np.isfinite(r.map).all() and r.map.shape == (160, 160)
-                   for r in results.values())
+        assert all(np.isfinite(r.map).all() and r.map.shape == (160, 160) for r in results.values())
         assert win.view.canvas.has_overlay()
         assert win.predictions.tree.topLevelItemCount() == 5
         e = win.session.explanation()

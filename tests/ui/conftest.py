@@ -41,10 +41,12 @@ def make_window(qtbot, settings):  # type: ignore[no-untyped-def]
 
     windows = []
 
-    def make(engine: FakeEngine | None = None, persist: bool = True, model: bool = True,
-             settings_=None):  # type: ignore[no-untyped-def]
-        win = MainWindow(engine=engine or FakeEngine(), settings=settings_ or settings,
-                         persist=persist)
+    def make(
+        engine: FakeEngine | None = None, persist: bool = True, model: bool = True, settings_=None
+    ):  # type: ignore[no-untyped-def]
+        win = MainWindow(
+            engine=engine or FakeEngine(), settings=settings_ or settings, persist=persist
+        )
         qtbot.addWidget(win)
         win.show()
         windows.append(win)
@@ -62,4 +64,3 @@ def make_window(qtbot, settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def image_file(tmp_path) -> str:
     return write_png(tmp_path / "photo.png", seed=1)
-

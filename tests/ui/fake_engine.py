@@ -57,12 +57,22 @@ class FakeEngine:
         return "dog-breeds"
 
     def versions(self) -> dict[str, str]:
-        return {"saliency_desktop": "test", "tensorflow": "0.0-fake", "keras": "0.0-fake",
-                "python": "3"}
+        return {
+            "saliency_desktop": "test",
+            "tensorflow": "0.0-fake",
+            "keras": "0.0-fake",
+            "python": "3",
+        }
 
-    def load_model(self, spec: str, preprocessing: str | None, labels: str | None,
-                   trust_model: bool, download_progress: Any, cancel: threading.Event | None
-                   ) -> FakeModel:
+    def load_model(
+        self,
+        spec: str,
+        preprocessing: str | None,
+        labels: str | None,
+        trust_model: bool,
+        download_progress: Any,
+        cancel: threading.Event | None,
+    ) -> FakeModel:
         self.load_calls.append(spec)
         if spec.endswith("broken.keras"):
             raise ModelError("broken.keras: damaged or not a Keras model (fake).")
@@ -76,10 +86,16 @@ class FakeEngine:
                     download_progress(min(i * 100_000, total), total)
                 time.sleep(0.01)
         info = ModelInfo(
-            id=spec, label=entry.label if entry else f"fake {spec}", input_size=SIZE, channels=3,
+            id=spec,
+            label=entry.label if entry else f"fake {spec}",
+            input_size=SIZE,
+            channels=3,
             preprocessing=preprocessing or "unit",
-            labels=tuple(f"class_{i}" for i in range(N_CLASSES)), source=spec,
-            licence="MIT (fake)", layers=LAYERS, default_layer=LAYERS[-1].path,
+            labels=tuple(f"class_{i}" for i in range(N_CLASSES)),
+            source=spec,
+            licence="MIT (fake)",
+            layers=LAYERS,
+            default_layer=LAYERS[-1].path,
             unavailable=dict(self.unavailable),
         )
         return FakeModel(info)
@@ -96,11 +112,27 @@ class FakeEngine:
                 return
             time.sleep(0.005)
 
-    def explain(self, model: FakeModel, image: np.ndarray, methods: list[str], target: int | None,
-                layer: str | None, progress: Any, cancel: threading.Event | None,
-                on_result: Any, params: dict[str, Any]) -> Explanation:
-        self.explain_calls.append({"methods": list(methods), "target": target, "layer": layer,
-                                   "params": dict(params), "shape": image.shape})
+    def explain(
+        self,
+        model: FakeModel,
+        image: np.ndarray,
+        methods: list[str],
+        target: int | None,
+        layer: str | None,
+        progress: Any,
+        cancel: threading.Event | None,
+        on_result: Any,
+        params: dict[str, Any],
+    ) -> Explanation:
+        self.explain_calls.append(
+            {
+                "methods": list(methods),
+                "target": target,
+                "layer": layer,
+                "params": dict(params),
+                "shape": image.shape,
+            }
+        )
         self.started.set()
         infos = {m.id: m for m in list_methods()}
         probs = fake_probabilities(image)
@@ -111,11 +143,15 @@ class FakeEngine:
             info = infos[mid]
             heat = fake_map(mid, tgt, image)
             res = MethodResult(
-                method=mid, map=heat,
+                method=mid,
+                map=heat,
                 attributions=np.repeat(heat[..., None], 3, -1) if info.has_attributions else None,
-                cam=heat[::8, ::8].copy() if info.has_cam else None, seconds=0.01,
-                params={**{p.name: params.get(p.name, p.default) for p in info.params},
-                        **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {})},
+                cam=heat[::8, ::8].copy() if info.has_cam else None,
+                seconds=0.01,
+                params={
+                    **{p.name: params.get(p.name, p.default) for p in info.params},
+                    **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {}),
+                },
                 extras={"convergence_delta": 0.01} if mid == "integrated_gradients" else {},
             )
             results[mid] = res
@@ -125,10 +161,16 @@ class FakeEngine:
                 progress((i + 1) / len(methods), info.label)
         order = np.argsort(-probs, kind="stable")
         return Explanation(
-            model=model.info, image=image, input=np.zeros((*SIZE, 3), np.float32), target=tgt,
-            target_label=model.info.labels[tgt], score="logit",
+            model=model.info,
+            image=image,
+            input=np.zeros((*SIZE, 3), np.float32),
+            target=tgt,
+            target_label=model.info.labels[tgt],
+            score="logit",
             top_k=[Prediction(int(i), model.info.labels[int(i)], float(probs[i])) for i in order],
-            layer=layer or LAYERS[-1].path, methods=results, device=model.device,
+            layer=layer or LAYERS[-1].path,
+            methods=results,
+            device=model.device,
         )
 
 

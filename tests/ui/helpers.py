@@ -11,8 +11,14 @@ def wait_done(qtbot: Any, win: Any, timeout: int = 5000) -> None:
     def done() -> bool:
         s = win.session
         entry = s.current_entry()
-        return (s.model is not None and entry is not None and entry.rgb is not None
-                and not s.missing() and not s.client.is_busy() and s.explanation() is not None)
+        return (
+            s.model is not None
+            and entry is not None
+            and entry.rgb is not None
+            and not s.missing()
+            and not s.client.is_busy()
+            and s.explanation() is not None
+        )
 
     qtbot.waitUntil(done, timeout=timeout)
 

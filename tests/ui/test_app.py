@@ -13,8 +13,15 @@ from tests.ui.helpers import open_and_wait
 def test_screenshot_mode_saves_the_window_and_returns_0(qtbot, tmp_path, settings):
     image = write_png(tmp_path / "cat.png", size=(120, 160))
     shot = tmp_path / "shot.png"
-    rc = run([image], model="dog-breeds", methods=["gradcam", "integrated_gradients"],
-             screenshot=shot, engine=FakeEngine(), settings=settings, timeout_s=60)
+    rc = run(
+        [image],
+        model="dog-breeds",
+        methods=["gradcam", "integrated_gradients"],
+        screenshot=shot,
+        engine=FakeEngine(),
+        settings=settings,
+        timeout_s=60,
+    )
     assert rc == 0
     pic = np.asarray(Image.open(shot).convert("RGB"))
     assert pic.shape[0] > 400 and pic.shape[1] > 600
@@ -23,13 +30,24 @@ def test_screenshot_mode_saves_the_window_and_returns_0(qtbot, tmp_path, setting
 
 
 def test_screenshot_mode_fails_cleanly(qtbot, tmp_path, settings, capsys):
-    rc = run([str(tmp_path / "missing.png")], model="dog-breeds", screenshot=tmp_path / "s.png",
-             engine=FakeEngine(), settings=settings, timeout_s=30)
+    rc = run(
+        [str(tmp_path / "missing.png")],
+        model="dog-breeds",
+        screenshot=tmp_path / "s.png",
+        engine=FakeEngine(),
+        settings=settings,
+        timeout_s=30,
+    )
     assert rc == 1
     assert "missing.png" in capsys.readouterr().err
     assert not (tmp_path / "s.png").exists()
-    rc = run([], methods=["no_such_method"], screenshot=tmp_path / "s.png", engine=FakeEngine(),
-             settings=settings)
+    rc = run(
+        [],
+        methods=["no_such_method"],
+        screenshot=tmp_path / "s.png",
+        engine=FakeEngine(),
+        settings=settings,
+    )
     assert rc == 2
 
 

@@ -27,9 +27,19 @@ def test_export_writes_the_report_the_cli_writes(qtbot, make_window, image_file,
     paths = _wait_export(qtbot, win, lambda: win.commands.export_report_to(base, ("png",)))
     assert [p.name for p in paths] == ["photo_report.png"]
     # What `saliency-desktop explain` calls for the same explanation and default settings.
-    cli = render_report(e, tmp_path / "cli" / "photo_report", ("png",), 300, force=False,
-                        title="photo.png", cmap=None, opacity=0.5, percentile=99.5,
-                        signed_cmap=None, rgb_gradients=False)
+    cli = render_report(
+        e,
+        tmp_path / "cli" / "photo_report",
+        ("png",),
+        300,
+        force=False,
+        title="photo.png",
+        cmap=None,
+        opacity=0.5,
+        percentile=99.5,
+        signed_cmap=None,
+        rgb_gradients=False,
+    )
     a = np.asarray(Image.open(paths[0]))
     b = np.asarray(Image.open(cli[0]))
     assert a.shape == b.shape and np.array_equal(a, b)
@@ -50,8 +60,9 @@ def test_export_view_is_the_overlay_at_full_resolution(qtbot, make_window, tmp_p
     assert out.shape == (300, 450, 3) and np.array_equal(out, expected)
 
 
-def test_export_raw_maps_and_never_overwrite_without_asking(qtbot, make_window, image_file,
-                                                            tmp_path, monkeypatch):
+def test_export_raw_maps_and_never_overwrite_without_asking(
+    qtbot, make_window, image_file, tmp_path, monkeypatch
+):
     win = make_window()
     open_and_wait(qtbot, win, image_file)
     base = tmp_path / "maps"

@@ -33,8 +33,7 @@ def test_cancel_stops_a_long_job_and_the_next_job_still_runs(qtbot, make_window,
     engine = FakeEngine(gate=gate)
     win = make_window(engine)
     win.open_paths([image_file])
-    qtbot.waitUntil(lambda: win.session.client.is_busy() and engine.started.is_set(),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: win.session.client.is_busy() and engine.started.is_set(), timeout=5000)
     assert win.cancel_button.isVisible()
     worker = win.session.client.worker
     with qtbot.waitSignal(worker.cancelled, timeout=5000):
@@ -129,7 +128,12 @@ bad = [m for m in ("tensorflow", "keras") if m in sys.modules]
 assert not bad, bad
 print("OK")
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OK" in out.stdout

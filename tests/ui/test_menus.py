@@ -31,7 +31,8 @@ def test_shortcuts(qtbot, make_window):
     a = win.menus.actions
     v = win.view
     expected = {
-        a["open"]: QKeySequence.StandardKey.Open, a["quit"]: QKeySequence.StandardKey.Quit,
+        a["open"]: QKeySequence.StandardKey.Open,
+        a["quit"]: QKeySequence.StandardKey.Quit,
     }
     for action, key in expected.items():
         assert action.shortcut() == QKeySequence(key)
@@ -65,8 +66,9 @@ def test_open_model_dialog_builds_the_request(qtbot):
     dialog.prep_combo.setCurrentIndex(dialog.prep_combo.findData("caffe"))
     dialog.labels_edit.setText("/models/labels.txt")
     assert dialog.open_button.isEnabled()
-    assert dialog.request() == ModelRequest("/models/net.keras", "caffe", "/models/labels.txt",
-                                            False)
+    assert dialog.request() == ModelRequest(
+        "/models/net.keras", "caffe", "/models/labels.txt", False
+    )
     dialog.trust_box.setChecked(True)
     assert dialog.request().trust_model
 
@@ -83,8 +85,7 @@ def test_about_and_log_dialogs_open(qtbot, make_window):
     from saliency_desktop.ui.log import setup_logging
 
     win = make_window(FakeEngine())
-    text = dialogs.about_html(win.session.model.versions, win.session.model,
-                              win.engine.catalogue())
+    text = dialogs.about_html(win.session.model.versions, win.session.model, win.engine.catalogue())
     about = dialogs.AboutDialog(text, win)
     qtbot.addWidget(about)
     about.show()

@@ -17,8 +17,13 @@ from tests.ui.helpers import open_and_wait, wait_done
 def _drop(win, paths):  # type: ignore[no-untyped-def]
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     win.dropEvent(event)
     return event
 
@@ -56,8 +61,12 @@ def test_a_corrupt_image_gives_a_message_not_a_crash(qtbot, make_window, tmp_pat
     with qtbot.waitSignal(win.session.image_error, timeout=5000) as blocker:
         win.open_paths([str(bad)])
     assert "broken.png" in blocker.args[1]
-    qtbot.waitUntil(lambda: any(isinstance(w, QMessageBox) and w.isVisible()
-                                for w in win.findChildren(QMessageBox)), timeout=3000)
+    qtbot.waitUntil(
+        lambda: any(
+            isinstance(w, QMessageBox) and w.isVisible() for w in win.findChildren(QMessageBox)
+        ),
+        timeout=3000,
+    )
     box = next(w for w in win.findChildren(QMessageBox) if w.isVisible())
     assert "broken.png" in box.text()
     box.close()
@@ -93,7 +102,9 @@ def test_method_tree_is_built_from_the_registry(qtbot, make_window):
     combo = tree.layer_combo
     assert combo.currentData() == "backbone/block2" and "(default)" in combo.currentText()
     assert [combo.itemData(i) for i in range(1, combo.count())] == [
-        "backbone/block2", "backbone/block1"]
+        "backbone/block2",
+        "backbone/block1",
+    ]
 
 
 def test_parameter_change_recomputes_only_what_depends_on_it(qtbot, make_window, image_file):
@@ -110,8 +121,11 @@ def test_parameter_change_recomputes_only_what_depends_on_it(qtbot, make_window,
     qtbot.waitUntil(lambda: len(engine.explain_calls) == n + 2, timeout=3000)
     wait_done(qtbot, win)
     assert engine.explain_calls[-1]["layer"] == "backbone/block1"
-    assert set(engine.explain_calls[-1]["methods"]) == {"gradcam", "gradcam_plus_plus",
-                                                        "guided_gradcam"}
+    assert set(engine.explain_calls[-1]["methods"]) == {
+        "gradcam",
+        "gradcam_plus_plus",
+        "guided_gradcam",
+    }
     win.tree.item("gradcam").setCheckState(0, Qt.CheckState.Unchecked)  # no job for unticking
     qtbot.waitUntil(lambda: "gradcam" not in win.view.results, timeout=3000)
     assert len(engine.explain_calls) == n + 2
@@ -126,8 +140,12 @@ def test_choosing_a_class_explains_it(qtbot, make_window, image_file):
     item = win.predictions.tree.topLevelItem(1)
     assert item.data(0, Qt.ItemDataRole.UserRole) == second
     win.predictions.tree.itemClicked.emit(item, 0)
-    qtbot.waitUntil(lambda: win.session.explanation() is not None
-                    and win.session.explanation().target == second, timeout=5000)
+    qtbot.waitUntil(
+        lambda: (
+            win.session.explanation() is not None and win.session.explanation().target == second
+        ),
+        timeout=5000,
+    )
     wait_done(qtbot, win)
     assert engine.explain_calls[-1]["target"] == second
     rgb = win.session.current_entry().rgb
@@ -136,14 +154,23 @@ def test_choosing_a_class_explains_it(qtbot, make_window, image_file):
     assert win.predictions.tree.topLevelItem(1).font(0).bold()
     n = len(engine.explain_calls)
     win.menus.actions["top1"].trigger()  # back to the top class: still cached, no job
-    qtbot.waitUntil(lambda: win.session.explanation() is not None
-                    and win.session.explanation().target == top[0].index, timeout=3000)
+    qtbot.waitUntil(
+        lambda: (
+            win.session.explanation() is not None
+            and win.session.explanation().target == top[0].index
+        ),
+        timeout=3000,
+    )
     wait_done(qtbot, win)
     assert len(engine.explain_calls) == n
     item = win.predictions.tree.topLevelItem(1)  # and the second class again: cached too
     win.predictions.tree.itemClicked.emit(item, 0)
-    qtbot.waitUntil(lambda: win.session.explanation() is not None
-                    and win.session.explanation().target == second, timeout=3000)
+    qtbot.waitUntil(
+        lambda: (
+            win.session.explanation() is not None and win.session.explanation().target == second
+        ),
+        timeout=3000,
+    )
     wait_done(qtbot, win)
     assert len(engine.explain_calls) == n
 
@@ -200,8 +227,10 @@ def test_download_progress_dialog_can_be_cancelled(qtbot, make_window):
 
     win = make_window()
     win.menus.models["mobilenet_v2"].trigger()
-    qtbot.waitUntil(lambda: win.commands._download is not None
-                    and win.commands._download.value() > 0, timeout=5000)
+    qtbot.waitUntil(
+        lambda: win.commands._download is not None and win.commands._download.value() > 0,
+        timeout=5000,
+    )
     dialog = win.commands._download
     assert isinstance(dialog, DownloadDialog) and "MB" in dialog.labelText()
     from PySide6.QtWidgets import QPushButton

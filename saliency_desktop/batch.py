@@ -72,6 +72,7 @@ def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
             preprocessing=args.preprocess,
             labels=args.labels,
             trust_model=args.trust_model,
+            output_index=getattr(args, "output_index", None),
             download_progress=progress,
         )
     except EngineError as exc:

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default unit; catalogue models know their own)")
     model.add_argument("--labels", type=Path, metavar="FILE",
                        help="class names of a model file, one per line")
+    model.add_argument("--output-index", type=int, metavar="N",
+                       help="for a model file with several outputs: the one to explain "
+                       "(explain and layers; the app takes single-output models)")
     model.add_argument("--trust-model", action="store_true",
                        help="allow a model file with custom code (Lambda layers) to load: "
                        "only for files from a source you trust")
@@ -227,6 +230,10 @@ def gui_main() -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    if args.output_index is not None:
+        raise UsageError(
+            "--output-index works with explain and layers; the app takes single-output models."
+        )
     try:
         from saliency_desktop.ui.app import run
     except ModuleNotFoundError as exc:

@@ -117,15 +117,14 @@ def load_image(source: Any) -> tuple[np.ndarray, tuple[str, ...]]:
     if path.is_dir():
         raise ImageError(f"{name}: is a folder, not an image.")
     try:
-        size = path.stat().st_size
+        stat = path.stat()
     except FileNotFoundError:
         raise ImageError(f"{name}: no such file (was it moved or deleted?).") from None
     except OSError as exc:
         raise ImageError(f"{name}: cannot read the file ({exc.strerror}).") from None
-    if size == 0:
+    if stat.st_size == 0:
         raise ImageError(f"{name}: the file is empty.")
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.absolute()), stat.st_size, stat.st_mtime_ns)
     return _cached(key, lambda: _decode(path, name))
 
 

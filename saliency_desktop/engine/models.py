@@ -152,21 +152,21 @@ def _layer_infos(model: Any) -> list[Any]:
     return [LayerInfo(path, shape) for path, shape in graph.feature_layers(model)]
 
 
-def _check_image_model(model: Any, output_index: int | None) -> int:
+def _check_image_model(model: Any, output_index: int | None, name: str = "The model") -> int:
     inputs = getattr(model, "inputs", None) or []
     if len(inputs) != 1:
-        raise ModelError(f"The model has {len(inputs)} inputs; only single-image models work.")
+        raise ModelError(f"{name} has {len(inputs)} inputs; only single-image models work.")
     shape = tuple(inputs[0].shape)
     if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
         raise ModelError(
-            f"The model's input shape {shape} is not an image (batch, height, width, 1 or 3)."
+            f"{name}: input shape {shape} is not an image (batch, height, width, 1 or 3)."
         )
     outputs = model.outputs
     if output_index is None:
         if len(outputs) > 1:
             raise ModelError(
-                f"The model has {len(outputs)} outputs; choose one with output_index "
-                f"(0-{len(outputs) - 1})."
+                f"{name} has {len(outputs)} outputs; choose one (0-{len(outputs) - 1}) with "
+                "--output-index on the command line, or output_index= in Python."
             )
         output_index = 0
     if not 0 <= output_index < len(outputs):
@@ -181,6 +181,7 @@ def _keras_load(path: Path, trust_model: bool) -> Any:
         return _load_savedmodel(path)
     if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise ModelError(f"{path.name}: not a model file (.keras, .h5, .hdf5 or a SavedModel).")
+    _check_container(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=not trust_model)
     except ValueError as exc:
@@ -192,6 +193,23 @@ def _keras_load(path: Path, trust_model: bool) -> Any:
         raise ModelError(f"{path.name}: damaged or not a Keras model ({_short(exc)}).") from exc
     except Exception as exc:  # zipfile.BadZipFile, h5py and TF errors: all mean "cannot load"
         raise ModelError(f"{path.name}: cannot be loaded ({_short(exc)}).") from exc
+
+
+def _check_container(path: Path) -> None:
+    """A .keras file is a zip archive and a .h5 file an HDF5 file: say so plainly when it is not
+    (Keras' own message for these cases is "File not found")."""
+    import zipfile
+
+    import h5py
+
+    if path.stat().st_size == 0:
+        raise ModelError(f"{path.name}: the file is empty.")
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelError(
+            f"{path.name}: damaged or not a Keras file (a .keras file is a zip archive)."
+        )
+    if path.suffix.lower() in (".h5", ".hdf5") and not h5py.is_hdf5(path):
+        raise ModelError(f"{path.name}: damaged or not a Keras file (not an HDF5 file).")
 
 
 def _load_savedmodel(path: Path) -> Any:
@@ -270,7 +288,7 @@ def load_model(
     if key in catalogue.CATALOGUE:
         return _load_catalogue(catalogue.CATALOGUE[key], download_progress, cancel)
     model = _keras_load(path, trust_model)
-    index = _check_image_model(model, output_index)
+    index = _check_image_model(model, output_index, path.name)
     n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))
     names = _read_label_file(labels, n_classes)
     prep = preprocessing or "unit"

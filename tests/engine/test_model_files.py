@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,42 @@ def test_logit_output_model(keras, tiny_image):
     )
     softmax = np.exp(out - out.max()) / np.exp(out - out.max()).sum()
     assert res.top_k[0].probability == pytest.approx(float(softmax.max()), rel=1e-5)
+
+
+def test_damaged_containers_are_named_plainly(tmp_path):
+    (tmp_path / "half.keras").write_bytes(b"PK\x03\x04" + b"\0" * 20)
+    (tmp_path / "text.h5").write_text("hello")
+    with pytest.raises(ModelError, match=r"half\.keras: damaged or not a Keras file"):
+        load_model(tmp_path / "half.keras")
+    with pytest.raises(ModelError, match=r"text\.h5: damaged or not a Keras file \(not an HDF5"):
+        load_model(tmp_path / "text.h5")
+
+
+def test_cli_output_index_for_multi_output_models(tmp_path, keras, capsys):
+    from saliency_desktop.cli import main
+
+    img = keras.Input((8, 8, 3))
+    flat = keras.layers.Flatten()(img)
+    keras.Model(img, [keras.layers.Dense(2)(flat), keras.layers.Dense(3)(flat)]).save(
+        tmp_path / "two_out.keras"
+    )
+    image = tmp_path / "x.png"
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (9, 99, 199)).save(image)
+    args = [
+        "explain",
+        str(image),
+        "--model",
+        str(tmp_path / "two_out.keras"),
+        "--out",
+        str(tmp_path / "out"),
+        "--methods",
+        "vanilla_gradients",
+        "--dpi",
+        "40",
+    ]
+    assert main(args) == 2
+    assert "--output-index" in capsys.readouterr().err
+    assert main([*args, "--output-index", "1"]) == 0
+    assert len(json.loads((tmp_path / "out" / "x.json").read_text())["top_k"]) == 3

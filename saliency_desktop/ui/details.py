@@ -36,6 +36,10 @@ def details_html(
             delta = result.extras.get("convergence_delta")
             if isinstance(delta, float):
                 rows.append(_row("completeness gap \u03b4", f"{delta:.3g}"))
+                score, base = result.extras.get("score"), result.extras.get("baseline_score")
+                if isinstance(score, float) and isinstance(base, float):
+                    # what the attributions should add up to: judge the gap against it
+                    rows.append(_row("S(x) \u2212 S(x\u2032)", f"{score - base:.3g}"))
             parts.append("<table cellspacing='2'>" + "".join(rows) + "</table>")
     if model is not None:
         m = model.info

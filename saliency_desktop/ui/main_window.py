@@ -248,7 +248,8 @@ class MainWindow(QMainWindow):
             parts.append(f"<b>{self.view.label_of(mid)}</b>")
         if e is not None:
             parts.append(f"class: {e.target_label.replace('_', ' ')}")
-            if e.layer and any(self.session.infos[m].needs_layer for m in e.methods):
+            shown = [mid] if mid else list(e.methods)  # the layer only where a CAM map is shown
+            if e.layer and any(self.session.infos[m].needs_layer for m in shown if m in e.methods):
                 parts.append(f"layer: {e.layer.rsplit('/', 1)[-1]}")
         self.view.set_caption("  \u00b7  ".join(parts))
         self.details.show_details(self.session.model, e, mid, self.session.infos)

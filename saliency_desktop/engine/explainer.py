@@ -56,6 +56,7 @@ def explain(
     cancel: threading.Event | None = None,
     on_result: ResultCallback | None = None,
     top_k: int = 5,
+    on_predictions: Callable[[list[Prediction], int], None] | None = None,
     **method_params: Any,
 ) -> Explanation:
     """Explain `image` for `target` (top-1 when None) with each method in `methods`.
@@ -63,7 +64,8 @@ def explain(
     `image` is a path, a PIL image or an HxWxC uint8 array. `score` is "logit" (the pre-softmax
     score, the papers' S) or "probability". Unknown `method_params` raise an error; each method
     takes the parameters it declares (for IG: n_steps, rule, baseline, seed).
-    `on_result` is called with each method's result as soon as it is ready.
+    `on_result` is called with each method's result as soon as it is ready, and
+    `on_predictions(top_k, target)` once the first pass has run, before any method.
     """
     job = JobControl(progress, cancel)
     ids = _method_list(methods, model)
@@ -85,6 +87,12 @@ def explain(
         start = time.perf_counter()
         plain = ctx.plain()
         plain_seconds = time.perf_counter() - start
+        order = np.argsort(-plain.probabilities, kind="stable")[:top_k]
+        predictions = [
+            Prediction(int(i), model.label(int(i)), float(plain.probabilities[i])) for i in order
+        ]
+        if on_predictions is not None:
+            on_predictions(predictions, plain.target)
         results: dict[str, MethodResult] = {}
         instances = {m: get_method(m) for m in ids}
         params = {m: inst.resolve_params(method_params) for m, inst in instances.items()}
@@ -117,7 +125,6 @@ def explain(
             if on_result is not None:
                 on_result(result)
         job.report(1.0, "done")
-    order = np.argsort(-plain.probabilities, kind="stable")[:top_k]
     return Explanation(
         model=model.info,
         image=rgb,
@@ -125,9 +132,7 @@ def explain(
         target=plain.target,
         target_label=model.label(plain.target),
         score=score,
-        top_k=[
-            Prediction(int(i), model.label(int(i)), float(plain.probabilities[i])) for i in order
-        ],
+        top_k=predictions,
         layer=cam_layer,
         methods={m: results[m] for m in ids},
         device=model.device,

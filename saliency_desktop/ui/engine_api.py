@@ -49,6 +49,7 @@ class EngineLike(Protocol):
         cancel: threading.Event | None,
         on_result: Callable[[MethodResult], None] | None,
         params: dict[str, Any],
+        on_predictions: Callable[[list[Any], int], None] | None = None,
     ) -> Explanation: ...
 
     def versions(self) -> dict[str, str]: ...
@@ -103,6 +104,7 @@ class EngineAdapter:
         cancel: threading.Event | None,
         on_result: Callable[[MethodResult], None] | None,
         params: dict[str, Any],
+        on_predictions: Callable[[list[Any], int], None] | None = None,
     ) -> Explanation:
         from saliency_desktop.engine.explainer import explain
 
@@ -116,6 +118,7 @@ class EngineAdapter:
             cancel=cancel,
             on_result=on_result,
             top_k=max(5, len(model.info.labels)),
+            on_predictions=on_predictions,
             **params,
         )
 

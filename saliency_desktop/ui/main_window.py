@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from saliency_desktop.engine.types import Explanation
+from saliency_desktop.engine.types import Explanation, Prediction
 from saliency_desktop.ui import dialogs, menus
 from saliency_desktop.ui.commands import Commands
 from saliency_desktop.ui.details import DetailsPanel
@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         s.download.connect(self.commands.download_progress)
         s.results_changed.connect(self._on_results)
         s.explanation_ready.connect(self._on_explanation)
+        s.predictions_ready.connect(self._on_predictions)
         s.job_failed.connect(lambda msg: dialogs.show_error(self, "Cannot explain the image", msg))
         self.tree.changed.connect(self._on_methods_changed)
         self.predictions.target_chosen.connect(s.set_target)
@@ -229,6 +230,11 @@ class MainWindow(QMainWindow):
         pending = self.session.missing() if self.session.client.is_busy() else []
         self.view.set_results(self.session.results(), pending)
         self._update_caption()
+
+    def _on_predictions(self, top_k: list[Prediction], target: int) -> None:
+        """The first pass's predictions, shown while the maps are still being computed."""
+        if self.session.explanation() is None:
+            self.predictions.set_predictions(top_k, target)
 
     def _on_explanation(self, explanation: Explanation) -> None:
         self.predictions.set_explanation(explanation)

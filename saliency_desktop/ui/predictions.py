@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from saliency_desktop.engine.types import Explanation
+from saliency_desktop.engine.types import Explanation, Prediction
 
 TOP = 5
 ROLE_INDEX = Qt.ItemDataRole.UserRole
@@ -72,30 +72,36 @@ class PredictionsPanel(QWidget):
         self._target: int | None = None
 
     def set_explanation(self, explanation: Explanation | None) -> None:
-        self.tree.clear()
         if explanation is None:
+            self.tree.clear()
             self.target_label.setText("No prediction yet.")
             return
-        self._target = explanation.target
+        self.set_predictions(explanation.top_k, explanation.target, explanation.score)
+
+    def set_predictions(self, top_k: list[Prediction], target: int, score: str = "logit") -> None:
+        """The top classes, the explained one in bold (the maps may still be coming)."""
+        self.tree.clear()
+        self._target = target
+        target_label = next((p.label for p in top_k if p.index == target), f"class {target}")
         in_top = False
-        for p in explanation.top_k[:TOP]:
+        for p in top_k[:TOP]:
             item = QTreeWidgetItem(self.tree, [p.label.replace("_", " "), f"{p.probability:.1%}"])
             item.setData(0, ROLE_INDEX, p.index)
             item.setData(1, ROLE_PROB, float(p.probability))
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(0, f"class {p.index}: {p.label}")
-            if p.index == explanation.target:
+            if p.index == target:
                 in_top = True
                 font = item.font(0)
                 font.setBold(True)
                 item.setFont(0, font)
                 item.setFont(1, font)
                 item.setSelected(True)
-        score = "logit" if explanation.score == "logit" else "probability"
+        score = "logit" if score == "logit" else "probability"
         where = "" if in_top else " (not in the top 5)"
         self.target_label.setText(
-            f"Explaining <b>{explanation.target_label.replace('_', ' ')}</b>{where} "
-            f"(class {explanation.target}, score: {score})."
+            f"Explaining <b>{target_label.replace('_', ' ')}</b>{where} "
+            f"(class {target}, score: {score})."
         )
 
     def clear(self) -> None:

@@ -55,6 +55,7 @@ class Session(QObject):
     download = Signal(object, object)  # bytes so far, total or None
     results_changed = Signal()
     explanation_ready = Signal(object)  # Explanation (the merged one)
+    predictions_ready = Signal(object, int)  # top-k, target: shown before the maps arrive
     job_failed = Signal(str)
     job_done = Signal()  # every wanted result of the current image is in
 
@@ -88,6 +89,7 @@ class Session(QObject):
         c.progress.connect(lambda _j, f, m: self.progress.emit(f, m))
         c.result.connect(self._on_result)
         c.explained.connect(self._on_explained)
+        c.predicted.connect(lambda _j, top_k, target: self.predictions_ready.emit(top_k, target))
         c.failed.connect(self._on_failed)
         c.finished.connect(self._on_finished)
         c.cancelled.connect(self._on_cancelled)

@@ -48,6 +48,7 @@ class Worker(QObject):
     progress = Signal(int, float, str)  # job id, fraction, message
     result = Signal(int, str, object)  # job id, method id, MethodResult
     explained = Signal(int, object)  # job id, Explanation
+    predicted = Signal(int, object, int)  # job id, top-k predictions, target (before any map)
     failed = Signal(int, str)  # job id, user-ready message
     cancelled = Signal(int)
     finished = Signal(int)  # every job ends with this, whatever happened
@@ -105,6 +106,9 @@ class Worker(QObject):
         def on_result(res: MethodResult) -> None:
             self.result.emit(job_id, res.method, res)
 
+        def on_predictions(top_k: list[Any], target: int) -> None:
+            self.predicted.emit(job_id, top_k, int(target))
+
         try:
             if cancel.is_set():
                 raise CancelledError("Cancelled.")
@@ -121,6 +125,7 @@ class Worker(QObject):
                 cancel,
                 on_result,
                 dict(request.params),
+                on_predictions=on_predictions,
             )
             log.info(
                 "job %d: %s in %.2f s",
@@ -148,6 +153,7 @@ class EngineClient(QObject):
     progress = Signal(int, float, str)
     result = Signal(int, str, object)
     explained = Signal(int, object)
+    predicted = Signal(int, object, int)
     failed = Signal(int, str)
     cancelled = Signal(int)
     finished = Signal(int)
@@ -175,6 +181,7 @@ class EngineClient(QObject):
         w.progress.connect(self._on_progress)
         w.result.connect(self._on_result)
         w.explained.connect(self._on_explained)
+        w.predicted.connect(self._on_predicted)
         w.failed.connect(self._on_failed)
         w.cancelled.connect(self._on_cancelled)
         w.finished.connect(self._on_finished)
@@ -254,6 +261,11 @@ class EngineClient(QObject):
     def _on_explained(self, job_id: int, explanation: object) -> None:
         if job_id == self.current_job:
             self.explained.emit(job_id, explanation)
+
+    @Slot(int, object, int)
+    def _on_predicted(self, job_id: int, top_k: object, target: int) -> None:
+        if job_id == self.current_job:
+            self.predicted.emit(job_id, top_k, target)
 
     @Slot(int, str)
     def _on_failed(self, job_id: int, message: str) -> None:

@@ -241,3 +241,17 @@ def test_top_k_unpacks_as_index_label_probability(tiny_model, tiny_image):
     res = explain(tiny_model, tiny_image, methods=["gradcam"])
     index, label, probability = res.top_k[0]
     assert (index, label, probability) == (res.target, res.target_label, res.top_k[0].probability)
+
+
+def test_predictions_come_first_then_each_result(tiny_model, tiny_image):
+    events: list[tuple] = []
+    res = explain(
+        tiny_model,
+        tiny_image,
+        methods=["gradcam", "integrated_gradients"],
+        n_steps=4,
+        on_predictions=lambda top_k, target: events.append(("predictions", top_k, target)),
+        on_result=lambda r: events.append(("result", r.method)),
+    )
+    assert [e[0] for e in events] == ["predictions", "result", "result"]
+    assert events[0][1] == res.top_k and events[0][2] == res.target

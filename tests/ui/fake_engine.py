@@ -123,6 +123,7 @@ class FakeEngine:
         cancel: threading.Event | None,
         on_result: Any,
         params: dict[str, Any],
+        on_predictions: Any = None,
     ) -> Explanation:
         self.explain_calls.append(
             {
@@ -137,6 +138,12 @@ class FakeEngine:
         infos = {m.id: m for m in list_methods()}
         probs = fake_probabilities(image)
         tgt = int(np.argmax(probs)) if target is None else int(target)
+        order = np.argsort(-probs, kind="stable")
+        labels = model.info.labels
+        if on_predictions is not None:
+            on_predictions(
+                [Prediction(int(i), labels[int(i)], float(probs[i])) for i in order], tgt
+            )
         results: dict[str, MethodResult] = {}
         for i, mid in enumerate(methods):
             self._wait(cancel)
@@ -159,7 +166,6 @@ class FakeEngine:
                 on_result(res)
             if progress is not None:
                 progress((i + 1) / len(methods), info.label)
-        order = np.argsort(-probs, kind="stable")
         return Explanation(
             model=model.info,
             image=image,

@@ -137,3 +137,18 @@ print("OK")
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OK" in out.stdout
+
+
+def test_predictions_are_shown_before_the_maps(qtbot, make_window, image_file):
+    gate = threading.Event()  # every method waits: only the predictions can arrive
+    engine = FakeEngine(gate=gate)
+    win = make_window(engine)
+    win.open_paths([image_file])
+    qtbot.waitUntil(lambda: win.predictions.tree.topLevelItemCount() == 5, timeout=5000)
+    assert win.session.results() == {} and win.session.client.is_busy()
+    top = win.predictions.tree.topLevelItem(0)
+    assert top.isSelected() and top.font(0).bold()  # the explained class (top-1)
+    assert "Explaining" in win.predictions.target_label.text()
+    gate.set()
+    wait_done(qtbot, win)
+    assert win.predictions.tree.topLevelItemCount() == 5

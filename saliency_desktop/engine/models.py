@@ -128,12 +128,16 @@ class LoadedModel:
         return labels[index] if 0 <= index < len(labels) else f"class {index}"
 
     def class_index(self, target: int | str) -> int:
-        """A class index from an index or a label (case-insensitive)."""
+        """A class index from an index or a label (case, spaces and underscores ignored)."""
         n = self.n_classes
         if isinstance(target, str) and not target.lstrip("-").isdigit():
-            lowered = [lab.lower() for lab in self.info.labels]
-            if target.lower() in lowered:
-                return lowered.index(target.lower())
+
+            def norm(text: str) -> str:  # "Golden Retriever" finds "golden_retriever"
+                return " ".join(text.replace("_", " ").lower().split())
+
+            lowered = [norm(lab) for lab in self.info.labels]
+            if norm(target) in lowered:
+                return lowered.index(norm(target))
             raise EngineError(f"Unknown class {target!r}; the model's classes are listed in -h.")
         index = int(target)
         if not 0 <= index < n:

@@ -78,3 +78,11 @@ def test_emotions_grayscale(emotion_model, sample_photo):
             assert m.attributions.shape == (64, 64, 1)
     raw = emotion_model.prepare(res.image)[0]
     np.testing.assert_allclose(res.input, (raw / 255.0 - 0.5) * 2, atol=1e-6)  # fer's scaling
+
+
+def test_target_by_label_ignores_case_and_underscores(dog_model):
+    assert dog_model.class_index("Golden Retriever") == 6
+    assert dog_model.class_index("german_shepherd") == 9
+    assert dog_model.class_index("3") == 3
+    with pytest.raises(EngineError, match="Unknown class"):
+        dog_model.class_index("tabby cat")

@@ -138,7 +138,9 @@ class LoadedModel:
             lowered = [norm(lab) for lab in self.info.labels]
             if norm(target) in lowered:
                 return lowered.index(norm(target))
-            raise EngineError(f"Unknown class {target!r}; the model's classes are listed in -h.")
+            some = ", ".join(self.info.labels[:8])
+            more = f", ... ({len(self.info.labels)} in all)" if len(self.info.labels) > 8 else ""
+            raise EngineError(f"Unknown class {target!r}; the classes are: {some}{more}.")
         index = int(target)
         if not 0 <= index < n:
             raise EngineError(f"Class index {index} is out of range (the model has {n} classes).")

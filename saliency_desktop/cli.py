@@ -229,7 +229,28 @@ def gui_main() -> int:
     return main(["gui", *sys.argv[1:]])
 
 
+def _no_display() -> bool:
+    """On Linux, no X11 or Wayland display and no Qt platform chosen: a window cannot open."""
+    import os
+
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    if _no_display():
+        if args.screenshot is None:
+            raise UsageError(
+                "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                "`saliency-desktop explain` makes the figures headless."
+            )
+        import os
+
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     if args.output_index is not None:
         raise UsageError(
             "--output-index works with explain and layers; the app takes single-output models."

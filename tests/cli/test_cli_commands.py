@@ -5,6 +5,7 @@ No model is loaded here: every case fails or finishes before TensorFlow is neede
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import types
@@ -149,3 +150,14 @@ def test_entry_point_exit_codes_and_no_tensorflow_for_listing():
     proc = subprocess.run([sys.executable, "-m", "saliency_desktop", "explain", "x.png"],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2 and "--out" in proc.stderr
+
+
+def test_gui_without_a_display(fake_app, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "platform", "linux")
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    calls = len(fake_app)
+    assert main(["gui"]) == 2
+    assert "no display" in capsys.readouterr().err and len(fake_app) == calls
+    assert main(["gui", "a.png", "--screenshot", "s.png"]) == 7  # a screenshot needs no screen
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"

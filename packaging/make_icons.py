@@ -43,22 +43,13 @@ def copy_hicolor() -> list[Path]:
 
 def render(size: int):  # -> PIL.Image.Image
     from PIL import Image
-    from PySide6.QtCore import QBuffer, QIODevice, Qt  # noqa: TID251
-    from PySide6.QtGui import QImage, QPainter  # noqa: TID251
-    from PySide6.QtSvg import QSvgRenderer  # noqa: TID251
+    from PySide6.QtCore import QBuffer, QIODevice  # noqa: TID251
 
-    renderer = QSvgRenderer(str(SOURCE / f"{NAME}.svg"))
-    if not renderer.isValid():
-        raise SystemExit("the icon SVG cannot be read")
-    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    renderer.render(painter)
-    painter.end()
+    from saliency_desktop.ui.icons import render_svg
+
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    render_svg(SOURCE / f"{NAME}.svg", size).save(buffer, "PNG")
     return Image.open(io.BytesIO(bytes(buffer.data()))).convert("RGBA")
 
 

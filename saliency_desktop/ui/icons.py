@@ -32,23 +32,28 @@ def app_icon() -> QIcon:
     return icon
 
 
-def render_pngs(folder: Path | None = None) -> list[Path]:
+def render_svg(svg: Path, size: int) -> QImage:
+    """The SVG drawn at size x size pixels, antialiased, on a transparent background."""
     from PySide6.QtSvg import QSvgRenderer
 
-    folder = folder or icons_dir()
-    renderer = QSvgRenderer(str(folder / f"{NAME}.svg"))
+    renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
-        raise ValueError("the icon SVG cannot be read")
+        raise ValueError(f"the icon SVG {svg} cannot be read")
+    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter)
+    painter.end()
+    return image
+
+
+def render_pngs(folder: Path | None = None) -> list[Path]:
+    folder = folder or icons_dir()
     out = []
     for size in SIZES:
-        image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter)
-        painter.end()
         path = folder / f"{NAME}-{size}.png"
-        image.save(str(path))
+        render_svg(folder / f"{NAME}.svg", size).save(str(path))
         out.append(path)
     return out
 

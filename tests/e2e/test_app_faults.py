@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.ui.helpers import wait_done
+
 pytestmark = pytest.mark.e2e
 
 CAM = ("gradcam", "gradcam_plus_plus", "guided_gradcam")
@@ -106,19 +108,7 @@ def errors(monkeypatch, window) -> Any:  # type: ignore[no-untyped-def]
 
 
 def wait_explained(qtbot, win, timeout: int = 120_000) -> None:  # type: ignore[no-untyped-def]
-    def done() -> bool:
-        s = win.session
-        entry = s.current_entry()
-        return (
-            s.model is not None
-            and entry is not None
-            and entry.rgb is not None
-            and not s.missing()
-            and not s.client.is_busy()
-            and s.explanation() is not None
-        )
-
-    qtbot.waitUntil(done, timeout=timeout)
+    wait_done(qtbot, win, timeout)
 
 
 def load(qtbot, win, path: Path, trust: bool = False) -> None:  # type: ignore[no-untyped-def]

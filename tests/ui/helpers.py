@@ -26,3 +26,21 @@ def wait_done(qtbot: Any, win: Any, timeout: int = 5000) -> None:
 def open_and_wait(qtbot: Any, win: Any, path: str, timeout: int = 5000) -> None:
     win.open_paths([path])
     wait_done(qtbot, win, timeout)
+
+
+def drop_urls(win: Any, paths: Any) -> Any:
+    """Drop these files/folders on the window, as a file manager would (file URLs)."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    win.dropEvent(event)
+    return event

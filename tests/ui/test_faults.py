@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QPlainTextEdit
 
 from saliency_desktop.engine.types import ModelError
@@ -28,7 +26,7 @@ from saliency_desktop.ui.engine_api import ModelRequest
 from saliency_desktop.ui.log import current_log
 from tests.corpus import BAD, good_images, write_bad_images
 from tests.ui.fake_engine import FakeEngine
-from tests.ui.helpers import open_and_wait, wait_done
+from tests.ui.helpers import drop_urls, open_and_wait, wait_done
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,20 +50,6 @@ def status_messages(win) -> list[str]:  # type: ignore[no-untyped-def]
     seen: list[str] = []
     win.statusBar().messageChanged.connect(lambda text: seen.append(text) if text else None)
     return seen
-
-
-def _drop(win, paths) -> QDropEvent:  # type: ignore[no-untyped-def]
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(
-        QPointF(20, 20),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    win.dropEvent(event)
-    return event
 
 
 # ---- the image corpus (generated here, nothing downloaded) ----
@@ -124,7 +108,7 @@ def test_a_mixed_drop_names_each_bad_file_and_keeps_the_good_ones(
     status = status_messages(win)
     session_status: list[str] = []
     win.session.status.connect(session_status.append)
-    assert _drop(win, paths).isAccepted()
+    assert drop_urls(win, paths).isAccepted()
     thumbs = _wait_decoded(qtbot, win, len(paths) - 1)  # the empty folder adds no entry
     names = [win.strip.item(i).text() for i in range(win.strip.count())]
     assert names == [p.name for p in paths if p.name != "folder.png"]

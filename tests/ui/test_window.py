@@ -5,27 +5,13 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QGuiApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from saliency_desktop.engine.registry import list_methods
 from tests.ui.fake_engine import FakeEngine, fake_map, write_png
-from tests.ui.helpers import open_and_wait, wait_done
-
-
-def _drop(win, paths):  # type: ignore[no-untyped-def]
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(
-        QPointF(20, 20),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    win.dropEvent(event)
-    return event
+from tests.ui.helpers import drop_urls, open_and_wait, wait_done
 
 
 def test_drop_of_file_urls_loads_the_image(qtbot, make_window, tmp_path):
@@ -36,7 +22,7 @@ def test_drop_of_file_urls_loads_the_image(qtbot, make_window, tmp_path):
     write_png(folder / "b.png", seed=2)
     write_png(folder / "c.jpg", seed=3)
     (folder / "notes.txt").write_text("not an image")
-    event = _drop(win, [first, folder])
+    event = drop_urls(win, [first, folder])
     assert event.isAccepted()
     wait_done(qtbot, win)
     assert win.strip.count() == 3  # the file and the folder's two images

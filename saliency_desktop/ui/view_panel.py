@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +31,16 @@ TILE_SIDE = 480
 AUTO = "auto"
 
 
+log = logging.getLogger(__name__)
+BIG_PIXELS = 2_000_000  # heatmaps of larger images are coloured off the GUI thread
+
+
+class _Colourer(QObject):
+    """Carries a heatmap coloured in the pool thread back to the GUI thread (queued signal)."""
+
+    done = Signal(object, object)  # cache key, RGB uint8 array
+
+
 class ViewPanel(QWidget):
     opacity_changed = Signal(float)
     colormap_changed = Signal(str)
@@ -43,6 +57,13 @@ class ViewPanel(QWidget):
         self.pending: list[str] = []
         self._preferred: str | None = None  # the user's choice; "" is the original image
         self._cache: dict[tuple[object, ...], QPixmap] = {}
+        # full-resolution heatmaps of big images: coloured in one pool thread, never the GUI's
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heatmap")
+        self._colouring: dict[tuple[object, ...], np.ndarray] = {}  # key -> the image it is for
+        self._colourer = _Colourer(self)
+        self._colourer.done.connect(self._on_coloured)
+        pool = self._pool
+        self.destroyed.connect(lambda: pool.shutdown(wait=False, cancel_futures=True))
         self.canvas = ImageCanvas()
         self.compare = CompareView()
         self.compare.tile_activated.connect(self._open_tile)
@@ -216,8 +237,11 @@ class ViewPanel(QWidget):
         self.set_current_method(key)
         self.set_mode("single")
 
-    def heatmap(self, mid: str, small: bool = False) -> QPixmap:
-        """The coloured heatmap of `mid` at the image's resolution (or the tiles')."""
+    def heatmap(self, mid: str, small: bool = False) -> QPixmap | None:
+        """The coloured heatmap of `mid` at the image's resolution (or the tiles').
+
+        For an image over BIG_PIXELS the full-resolution heatmap is coloured in a pool thread:
+        None until it is ready, then the view refreshes itself."""
         result = self.results[mid]
         cmap = self.cmap_for(mid)
         key = (mid, id(result), cmap, small)
@@ -226,9 +250,42 @@ class ViewPanel(QWidget):
             assert image is not None
             signed = self.infos[mid].signed if mid in self.infos else False
             scale = maps.scale_of(result.map, signed)  # as the report and the PNG export
-            rgb = maps.heatmap_rgb(result.map, image.shape[:2], signed, cmap, scale=scale)
-            self._cache[key] = QPixmap.fromImage(rgb_to_qimage(rgb))
+            args = (result.map, image.shape[:2], signed, cmap)
+            if small or image.shape[0] * image.shape[1] <= BIG_PIXELS:
+                rgb = maps.heatmap_rgb(*args, scale=scale)
+                self._cache[key] = QPixmap.fromImage(rgb_to_qimage(rgb))
+            else:
+                if key not in self._colouring:
+                    self._colouring[key] = image
+                    self._pool.submit(self._colour, key, args, scale)
+                return None
         return self._cache[key]
+
+    def _colour(self, key: tuple[object, ...], args: tuple[Any, ...], scale: float) -> None:
+        """In the pool thread: numpy and Pillow only, no Qt object but the signal."""
+        try:
+            rgb = maps.heatmap_rgb(*args, scale=scale)
+        except Exception:  # noqa: BLE001 - logged; the view keeps working without this overlay
+            log.exception("colouring the heatmap %s failed", key[0])
+            rgb = None
+        try:
+            self._colourer.done.emit(key, rgb)
+        except RuntimeError:  # the window was closed meanwhile
+            pass
+
+    def _on_coloured(self, key: tuple[object, ...], rgb: np.ndarray | None) -> None:
+        image = self._colouring.pop(key, None)
+        mid = key[0]
+        current = (
+            image is not None
+            and image is self.rgb
+            and isinstance(mid, str)
+            and mid in self.results
+            and id(self.results[mid]) == key[1]
+        )
+        if rgb is not None and current:
+            self._cache[key] = QPixmap.fromImage(rgb_to_qimage(rgb))
+            self._refresh()
 
     def label_of(self, mid: str) -> str:
         return self.infos[mid].label if mid in self.infos else mid

@@ -63,4 +63,5 @@ def test_canvas_zoom_and_fit(qtbot, make_window, tmp_path):
     assert canvas.zoom() == 2.0
     win.view.fit_action.trigger()
     assert abs(canvas.zoom() - fit) < 1e-6
+    qtbot.waitUntil(canvas.has_overlay, timeout=10000)  # 6 MP: coloured off the GUI thread
     assert canvas.overlay_item.pixmap().width() == 3000  # drawn at the image's resolution

@@ -152,3 +152,29 @@ def test_predictions_are_shown_before_the_maps(qtbot, make_window, image_file):
     gate.set()
     wait_done(qtbot, win)
     assert win.predictions.tree.topLevelItemCount() == 5
+
+
+def test_big_heatmaps_are_coloured_off_the_gui_thread(qtbot, make_window, tmp_path, monkeypatch):
+    import threading as th
+
+    from saliency_desktop.render import maps
+    from saliency_desktop.ui import view_panel
+
+    threads: list[str] = []
+    real = maps.heatmap_rgb
+
+    def spy(saliency, size, *args, **kwargs):
+        threads.append(th.current_thread().name)
+        return real(saliency, size, *args, **kwargs)
+
+    monkeypatch.setattr(maps, "heatmap_rgb", spy)
+    monkeypatch.setattr(view_panel, "BIG_PIXELS", 5_000)  # 6,000-pixel test image counts as big
+    path = write_png(tmp_path / "big.png", seed=3, size=(60, 100))
+    win = make_window(FakeEngine())
+    win.open_paths([path])
+    wait_done(qtbot, win)
+    win.view.set_mode("single")
+    qtbot.waitUntil(win.view.canvas.has_overlay, timeout=5000)
+    assert win.view.canvas.overlay_item.pixmap().size().width() == 100  # full resolution
+    full = [t for t in threads if t.startswith("heatmap")]
+    assert full and all(t != th.main_thread().name for t in full)

@@ -26,28 +26,34 @@ find_python() {
     exit 2
 }
 
+apt_install() {
+    # apt_install WHAT PACKAGE...: install Debian packages when we are root with apt-get,
+    # otherwise say which are needed. Used only for what is missing.
+    local what="$1"
+    shift
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing $what ($*)..." >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+            >/dev/null
+    else
+        echo "Note: $what may be missing: sudo apt-get install $*" >&2
+    fi
+}
+
 system_libraries() {
     # Qt's xcb/offscreen platforms and the bundled fonts need these shared libraries.
-    local missing=()
+    local lib
     for lib in libEGL.so.1 libGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 \
         libxkbcommon-x11.so.0 libxcb-cursor.so.0; do
-        ldconfig -p 2>/dev/null | grep -q "$lib" || missing+=("$lib")
+        if ! ldconfig -p 2>/dev/null | grep -q "$lib"; then
+            apt_install "system libraries for Qt" libegl1 libgl1 libxkbcommon0 \
+                libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 \
+                libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
+                libxcb-render-util0 libxcb-image0 fonts-dejavu-core
+            return
+        fi
     done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return
-    fi
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing system libraries for Qt (${missing[*]})..." >&2
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
-            libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 \
-            libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core >/dev/null
-    else
-        echo "Note: Qt may need these system libraries: ${missing[*]}" >&2
-        echo "      (Debian/Ubuntu: sudo apt-get install libegl1 libgl1 libxkbcommon-x11-0" \
-            "libxcb-cursor0 libfontconfig1 libdbus-1-3)" >&2
-    fi
 }
 
 test_tools() {
@@ -56,16 +62,8 @@ test_tools() {
     command -v desktop-file-validate >/dev/null 2>&1 || missing+=(desktop-file-utils)
     command -v appstreamcli >/dev/null 2>&1 || missing+=(appstream)
     command -v objdump >/dev/null 2>&1 || missing+=(binutils)
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return
-    fi
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing test tools (${missing[*]})..." >&2
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
-    else
-        echo "Note: the packaging tests need: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "tools for the packaging tests" "${missing[@]}"
     fi
 }
 

@@ -44,17 +44,16 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_ITEMS, _CACHE_MAX_BYTES = 4, 64 * 1024 * 1024
 
 
-def _cached(key: tuple[str, int, int] | None, load: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+def _cached(key: tuple[str, int, int], load: Any) -> tuple[np.ndarray, tuple[str, ...]]:
     """Decoded files are kept (read-only) while unchanged on disk: re-explaining an image for
     another class or method does not decode it again."""
-    if key is not None:
-        with _CACHE_LOCK:
-            if key in _CACHE:
-                _CACHE.move_to_end(key)
-                return _CACHE[key]
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     rgb, notes = load()
     rgb.flags.writeable = False
-    if key is not None and rgb.nbytes <= _CACHE_MAX_BYTES:
+    if rgb.nbytes <= _CACHE_MAX_BYTES:
         with _CACHE_LOCK:
             _CACHE[key] = (rgb, notes)
             while len(_CACHE) > _CACHE_ITEMS:

@@ -158,7 +158,7 @@ def _layer_infos(model: Any) -> list[Any]:
     return [LayerInfo(path, shape) for path, shape in graph.feature_layers(model)]
 
 
-def _check_image_model(model: Any, output_index: int | None, name: str = "The model") -> int:
+def _check_image_model(model: Any, output_index: int | None, name: str) -> int:
     inputs = getattr(model, "inputs", None) or []
     if len(inputs) != 1:
         raise ModelError(f"{name} has {len(inputs)} inputs; only single-image models work.")
@@ -255,20 +255,34 @@ def from_keras(
     from saliency_desktop.engine import device
 
     device.configure()
-    index = _check_image_model(model, output_index)
+    return _wrap(model, preprocessing, labels, output_index, name, id=name)
+
+
+def _wrap(
+    model: Any,
+    preprocessing: str,
+    labels: str | Path | Sequence[str] | None,
+    output_index: int | None,
+    name: str,
+    **info: Any,
+) -> LoadedModel:
+    """A user's model (file or object), checked, with its labels and preprocessing."""
+    index = _check_image_model(model, output_index, name)
     n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))
     if preprocessing not in PREPROCESSING:
-        raise ModelError(f"Unknown preprocessing {preprocessing!r}.")
+        raise ModelError(
+            f"Unknown preprocessing {preprocessing!r}; use one of {', '.join(PREPROCESSING)}."
+        )
     shape = model.inputs[0].shape
-    info = ModelInfo(
-        id=name,
+    model_info = ModelInfo(
         label=name,
         input_size=(int(shape[1]), int(shape[2])),
         channels=int(shape[3]),
         preprocessing=preprocessing,
         labels=_read_label_file(labels, n_classes),
+        **info,
     )
-    return LoadedModel(model, info, index)
+    return LoadedModel(model, model_info, index)
 
 
 def load_model(
@@ -294,24 +308,10 @@ def load_model(
     if key in catalogue.CATALOGUE:
         return _load_catalogue(catalogue.CATALOGUE[key], download_progress, cancel)
     model = _keras_load(path, trust_model)
-    index = _check_image_model(model, output_index, path.name)
-    n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))
-    names = _read_label_file(labels, n_classes)
-    prep = preprocessing or "unit"
-    if prep not in PREPROCESSING:
-        raise ModelError(f"Unknown preprocessing {prep!r}; use one of {', '.join(PREPROCESSING)}.")
-    shape = model.inputs[0].shape
-    info = ModelInfo(
-        id=str(path),
-        label=path.name,
-        input_size=(int(shape[1]), int(shape[2])),
-        channels=int(shape[3]),
-        preprocessing=prep,
-        labels=names,
-        source=str(path.resolve()),
-        sha256=sha256_of(path),
-    )
-    return LoadedModel(model, info, index)
+    return _wrap(
+        model, preprocessing or "unit", labels, output_index, path.name, id=str(path),
+        source=str(path.resolve()), sha256=sha256_of(path),
+    )  # fmt: skip
 
 
 def _read_label_file(labels: str | Path | Sequence[str] | None, n: int) -> tuple[str, ...]:

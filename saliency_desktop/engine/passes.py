@@ -69,6 +69,13 @@ class Runtime:
         source = probs if score == "probability" else logits
         return tf.gather(source, target, axis=1)
 
+    @staticmethod
+    def single_key(
+        rule: str | None, capture: str | None, score: str, with_grad: bool
+    ) -> tuple[Any, ...]:
+        """The key of a `single` pass, in the function cache and in `cam_exact`."""
+        return ("single", rule, capture, score, with_grad)
+
     def single(self, rule: str | None, capture: str | None, score: str, with_grad: bool) -> Any:
         """Forward (+ backward) for one image: probabilities, logits, target, S, dS/dx, A, dS/dA.
 
@@ -76,7 +83,7 @@ class Runtime:
         equals the plain one when no re-routed ReLU lies after the captured layer; whether that
         holds is recorded in `cam_exact` when the function is traced.
         """
-        key = ("single", rule, capture, score, with_grad)
+        key = self.single_key(rule, capture, score, with_grad)
         if key not in self._fns:
             import tensorflow as tf
 
@@ -180,7 +187,7 @@ class PassCache:
         grad_x = out[4][0] if with_grad else None
         acts = out[5][0] if with_grad and capture else None
         grad_a = out[6][0] if with_grad and capture else None
-        key = ("single", rule, capture, self.score, with_grad)
+        key = self.runtime.single_key(rule, capture, self.score, with_grad)
         if rule is not None and acts is not None and not self.runtime.cam_exact.get(key, False):
             acts = grad_a = None  # dS/dA went through re-routed ReLUs: not usable for CAM
         return PlainPass(probs, logits, t, s, grad_x, acts, grad_a)
@@ -210,12 +217,12 @@ class PassCache:
     def cam_inputs(self) -> tuple[np.ndarray, np.ndarray]:
         if self.layer is None:
             raise EngineError("This model has no 4-D feature-map layer for the CAM methods.")
-        for p in self._passes.values() if self._passes else [self.plain()]:
+        self.plain()
+        for p in self._passes.values():  # a pass that captured them usably, if one ran
             if p.activations is not None and p.grad_a is not None:
                 return p.activations, p.grad_a
+        # The plain pass, when it runs, always captures the layer; so it has not run yet.
         p = self._pass(None, self.layer)
-        if p.activations is None or p.grad_a is None:  # the plain pass ran before, without capture
-            p = self._run(None, self.layer, True)
         assert p.activations is not None and p.grad_a is not None
         return p.activations, p.grad_a
 

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from functools import cache
+from importlib import metadata
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,21 @@ def batch_memory_bytes() -> int:
 
 
 def versions() -> dict[str, str]:
-    import keras
-    import tensorflow as tf
-
+    """Versions of this package, TensorFlow, Keras, numpy and Python, without importing TF."""
     from saliency_desktop import __version__
 
-    return {
-        "saliency_desktop": __version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-    }
+    out = {"saliency_desktop": __version__}
+    for module, dists in (
+        ("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly")),
+        ("keras", ("keras",)),
+        ("numpy", ("numpy",)),
+    ):
+        loaded = sys.modules.get(module)
+        version = getattr(loaded, "__version__", None) if loaded is not None else None
+        for dist in dists if version is None else ():
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                version = metadata.version(dist)
+                break
+        out[module] = str(version) if version else "not installed"
+    out["python"] = platform.python_version()
+    return out

@@ -14,16 +14,15 @@ import contextlib
 import datetime
 import json
 import os
-import platform
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from saliency_desktop.engine.device import versions
 from saliency_desktop.engine.types import Explanation
 
 SCHEMA_VERSION = 1
@@ -139,27 +138,6 @@ def target_probability(explanation: Explanation) -> float | None:
         if p.index == explanation.target:
             return float(p.probability)
     return None
-
-
-def versions() -> dict[str, str]:
-    """Versions of this package, TensorFlow, Keras, numpy and Python, without importing TF."""
-    from saliency_desktop import __version__
-
-    out = {"saliency_desktop": __version__}
-    for module, dists in (
-        ("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly")),
-        ("keras", ("keras",)),
-        ("numpy", ("numpy",)),
-    ):
-        loaded = sys.modules.get(module)
-        version = getattr(loaded, "__version__", None) if loaded is not None else None
-        for dist in dists if version is None else ():
-            with contextlib.suppress(metadata.PackageNotFoundError):
-                version = metadata.version(dist)
-                break
-        out[module] = str(version) if version else "not installed"
-    out["python"] = platform.python_version()
-    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,8 +6,9 @@ Limits (what no implementation can beat by much), measured here on the same inpu
 * single: one compiled (tf.function) forward + backward pass of the plain Keras model, batch 1;
 * batch50: the same over IG's 50 path points as one batch.
 Each method is timed through the public `explain()` (image decoding, resizing and all), after a
-warm-up, as the median of `--repeats` runs. An eager reference (GradientTape without
-tf.function, the way tf-keras-vis, alibi and PAIR saliency call the model) is printed alongside.
+warm-up, alternating with its limit; the ratio is the median of `--repeats` pair ratios. An
+eager reference (GradientTape without tf.function, the way tf-keras-vis, alibi and PAIR saliency
+call the model) is printed alongside.
 With `--peers-python` (a side venv with tf-keras-vis and alibi), their times on the same input are
 printed too (see benchmarks/peers.py). Memory: IG with 512 steps on 224x224 ImageNet
 architectures (random weights), peak RSS of a fresh process.
@@ -29,17 +30,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 TARGETS = {"single": 1.5, "ig": 1.2, "all": 1.2}
-
-
-def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def limit_fns(model, x) -> dict[str, Callable[[], object]]:
@@ -120,15 +110,12 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
-    from saliency_desktop.engine import load_model
+    from saliency_desktop.engine import explain, load_image, load_model, method_ids
     from saliency_desktop.engine.device import versions
 
     model = load_model("dog-breeds")
     image = str(resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png"))
-    _, x = model.prepare(
-        __import__("saliency_desktop.engine", fromlist=["load_image"]).load_image(image)[0]
-    )
-    from saliency_desktop.engine import explain, method_ids
+    _, x = model.prepare(load_image(image)[0])
 
     lim = limit_fns(model, x)
     print(f"# dog-breeds (MobileNetV2 160x160), {model.device}, {versions()}")

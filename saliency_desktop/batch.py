@@ -29,6 +29,33 @@ def csv_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def method_param(text: str) -> tuple[str, str, Any]:
+    """`ID.NAME=VALUE` -> (method id, parameter name, value of the declared kind) for --param."""
+    import argparse
+
+    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.engine.types import EngineError
+
+    key, sep, raw = text.partition("=")
+    mid, dot, name = key.strip().partition(".")
+    if not sep or not dot or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ID.NAME=VALUE")
+    try:
+        info = get_method(mid).info
+    except EngineError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    declared = {p.name: p for p in info.params}
+    if name not in declared:
+        names = ", ".join(declared) or "none"
+        raise argparse.ArgumentTypeError(f"{info.label} has no parameter {name!r} ({names})")
+    kind = declared[name].kind
+    try:
+        value: Any = int(raw) if kind == "int" else float(raw) if kind == "float" else raw.strip()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{mid}.{name} must be a number, not {raw!r}") from None
+    return mid, name, value
+
+
 class UsageError(Exception):
     """Bad arguments found after parsing (exit status 2); the message is one line."""
 
@@ -257,6 +284,10 @@ def run_explain(args: argparse.Namespace) -> int:
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
+    per_method: dict[str, dict[str, Any]] = {}
+    for mid, name, value in getattr(args, "param", None) or []:
+        per_method.setdefault(mid, {})[name] = value
+    params["params"] = per_method
     rows: list[tuple[str, Explanation]] = []  # kept for the grid
     ok = failed = 0
     bar = tqdm(

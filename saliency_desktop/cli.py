@@ -27,6 +27,7 @@ from saliency_desktop.batch import (
     csv_list,
     error,
     load_model_or_fail,
+    method_param,
     run_explain,
 )
 
@@ -153,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     if "backend" in ig_params:  # optional implementations (e.g. alibi's)
         ig.add_argument("--ig-backend", choices=ig_params["backend"].choices,
                         help=f"implementation (default {ig_params['backend'].default})")
+    ex.add_argument("--param", action="append", type=method_param, default=[],
+                    metavar="ID.NAME=VALUE", help="a parameter of one method, e.g. "
+                    "integrated_gradients.n_steps=128 (repeatable; `saliency-desktop methods "
+                    "--verbose` lists each method's parameters)")
     fig = ex.add_argument_group("figures")
     fig.add_argument("--colormap", metavar="NAME",
                      help=f"matplotlib colormap for unsigned maps (default {maps.DEFAULT_CMAP})")
@@ -286,6 +291,10 @@ def cmd_methods(args: argparse.Namespace) -> int:
     lwidth = max(len(i.label) for i in infos) + 2
     for info in infos:
         print(f"{info.id:<{width}}{info.label:<{lwidth}}{info.paper}")
+        if getattr(args, "verbose", False):
+            for p in info.params:
+                choices = f" ({'|'.join(p.choices)})" if p.choices else ""
+                print(f"    --param {info.id}.{p.name}=... default {p.default}{choices}: {p.help}")
     return EXIT_OK
 
 

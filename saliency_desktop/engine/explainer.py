@@ -24,12 +24,6 @@ from saliency_desktop.engine.types import (
 ResultCallback = Callable[[MethodResult], None]
 
 
-def _cost(method_id: str, params: dict[str, Any], batch: int) -> float:
-    if method_id == "integrated_gradients":
-        return max(params.get("n_steps", 50) / max(batch, 1), 1.0) * 2.0
-    return 1.0
-
-
 def resolve_layer(model: LoadedModel, layer: str | None) -> str | None:
     if layer is None:
         return model.info.default_layer
@@ -57,6 +51,7 @@ def explain(
     on_result: ResultCallback | None = None,
     top_k: int = 5,
     on_predictions: Callable[[list[Prediction], int], None] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
     **method_params: Any,
 ) -> Explanation:
     """Explain `image` for `target` (top-1 when None) with each method in `methods`.
@@ -64,15 +59,16 @@ def explain(
     `image` is a path, a PIL image or an HxWxC uint8 array. `score` is "logit" (the pre-softmax
     score, the papers' S) or "probability". Unknown `method_params` raise an error; each method
     takes the parameters it declares (for IG: n_steps, rule, baseline, seed).
+    `params` gives each method its own parameters, by method id:
+    `params={"integrated_gradients": {"n_steps": 128}, "rise": {"n_masks": 2000}}`; a flat
+    keyword (`n_steps=128`) applies to every chosen method that declares that name, and the
+    per-method form wins where both are given. Unknown ids or names raise an error.
     `on_result` is called with each method's result as soon as it is ready, and
     `on_predictions(top_k, target)` once the first pass has run, before any method.
     """
     job = JobControl(progress, cancel)
     ids = _method_list(methods, model)
-    known = {p.name for mid in method_ids() for p in get_method(mid).info.params}
-    unknown = set(method_params) - known
-    if unknown:
-        raise EngineError(f"Unknown parameter(s): {', '.join(sorted(unknown))}.")
+    per_method = _per_method_params(ids, params or {}, method_params)
     if score not in ("logit", "probability"):
         raise EngineError(f"score must be 'logit' or 'probability', not {score!r}.")
     rgb, notes = load_image(image)
@@ -95,17 +91,17 @@ def explain(
             on_predictions(predictions, plain.target)
         results: dict[str, MethodResult] = {}
         instances = {m: get_method(m) for m in ids}
-        params = {m: inst.resolve_params(method_params) for m, inst in instances.items()}
-        costs = {m: _cost(m, params[m], model.batch_size) for m in ids}
+        resolved = {m: inst.resolve_params(per_method[m]) for m, inst in instances.items()}
+        costs = {m: instances[m].cost(resolved[m], model.batch_size) for m in ids}
         total = sum(costs.values()) + 1.0
         done = 1.0
         job.report(done / total, "predicted")
-        for mid in _order(ids):
+        for mid in sorted(ids, key=lambda m: costs[m] > 1.0):  # cheap first, stable
             job.check()
             inst = instances[mid]
             ctx.shared["progress_span"] = (done / total, (done + costs[mid]) / total)
             start = time.perf_counter()
-            heat, attributions, cam, extras = inst.compute(ctx, params[mid], job)
+            heat, attributions, cam, extras = inst.compute(ctx, resolved[mid], job)
             seconds = time.perf_counter() - start
             seconds += plain_seconds  # the first (shared) pass, charged once, to the first method
             plain_seconds = 0.0
@@ -116,7 +112,9 @@ def explain(
                 attributions=None if attributions is None else np.asarray(attributions, np.float32),
                 cam=None if cam is None else np.asarray(cam, np.float32),
                 seconds=seconds,
-                params=dict(params[mid], **({"layer": cam_layer} if inst.info.needs_layer else {})),
+                params=dict(
+                    resolved[mid], **({"layer": cam_layer} if inst.info.needs_layer else {})
+                ),
                 extras={k: v for k, v in extras.items() if k != "layer"},
             )
             results[mid] = result
@@ -157,15 +155,27 @@ def _method_list(methods: Iterable[str] | str, model: LoadedModel) -> list[str]:
     return ids
 
 
-def _order(ids: list[str]) -> list[str]:
-    """Cheap methods first (results appear quickly), IG last; Grad-CAM before Guided Grad-CAM."""
-    rank = {
-        "vanilla_gradients": 0,
-        "gradcam": 1,
-        "gradcam_plus_plus": 2,
-        "guided_backprop": 3,
-        "guided_gradcam": 4,
-        "deconvnet": 5,
-        "integrated_gradients": 9,
-    }
-    return sorted(ids, key=lambda m: rank.get(m, 8))
+def _per_method_params(
+    ids: list[str], params: dict[str, dict[str, Any]], flat: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each chosen method's parameters: flat keywords it declares, then its own `params` entry."""
+    known = {p.name for mid in method_ids() for p in get_method(mid).info.params}
+    unknown = set(flat) - known
+    if unknown:
+        raise EngineError(f"Unknown parameter(s): {', '.join(sorted(unknown))}.")
+    out: dict[str, dict[str, Any]] = {}
+    for mid in ids:
+        declared = {p.name for p in get_method(mid).info.params}
+        out[mid] = {k: v for k, v in flat.items() if k in declared}
+    for mid, values in params.items():
+        info = get_method(mid).info  # raises for an unknown id
+        declared = {p.name for p in info.params}
+        bad = set(values) - declared
+        if bad:
+            names = ", ".join(sorted(declared)) or "none"
+            raise EngineError(
+                f"{info.label} has no parameter {', '.join(sorted(bad))} (it has: {names})."
+            )
+        if mid in out:
+            out[mid].update(values)
+    return out

@@ -67,20 +67,21 @@ class LoadedModel:
     def __init__(self, keras_model: Any, info: ModelInfo, output_index: int = 0) -> None:
         from saliency_desktop.engine import device
         from saliency_desktop.engine.passes import Runtime
+        from saliency_desktop.engine.registry import list_methods
 
         self.keras_model = keras_model
         self.output_index = output_index
         self.output_op = graph.output_operation(keras_model, output_index)
         layers = tuple(_layer_infos(keras_model))
         unavailable: dict[str, str] = dict(info.unavailable)
-        if not layers:
-            reason = "the model has no 4-D feature-map layer with spatial size > 1"
-            for mid in ("gradcam", "gradcam_plus_plus", "guided_gradcam"):
-                unavailable[mid] = reason
-        if graph.count_relus(keras_model) == 0:
-            reason = "the model has no ReLU layers the guided/deconv rules can act on"
-            for mid in ("guided_backprop", "deconvnet", "guided_gradcam"):
-                unavailable.setdefault(mid, reason)
+        no_relu = graph.count_relus(keras_model) == 0
+        for m in list_methods():
+            if m.needs_layer and not layers:
+                unavailable[m.id] = "the model has no 4-D feature-map layer with spatial size > 1"
+            elif m.relu_rule and no_relu:
+                unavailable.setdefault(
+                    m.id, "the model has no ReLU layers the guided/deconv rules can act on"
+                )
         self.info = replace(
             info,
             layers=layers,

@@ -133,6 +133,25 @@ class Runtime:
             )
         return self._fns[key]
 
+    def forward(self, score: str) -> Any:
+        """Scores S and the target's probability for a batch of inputs, forward only
+        (perturbation methods, faithfulness metrics)."""
+        key = ("forward", score)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any, target: Any) -> Any:
+                probs, logits = self._outputs(x, RunState())
+                s = self._score(probs, logits, target, score)
+                return s, tf.gather(probs, target, axis=1)
+
+            self._fns[key] = tf.function(
+                fn,
+                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
+                autograph=False,
+            )
+        return self._fns[key]
+
 
 class PassCache:
     """The passes of one request (one image, target, score and layer), each run at most once.
@@ -161,19 +180,15 @@ class PassCache:
         self._target_in = -1 if target is None else int(target)
         self._passes: dict[str | None, PlainPass] = {}
         self.shared: dict[str, Any] = {}  # results one method leaves for another (Grad-CAM map)
-        rules = [
-            r
-            for r, ids in (
-                ("guided", {"guided_backprop", "guided_gradcam"}),
-                ("deconv", {"deconvnet"}),
-            )
-            if methods & ids
-        ]
-        if "vanilla_gradients" in methods or not rules:
-            self._first_rule: str | None = None
-        else:
-            self._first_rule = rules[0]
-        self._first_grad = bool(methods - {"integrated_gradients"})
+        from saliency_desktop.engine.registry import get_method
+
+        infos = [get_method(m).info for m in sorted(methods)]
+        rules = sorted({i.relu_rule for i in infos if i.relu_rule}, key=("guided", "deconv").index)
+        # The first pass re-routes ReLUs only when nothing asks for plain gradients, so a job of
+        # Guided Backpropagation alone costs one forward+backward.
+        plain_wanted = any(i.plain_gradient for i in infos)
+        self._first_rule: str | None = None if plain_wanted or not rules else rules[0]
+        self._first_grad = any(i.first_pass_backward for i in infos)
 
     @property
     def runtime(self) -> Runtime:
@@ -270,3 +285,35 @@ class PassCache:
             integral += np.tensordot(w, g.astype(np.float64), axes=(0, 0))
             job.report(lo + (hi - lo) * min(start + size, n) / n, "integrated gradients")
         return integral.astype(np.float32), np.concatenate(scores), baseline_score
+
+    def forward_scores(
+        self,
+        make_batch: Any,
+        n: int,
+        job: JobControl,
+        label: str,
+        target: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(S, P) for n inputs built on demand by `make_batch(start, stop)` -> (m, H, W, C).
+
+        Forward passes only, in batches under the memory budget (a forward pass keeps no
+        activations for a backward one, so batches are twice the gradient batch); progress is
+        reported and cancel checked between batches. S is the request's score, P the target's
+        softmax (or sigmoid) probability; `target` defaults to the request's target.
+        """
+        fn = self.runtime.forward(self.score)
+        t = np.int32(self.target if target is None else target)
+        size = max(1, min(2 * self.model.batch_size, 128))
+        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        scores: list[np.ndarray] = []
+        probs: list[np.ndarray] = []
+        for start in range(0, n, size):
+            job.check()
+            batch = np.asarray(make_batch(start, min(start + size, n)), np.float32)
+            s, p = fn(batch, t)
+            scores.append(np.asarray(s, np.float64))
+            probs.append(np.asarray(p, np.float64))
+            job.report(lo + (hi - lo) * min(start + size, n) / n, label)
+        if not scores:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(scores), np.concatenate(probs)

@@ -43,6 +43,10 @@ class SaliencyMethod(ABC):
             out[p.name] = value
         return out
 
+    def cost(self, params: dict[str, Any], batch_size: int) -> float:
+        """Relative cost, in single forward+backward passes, for progress weighting."""
+        return 1.0
+
     @abstractmethod
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
@@ -57,18 +61,38 @@ def register(cls: type[SaliencyMethod]) -> type[SaliencyMethod]:
     return cls
 
 
+_LOADED = False
+
+
 def _load_builtin() -> None:
-    # Importing the modules registers their classes; none of them imports TensorFlow at import.
-    from saliency_desktop.engine.methods import cam, gradients, integrated  # noqa: F401
+    """Import every module of `engine/methods/` (importing a module registers its classes).
+
+    Discovered, not listed: adding a method is one new file. None of them imports TensorFlow at
+    import time."""
+    global _LOADED
+    if _LOADED:
+        return
+    import importlib
+    import pkgutil
+
+    from saliency_desktop.engine import methods
+
+    for mod in sorted(pkgutil.iter_modules(methods.__path__), key=lambda m: m.name):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{methods.__name__}.{mod.name}")
+    _LOADED = True
 
 
-_FAMILY_ORDER = {"gradients": 0, "cam": 1, "path": 2}
+_FAMILY_ORDER = {"gradients": 0, "cam": 1, "perturbation": 2, "path": 3}
 
 
 def _ordered() -> list[type[SaliencyMethod]]:
-    """Display order: by family, then by registration within a family (import-order free)."""
+    """Display order: by family, then by `info.order`, then by id (import-order free)."""
     _load_builtin()
-    return sorted(_REGISTRY.values(), key=lambda cls: _FAMILY_ORDER.get(cls.info.family, 9))
+    return sorted(
+        _REGISTRY.values(),
+        key=lambda c: (_FAMILY_ORDER.get(c.info.family, 9), c.info.order, c.info.id),
+    )
 
 
 def method_ids() -> list[str]:
@@ -86,5 +110,5 @@ def get_method(method_id: str) -> SaliencyMethod:
         return _REGISTRY[method_id]()
     except KeyError:
         raise EngineError(
-            f"Unknown method {method_id!r}; known methods: {', '.join(_REGISTRY)}."
+            f"Unknown method {method_id!r}; known methods: {', '.join(method_ids())}."
         ) from None

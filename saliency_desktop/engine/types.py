@@ -13,7 +13,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-Family = Literal["gradients", "cam", "path"]
+Family = Literal["gradients", "cam", "perturbation", "path"]
 ParamKind = Literal["int", "float", "choice", "layer"]
 ProgressCallback = Callable[[float, str], None]
 
@@ -64,6 +64,11 @@ class MethodInfo:
     signed: bool = False  # the map is signed (diverging colormap, centred on zero)
     has_attributions: bool = True  # (H, W, C) attributions in model-input space
     has_cam: bool = False  # (h, w) map at layer resolution
+    relu_rule: str | None = None  # "guided" / "deconv": the pass re-routes every ReLU this way
+    gradient_image: bool = False  # reports may show its attributions as an RGB gradient image
+    plain_gradient: bool = False  # needs the plain dS/dx of the image (the first pass is plain)
+    first_pass_backward: bool = True  # uses gradients from the shared first pass (else forward)
+    order: int = 50  # display order within its family (menus, reports, the app's tree)
 
 
 @dataclass(frozen=True)

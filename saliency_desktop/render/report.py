@@ -30,7 +30,6 @@ from saliency_desktop.render.export import atomic_file, refuse_existing, target_
 
 FORMATS = ("png", "pdf", "svg")
 DEFAULT_DPI = 300
-RGB_GRADIENT_METHODS = ("guided_backprop", "deconvnet", "guided_gradcam")
 _RC = {"svg.fonttype": "none", "pdf.fonttype": 42, "svg.hashsalt": "saliency-desktop"}
 _SAVE_LOCK = threading.Lock()  # rc_context changes global rcParams while a figure is saved
 
@@ -93,7 +92,11 @@ def method_panel(
     rgb_gradients: bool = False,
 ) -> Panel:
     """The panel for one method: its overlay on `image`, or its RGB gradient image."""
-    if rgb_gradients and result.method in RGB_GRADIENT_METHODS and result.attributions is not None:
+    from saliency_desktop.render.export import method_info
+
+    info = method_info(result.method)
+    gradient_image = bool(info and info.gradient_image)
+    if rgb_gradients and gradient_image and result.attributions is not None:
         from PIL import Image
 
         rgb = maps.gradient_image(result.attributions, percentile)

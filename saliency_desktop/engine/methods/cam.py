@@ -59,6 +59,7 @@ class GradCam(CamMethod):
         needs_layer=True,
         has_attributions=False,
         has_cam=True,
+        order=10,
     )
 
     @staticmethod
@@ -86,6 +87,7 @@ class GradCamPlusPlus(CamMethod):
         needs_layer=True,
         has_attributions=False,
         has_cam=True,
+        order=20,
     )
 
     @staticmethod
@@ -115,6 +117,9 @@ class GuidedGradCam(SaliencyMethod):
         caveat=SANITY_CAVEAT,
         needs_layer=True,
         needs_relu_override=True,
+        relu_rule="guided",
+        gradient_image=True,
+        order=30,
     )
 
     def compute(

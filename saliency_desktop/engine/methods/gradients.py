@@ -35,6 +35,8 @@ class VanillaGradients(SaliencyMethod):
         family="gradients",
         summary="The gradient of the class score with respect to each input pixel.",
         paper="Simonyan, Vedaldi & Zisserman 2013, Deep Inside Convolutional Networks",
+        order=10,
+        plain_gradient=True,
     )
 
     def compute(
@@ -45,14 +47,13 @@ class VanillaGradients(SaliencyMethod):
 
 
 class _ReroutedReLU(SaliencyMethod):
-    """The gradient with every ReLU's backward rule replaced (`rule`), as in Captum's one class."""
-
-    rule: str
+    """The gradient with every ReLU's backward rule replaced (`info.relu_rule`), as in Captum's
+    one class."""
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
-        grad = ctx.rerouted_gradients(self.rule)
+        grad = ctx.rerouted_gradients(str(self.info.relu_rule))
         return channel_max_abs(grad), grad.astype(np.float32), None, {}
 
 
@@ -63,7 +64,6 @@ class DeconvNet(_ReroutedReLU):
     Equivalently (Springenberg et al. 2014, fig. 1): R_l = (R_{l+1} > 0) * R_{l+1}.
     """
 
-    rule = "deconv"
     info = MethodInfo(
         id="deconvnet",
         label="DeconvNet",
@@ -72,6 +72,9 @@ class DeconvNet(_ReroutedReLU):
         paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
         caveat=SANITY_CAVEAT,
         needs_relu_override=True,
+        relu_rule="deconv",
+        gradient_image=True,
+        order=20,
     )
 
 
@@ -82,7 +85,6 @@ class GuidedBackprop(_ReroutedReLU):
     For capped ReLUs (ReLU6) the forward condition is the active range 0 < f_l < cap.
     """
 
-    rule = "guided"
     info = MethodInfo(
         id="guided_backprop",
         label="Guided Backpropagation",
@@ -92,4 +94,7 @@ class GuidedBackprop(_ReroutedReLU):
         paper="Springenberg et al. 2014, Striving for Simplicity: The All Convolutional Net",
         caveat=SANITY_CAVEAT,
         needs_relu_override=True,
+        relu_rule="guided",
+        gradient_image=True,
+        order=30,
     )

@@ -110,7 +110,12 @@ class IntegratedGradients(SaliencyMethod):
             ),
         ),
         signed=True,
+        order=10,
+        first_pass_backward=False,
     )
+
+    def cost(self, params: dict[str, Any], batch_size: int) -> float:
+        return max(params.get("n_steps", 50) / max(batch_size, 1), 1.0) * 2.0
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl

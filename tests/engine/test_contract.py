@@ -32,7 +32,7 @@ def test_the_seven_methods_are_registered():
 @pytest.mark.parametrize("info", list_methods(), ids=lambda i: i.id)
 def test_method_info_is_complete(info: MethodInfo):
     assert info.label and info.summary.endswith(".") and info.paper
-    assert info.family in ("gradients", "cam", "path")
+    assert info.family in ("gradients", "cam", "perturbation", "path")
     doc = type(get_method(info.id)).__doc__ or ""
     assert any(ch.isdigit() for ch in doc), f"{info.id}: docstring must cite the paper/equation"
 

@@ -152,6 +152,19 @@ class Runtime:
             )
         return self._fns[key]
 
+    def probabilities(self) -> Any:
+        """The model's class probabilities for a batch of inputs (data-set predictions)."""
+        key = ("probabilities",)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            self._fns[key] = tf.function(
+                lambda x: self._outputs(x, RunState())[0],
+                input_signature=[self._spec()],
+                autograph=False,
+            )
+        return self._fns[key]
+
 
 class PassCache:
     """The passes of one request (one image, target, score and layer), each run at most once.

@@ -10,8 +10,6 @@ per-class precision and recall) and `confusion.<fmt>`; with `--mistakes K --meth
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import sys
@@ -24,7 +22,6 @@ if TYPE_CHECKING:
     from saliency_desktop.engine.dataset import Confusion, PredictionRow
 
 log = logging.getLogger("saliency_desktop.cli")
-CSV_COLUMNS = ("path", "true", "predicted", "probability", "true_probability", "correct")
 
 
 def add_predict_parser(sub: Any, parents: list[argparse.ArgumentParser], model_help: str) -> None:
@@ -119,37 +116,6 @@ def run_predict(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def predictions_csv(rows: list[PredictionRow], labels: tuple[str, ...]) -> str:
-    """The CSV text: one row per image, in the data set's order."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for r in rows:
-        true = r.item.label if r.item.true is None else labels[r.item.true]
-        pred = "" if r.predicted is None else labels[r.predicted]
-        prob = "" if r.predicted is None else f"{r.probability:.6f}"
-        tp = "" if r.true_probability is None else f"{r.true_probability:.6f}"
-        correct = "" if r.correct is None else str(r.correct).lower()
-        w.writerow([r.item.name, true or "", pred, prob, tp, correct])
-    return buf.getvalue()
-
-
-def confusion_record(c: Confusion) -> dict[str, Any]:
-    def clean(values: Any) -> list[float | None]:
-        return [None if v != v else round(float(v), 6) for v in values]  # NaN -> null
-
-    return {
-        "labels": list(c.labels),
-        "matrix": c.matrix.tolist(),
-        "rows": "true",
-        "columns": "predicted",
-        "accuracy": None if c.accuracy != c.accuracy else round(c.accuracy, 6),
-        "n_images": c.n_images,
-        "precision": clean(c.precision),
-        "recall": clean(c.recall),
-    }
-
-
 def _write_outputs(
     out: Path,
     rows: list[PredictionRow],
@@ -158,7 +124,11 @@ def _write_outputs(
     formats: list[str],
     args: argparse.Namespace,
 ) -> None:
-    from saliency_desktop.render.confusion import render_confusion
+    from saliency_desktop.render.confusion import (
+        confusion_record,
+        predictions_csv,
+        render_confusion,
+    )
     from saliency_desktop.render.export import atomic_file
 
     with atomic_file(out / "predictions.csv", "w", args.force) as f:
@@ -186,11 +156,6 @@ def _mistake_methods(model: Any, choice: str) -> list[str]:
     return quick
 
 
-def most_confident_mistakes(rows: list[PredictionRow], k: int) -> list[PredictionRow]:
-    wrong = [r for r in rows if r.correct is False]
-    return sorted(wrong, key=lambda r: -r.probability)[:k]
-
-
 def _write_mistakes(
     model: Any,
     rows: list[PredictionRow],
@@ -199,18 +164,13 @@ def _write_mistakes(
     methods: list[str],
     args: argparse.Namespace,
 ) -> None:
-    from saliency_desktop.engine import explain
+    from saliency_desktop.engine.dataset import explain_mistakes
     from saliency_desktop.render.figures import grid_row, render_grid
 
-    chosen = most_confident_mistakes(rows, args.mistakes)
+    chosen = explain_mistakes(model, rows, args.mistakes, methods)
     if not chosen:
         error("note: no mistakes to explain.")
         return
-    explained = []
-    names = []
-    for r in chosen:
-        e = explain(model, r.item.path, methods=methods, target=r.predicted)
-        explained.append(grid_row(e))
-        true = model.info.labels[r.item.true] if r.item.true is not None else "?"
-        names.append(f"{Path(r.item.name).name}\ntrue: {true.replace('_', ' ')}")
+    names = [name for name, _ in chosen]
+    explained = [grid_row(e) for _, e in chosen]
     render_grid(explained, out / "mistakes", names, formats, force=args.force)

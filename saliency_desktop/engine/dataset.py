@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -202,7 +202,7 @@ def predict_dataset(
     flush()
     if progress is not None:
         progress(total, total)
-    return [_row(item, probs.get(i), errors.get(i)) for i, item in enumerate(dataset.items)]
+    return [prediction_row(item, probs.get(i), errors.get(i)) for i, item in enumerate(dataset.items)]
 
 
 def _one_line(item: DataItem, exc: BaseException) -> str:
@@ -226,7 +226,7 @@ def _remember(key: tuple[str, str], p: np.ndarray) -> None:
             _CACHE.popitem(last=False)
 
 
-def _row(item: DataItem, p: np.ndarray | None, error: str | None) -> PredictionRow:
+def prediction_row(item: DataItem, p: np.ndarray | None, error: str | None) -> PredictionRow:
     if p is None:
         return PredictionRow(item, None, float("nan"), None, float("nan"), None, error)
     order = np.argsort(-p, kind="stable")
@@ -250,3 +250,52 @@ def confusion(rows: Sequence[PredictionRow], labels: Sequence[str]) -> Confusion
         recall = np.where(m.sum(1) > 0, diag / m.sum(1), np.nan)
     accuracy = float(diag.sum() / count) if count else float("nan")
     return Confusion(tuple(labels), m, accuracy, precision, recall, count)
+
+
+@dataclass(frozen=True)
+class DatasetPrediction:
+    """A data set with every image's prediction and the confusion: what the app's view shows."""
+
+    dataset: DataSet
+    rows: tuple[PredictionRow, ...]
+    confusion: Confusion
+    labels: tuple[str, ...]
+
+
+def predict_source(
+    model: LoadedModel,
+    source: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> DatasetPrediction:
+    """`open_dataset` + `predict_dataset` + `confusion` for a folder or CSV."""
+    labels = tuple(model.info.labels)
+    data = open_dataset(source, labels)
+    if not data.items:
+        raise EngineError(f"{Path(source).name}: no image files.")
+    rows = predict_dataset(model, data, progress, cancel)
+    return DatasetPrediction(data, tuple(rows), confusion(rows, labels), labels)
+
+
+def most_confident_mistakes(rows: Sequence[PredictionRow], k: int) -> list[PredictionRow]:
+    """The k misclassified rows with the highest probability for their (wrong) prediction."""
+    wrong = [r for r in rows if r.correct is False]
+    return sorted(wrong, key=lambda r: -r.probability)[:k]
+
+
+def explain_mistakes(
+    model: LoadedModel,
+    rows: Sequence[PredictionRow],
+    k: int,
+    methods: Sequence[str],
+    cancel: threading.Event | None = None,
+) -> list[tuple[str, Any]]:
+    """(row title, Explanation for the predicted class) of the k most confident mistakes."""
+    from saliency_desktop.engine.explainer import explain
+
+    out = []
+    for r in most_confident_mistakes(rows, k):
+        e = explain(model, r.item.path, methods=list(methods), target=r.predicted, cancel=cancel)
+        true = model.info.labels[r.item.true] if r.item.true is not None else "?"
+        out.append((f"{Path(r.item.name).name}\ntrue: {true.replace('_', ' ')}", e))
+    return out

@@ -6,6 +6,8 @@ count, coloured by the fraction of its row (recall per class on the diagonal).
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from saliency_desktop.engine.dataset import Confusion
+    from saliency_desktop.engine.dataset import Confusion, PredictionRow
+
+CSV_COLUMNS = ("path", "true", "predicted", "probability", "true_probability", "correct")
 
 
 def display_label(label: str) -> str:
@@ -66,3 +70,34 @@ def render_confusion(
     from saliency_desktop.render.report import save_figure
 
     return save_figure(confusion_figure(c, title), path_base, formats, dpi, force)
+
+
+def predictions_csv(rows: list[PredictionRow], labels: tuple[str, ...]) -> str:
+    """The CSV text: one row per image, in the data set's order."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in rows:
+        true = r.item.label if r.item.true is None else labels[r.item.true]
+        pred = "" if r.predicted is None else labels[r.predicted]
+        prob = "" if r.predicted is None else f"{r.probability:.6f}"
+        tp = "" if r.true_probability is None else f"{r.true_probability:.6f}"
+        correct = "" if r.correct is None else str(r.correct).lower()
+        w.writerow([r.item.name, true or "", pred, prob, tp, correct])
+    return buf.getvalue()
+
+
+def confusion_record(c: Confusion) -> dict[str, Any]:
+    def clean(values: Any) -> list[float | None]:
+        return [None if v != v else round(float(v), 6) for v in values]  # NaN -> null
+
+    return {
+        "labels": list(c.labels),
+        "matrix": c.matrix.tolist(),
+        "rows": "true",
+        "columns": "predicted",
+        "accuracy": None if c.accuracy != c.accuracy else round(c.accuracy, 6),
+        "n_images": c.n_images,
+        "precision": clean(c.precision),
+        "recall": clean(c.recall),
+    }

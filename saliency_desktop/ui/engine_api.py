@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from saliency_desktop.engine.catalogue import CatalogueEntry
-from saliency_desktop.engine.types import Explanation, MethodInfo, MethodResult
+from saliency_desktop.engine.types import EngineError, Explanation, MethodInfo, MethodResult
 
 DownloadCallback = Callable[[int, "int | None"], None]
 
@@ -53,6 +53,22 @@ class EngineLike(Protocol):
     ) -> Explanation: ...
 
     def versions(self) -> dict[str, str]: ...
+
+    def predict_dataset(
+        self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event
+    ) -> Any: ...
+
+    def export_mistakes(
+        self,
+        model: Any,
+        rows: Any,
+        k: int,
+        methods: list[str],
+        path_base: str,
+        formats: list[str],
+        progress: Callable[..., None],
+        cancel: threading.Event,
+    ) -> list[str]: ...
 
 
 class EngineAdapter:
@@ -126,6 +142,39 @@ class EngineAdapter:
         from saliency_desktop.engine.device import versions
 
         return versions()
+
+    def predict_dataset(
+        self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event
+    ) -> Any:
+        """A labelled folder or CSV predicted in batches: a `DatasetPrediction`."""
+        from saliency_desktop.engine.dataset import predict_source
+
+        def counted(done: int, total: int) -> None:
+            progress(done / max(total, 1), f"{done} / {total} images")
+
+        return predict_source(model, source, counted, cancel)
+
+    def export_mistakes(
+        self,
+        model: Any,
+        rows: Any,
+        k: int,
+        methods: list[str],
+        path_base: str,
+        formats: list[str],
+        progress: Callable[..., None],
+        cancel: threading.Event,
+    ) -> list[str]:
+        """The k most confident mistakes explained and drawn as the `--grid` figure."""
+        from saliency_desktop.engine.dataset import explain_mistakes
+        from saliency_desktop.render.figures import grid_row, render_grid
+
+        chosen = explain_mistakes(model, rows, k, methods, cancel)
+        if not chosen:
+            raise EngineError("There is no mistake to explain.")
+        rows_ = [grid_row(e) for _, e in chosen]
+        names = [n for n, _ in chosen]
+        return [str(p) for p in render_grid(rows_, path_base, names, formats, force=True)]
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ class Worker(QObject):
     model_loaded = Signal(int, object)  # job id, LoadedModelState
     model_failed = Signal(int, str)
     download_progress = Signal(int, object, object)  # job id, bytes so far, total or None
+    task_progress = Signal(int, float, str)  # job id, fraction, message
+    task_result = Signal(int, object)  # job id, payload
 
     def __init__(self, engine: EngineLike) -> None:
         super().__init__()
@@ -146,6 +148,35 @@ class Worker(QObject):
         finally:
             self.finished.emit(job_id)
 
+    @Slot(int, str, object, object)
+    def run_task(self, job_id: int, name: str, args: tuple[Any, ...], cancel: Any) -> None:
+        """Run `engine.<name>(model, *args, progress=..., cancel=...)` (data sets, exports)."""
+
+        def progress(fraction: float, message: str = "") -> None:
+            self.task_progress.emit(job_id, float(fraction), message)
+
+        try:
+            if cancel.is_set():
+                raise CancelledError("Cancelled.")
+            if self._model is None:
+                raise EngineError("No model is loaded: choose one in the Model menu.")
+            start = time.perf_counter()
+            payload = getattr(self._engine, name)(
+                self._model, *args, progress=progress, cancel=cancel
+            )
+            log.info("task %d (%s) in %.2f s", job_id, name, time.perf_counter() - start)
+            self.task_result.emit(job_id, payload)
+        except CancelledError:
+            self.cancelled.emit(job_id)
+        except EngineError as exc:
+            log.warning("task %d (%s) failed: %s", job_id, name, exc, exc_info=True)
+            self.failed.emit(job_id, str(exc))
+        except Exception as exc:
+            log.exception("task %d (%s) failed", job_id, name)
+            self.failed.emit(job_id, UNEXPECTED.format(exc))
+        finally:
+            self.finished.emit(job_id)
+
 
 class EngineClient(QObject):
     """GUI-side handle of the engine thread: queue, supersede, cancel, shut down."""
@@ -161,8 +192,14 @@ class EngineClient(QObject):
     model_failed = Signal(int, str)
     download_progress = Signal(int, object, object)
 
+    task_progress = Signal(str, float, str)  # task name, fraction, message
+    task_result = Signal(str, object)  # task name, payload
+    task_failed = Signal(str, str)  # task name, message
+    task_finished = Signal(str)  # task name (done, failed or cancelled)
+
     _load_requested = Signal(int, object, object)
     _explain_requested = Signal(int, object, object)
+    _task_requested = Signal(int, str, object, object)
 
     def __init__(self, engine: EngineLike, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -170,6 +207,7 @@ class EngineClient(QObject):
         self._events: dict[int, threading.Event] = {}
         self.current_job: int | None = None
         self.current_model_job: int | None = None
+        self.tasks: dict[int, str] = {}  # running task job ids -> their name (one per name)
         self.thread = EngineThread()
         self.thread.setObjectName("saliency-engine")
         self.worker = Worker(engine)
@@ -177,6 +215,7 @@ class EngineClient(QObject):
         self.thread.finished.connect(self.worker.deleteLater)
         self._load_requested.connect(self.worker.load_model)
         self._explain_requested.connect(self.worker.explain)
+        self._task_requested.connect(self.worker.run_task)
         w = self.worker
         w.progress.connect(self._on_progress)
         w.result.connect(self._on_result)
@@ -188,6 +227,8 @@ class EngineClient(QObject):
         w.model_loaded.connect(self._on_model_loaded)
         w.model_failed.connect(self._on_model_failed)
         w.download_progress.connect(self._on_download)
+        w.task_progress.connect(self._on_task_progress)
+        w.task_result.connect(self._on_task_result)
         self.thread.start()
         self._closed = False
 
@@ -209,6 +250,22 @@ class EngineClient(QObject):
         self.current_job = job_id
         self._explain_requested.emit(job_id, request, self._events[job_id])
         return job_id
+
+    def run_task(self, name: str, *args: Any) -> int:
+        """Queue `engine.<name>(model, *args, progress, cancel)`; a running task of the same
+        name is cancelled and its results ignored. Results come as `task_result(name, payload)`."""
+        self.cancel_task(name)
+        job_id = self._new_job()
+        self.tasks[job_id] = name
+        self._task_requested.emit(job_id, name, args, self._events[job_id])
+        return job_id
+
+    def cancel_task(self, name: str) -> None:
+        for job_id, task in list(self.tasks.items()):
+            if task == name:
+                self._cancel_job(job_id)
+                del self.tasks[job_id]
+                self.task_finished.emit(name)
 
     def cancel(self) -> None:
         """Cancel the current explain job (checked by the engine between batches)."""
@@ -271,6 +328,8 @@ class EngineClient(QObject):
     def _on_failed(self, job_id: int, message: str) -> None:
         if job_id == self.current_job:
             self.failed.emit(job_id, message)
+        elif job_id in self.tasks:
+            self.task_failed.emit(self.tasks[job_id], message)
 
     @Slot(int)
     def _on_cancelled(self, job_id: int) -> None:
@@ -280,6 +339,9 @@ class EngineClient(QObject):
     @Slot(int)
     def _on_finished(self, job_id: int) -> None:
         self._events.pop(job_id, None)
+        if job_id in self.tasks:
+            self.task_finished.emit(self.tasks.pop(job_id))
+            return
         if job_id == self.current_job:
             self.current_job = None
             self.finished.emit(job_id)
@@ -301,3 +363,13 @@ class EngineClient(QObject):
     def _on_download(self, job_id: int, done: object, total: object) -> None:
         if job_id == self.current_model_job:
             self.download_progress.emit(job_id, done, total)
+
+    @Slot(int, float, str)
+    def _on_task_progress(self, job_id: int, fraction: float, message: str) -> None:
+        if job_id in self.tasks:
+            self.task_progress.emit(self.tasks[job_id], fraction, message)
+
+    @Slot(int, object)
+    def _on_task_result(self, job_id: int, payload: object) -> None:
+        if job_id in self.tasks:
+            self.task_result.emit(self.tasks[job_id], payload)

@@ -46,6 +46,7 @@ class FakeEngine:
     explain_calls: list[dict[str, Any]] = field(default_factory=list)
     load_calls: list[str] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
+    predict_delay: float = 0.0  # seconds per image of a data set
 
     def list_methods(self) -> list[Any]:
         return list_methods()
@@ -178,6 +179,44 @@ class FakeEngine:
             methods=results,
             device=model.device,
         )
+
+    def predict_dataset(
+        self, model: FakeModel, source: str, progress: Any, cancel: threading.Event
+    ) -> Any:
+        """The real data-set reading and confusion, with `fake_probabilities` as the model."""
+        from saliency_desktop.engine.dataset import (
+            DatasetPrediction,
+            confusion,
+            open_dataset,
+            prediction_row,
+        )
+        from saliency_desktop.engine.images import load_image
+        from saliency_desktop.engine.types import EngineError
+
+        labels = model.info.labels
+        data = open_dataset(source, labels)
+        rows = []
+        for i, item in enumerate(data.items):
+            if cancel.is_set():
+                raise CancelledError("Cancelled.")
+            time.sleep(self.predict_delay)
+            try:
+                rgb, _ = load_image(item.path)
+                rows.append(prediction_row(item, fake_probabilities(rgb).astype(float), None))
+            except EngineError as exc:
+                rows.append(prediction_row(item, None, str(exc)))
+            progress((i + 1) / len(data.items), f"{i + 1} / {len(data.items)} images")
+        return DatasetPrediction(data, tuple(rows), confusion(rows, labels), labels)
+
+    def export_mistakes(
+        self, model: FakeModel, rows: Any, k: int, methods: list[str], path_base: str,
+        formats: list[str], progress: Any, cancel: threading.Event,
+    ) -> list[str]:  # fmt: skip
+        self.explain_calls.append({"mistakes": k, "methods": list(methods)})
+        paths = [f"{path_base}.{fmt}" for fmt in formats]
+        for p in paths:
+            write_png(p)
+        return paths
 
 
 def fake_probabilities(image: np.ndarray) -> np.ndarray:

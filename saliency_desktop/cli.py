@@ -30,13 +30,14 @@ from saliency_desktop.batch import (
     method_param,
     run_explain,
 )
+from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 
 if TYPE_CHECKING:
     pass
 
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "models", "methods", "layers")
+COMMANDS = ("gui", "explain", "evaluate", "models", "methods", "layers")
 
 
 class _StderrHandler(logging.Handler):
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--grid", action="store_true",
                      help="also write grid.<format>: a row per image, a column per method")
 
+    add_evaluate_parser(sub, [common, model])
     sub.add_parser("models", parents=[common], help="list the model catalogue")
     sub.add_parser("methods", parents=[common], help="list the saliency methods and papers")
     layers = sub.add_parser("layers", parents=[common, model],
@@ -215,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {
         "gui": cmd_gui,
         "explain": run_explain,
+        "evaluate": run_evaluate,
         "models": cmd_models,
         "methods": cmd_methods,
         "layers": cmd_layers,

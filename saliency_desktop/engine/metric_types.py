@@ -22,6 +22,7 @@ SCORES: dict[str, tuple[str, str, str]] = {
     "road_gap": ("ROAD gap", "higher", "LeRF mean minus MoRF mean"),
     "randomization": ("Randomisation", "lower", "rank corr. of |map|, all layers random"),
     "randomization_ssim": ("Randomisation SSIM", "lower", "SSIM of maps, all layers random"),
+    "randomization_mean": ("Randomisation, mean", "lower", "rank corr. of |map|, cascade mean"),
     "random_logit": ("Random logit", "lower", "rank corr. of |map| vs another class"),
     "random_logit_ssim": ("Random logit SSIM", "lower", "SSIM of maps vs another class"),
 }

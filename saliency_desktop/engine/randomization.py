@@ -149,7 +149,11 @@ def randomization(
         out[mid] = MetricResult(
             "randomization",
             mid,
-            {"randomization": float(rho[-1]), "randomization_ssim": float(sim[-1])},
+            {
+                "randomization": float(rho[-1]),
+                "randomization_ssim": float(sim[-1]),
+                "randomization_mean": float(rho[1:].mean()),
+            },
             {"spearman": Curve(x, rho), "ssim": Curve(x, sim)},
             {"layers": labels, "maps": np.stack(maps[mid])},
         )

@@ -54,6 +54,16 @@ class EngineLike(Protocol):
 
     def versions(self) -> dict[str, str]: ...
 
+    def evaluate(
+        self,
+        model: Any,
+        explanation: Explanation,
+        metrics: list[str],
+        progress: Callable[[float, str], None] | None,
+        cancel: threading.Event | None,
+        randomization_steps: int = 6,
+    ) -> Any: ...
+
 
 class EngineAdapter:
     """The real engine: a thin adapter over `saliency_desktop.engine` (TensorFlow loads lazily)."""
@@ -126,6 +136,28 @@ class EngineAdapter:
         from saliency_desktop.engine.device import versions
 
         return versions()
+
+    def evaluate(
+        self,
+        model: Any,
+        explanation: Explanation,
+        metrics: list[str],
+        progress: Callable[[float, str], None] | None,
+        cancel: threading.Event | None,
+        randomization_steps: int = 6,
+    ) -> Any:
+        """Faithfulness metrics of the explanation's maps (an `Evaluation`)."""
+        from saliency_desktop.engine.metrics import evaluate
+
+        return evaluate(
+            model,
+            None,
+            explanation,
+            metrics=metrics,
+            randomization_steps=randomization_steps,
+            progress=progress,
+            cancel=cancel,
+        )
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,10 @@ def test_bad_metric_and_cancel_are_one_clear_error(tiny_model, tiny_image):
         evaluate(tiny_model, tiny_image, e, metrics=["nope"])
     with pytest.raises(EngineError, match="no map for gradient"):
         evaluate(tiny_model, tiny_image, e, methods=["gradient"])
+    seen: list[float] = []
+    evaluate(tiny_model, tiny_image, e, metrics=["deletion", "insertion", "road"],
+             progress=lambda f, m: seen.append(f))  # fmt: skip
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 3
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):

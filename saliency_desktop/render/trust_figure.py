@@ -27,6 +27,15 @@ def strip_steps(n_maps: int, limit: int = MAX_STRIP) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n_maps - 1, limit)})
 
 
+def two_lines(name: str, width: int = 10) -> str:
+    """A long layer name broken at the underscore nearest its middle (always two lines)."""
+    cuts = [i for i, ch in enumerate(name) if ch == "_"]
+    if len(name) <= width or not cuts:
+        return name + "\n"
+    cut = min(cuts, key=lambda i: abs(i - len(name) / 2))
+    return f"{name[:cut]}\n{name[cut + 1 :]}"
+
+
 def _curves(ax: Any, ev: Evaluation, mid: str) -> None:
     results = ev.results[mid]
     for metric, colour in (("deletion", "tab:red"), ("insertion", "tab:blue")):
@@ -53,8 +62,7 @@ def _strip(axes: Any, ev: Evaluation, mid: str) -> None:
         ax.imshow(stack[j] / top if top > 0 else stack[j], cmap="gray", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
-        name = r.extras["layers"][j]
-        ax.set_title(f"{name}\nρ = {rho[j]:.2f}", fontsize=_PT - 2)
+        ax.set_title(f"{two_lines(r.extras['layers'][j])}\nρ = {rho[j]:.2f}", fontsize=_PT - 2)
 
 
 def trust_figure(ev: Evaluation, width_in: float = 6.0) -> Any:

@@ -16,6 +16,12 @@ SANITY_THRESHOLD = 0.5
 CLASS_THRESHOLD = 0.5
 
 
+def _num(value: float) -> str:
+    """Two decimals, without a minus sign on zero ("-0.00" reads as a real negative)."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def passes_sanity_check(scores: dict[str, float]) -> bool | None:
     """True/False when the randomisation test ran, else None."""
     value = scores.get("randomization_mean")
@@ -30,13 +36,13 @@ def method_summary(ev: Evaluation, method: str, label: str) -> list[str]:
     if passed is False:
         lines.append(
             f"{label}: this map barely changes when the model is randomised (rank correlation "
-            f"{s['randomization_mean']:.2f} on average): it shows image structure such as edges, "
+            f"{_num(s['randomization_mean'])} on average): it shows image structure such as edges, "
             "not the model's evidence."
         )
     elif passed:
         lines.append(
             f"{label}: passes the sanity check: the map changes when the model's weights are "
-            f"randomised (rank correlation {s['randomization_mean']:.2f} on average), so it "
+            f"randomised (rank correlation {_num(s['randomization_mean'])} on average), so it "
             "depends on what the model learned."
         )
     if "deletion_auc" in s and "insertion_auc" in s:

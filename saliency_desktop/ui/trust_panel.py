@@ -121,10 +121,11 @@ class TrustPanel(QDockWidget):
         inner_layout.addWidget(self.summary)
         inner_layout.addWidget(self.figure)
         inner_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        layout.addWidget(scroll, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(inner)
+        layout.addWidget(self.scroll, 1)
         self.setWidget(body)
 
     # ---- inputs ----
@@ -163,7 +164,7 @@ class TrustPanel(QDockWidget):
         self.evaluation = evaluation
         self.summary.setText(self.summary_html(evaluation))
         self._token += 1
-        width = max(self.figure.width(), self.width() - 40, 320)
+        width = max(self.scroll.viewport().width() - 40, 320)
         job = _Render(self._token, evaluation, width)
         job.signals.done.connect(self._on_rendered)
         QThreadPool.globalInstance().start(job)

@@ -162,7 +162,8 @@ def test_bad_metric_and_cancel_are_one_clear_error(tiny_model, tiny_image):
     seen: list[float] = []
     evaluate(tiny_model, tiny_image, e, metrics=["deletion", "insertion", "road"],
              progress=lambda f, m: seen.append(f))  # fmt: skip
-    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 3
+    assert all(b >= a - 1e-12 for a, b in zip(seen, seen[1:], strict=False))  # monotonic
+    assert seen[-1] == 1.0 and len(seen) > 3
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
@@ -185,7 +186,8 @@ def test_randomization_leaves_the_users_model_bit_identical(tiny_model, tiny_ima
     assert len(r.curves["spearman"].y) == len(r.extras["layers"]) == 4  # original + 3 steps
     assert r.extras["maps"].shape == (4, 8, 8)
     assert r.extras["layers"][1] == "dense" and r.extras["layers"][-1] == "conv1"
-    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert all(b >= a - 1e-12 for a, b in zip(seen, seen[1:], strict=False))
+    assert seen[-1] == 1.0
     other = ev.results["gradcam"]["random_logit"].extras["other_class"]
     assert other != 1 and 0 <= other < 4
 

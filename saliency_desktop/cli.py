@@ -30,6 +30,7 @@ from saliency_desktop.batch import (
     method_param,
     run_explain,
 )
+from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "predict", "models", "methods", "layers")
+COMMANDS = ("gui", "explain", "evaluate", "predict", "models", "methods", "layers")
 
 
 class _StderrHandler(logging.Handler):
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write grid.<format>: a row per image, a column per method")
 
     add_predict_parser(sub, [common, model], model_help)
+    add_evaluate_parser(sub, [common, model])
     sub.add_parser("models", parents=[common], help="list the model catalogue")
     sub.add_parser("methods", parents=[common], help="list the saliency methods and papers")
     layers = sub.add_parser("layers", parents=[common, model],
@@ -218,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gui": cmd_gui,
         "explain": run_explain,
         "predict": run_predict,
+        "evaluate": run_evaluate,
         "models": cmd_models,
         "methods": cmd_methods,
         "layers": cmd_layers,

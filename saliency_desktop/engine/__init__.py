@@ -8,6 +8,8 @@ result = explain(model, "photo.jpg", methods=["gradcam", "integrated_gradients"]
 from saliency_desktop.engine.catalogue import CATALOGUE, DEFAULT_MODEL
 from saliency_desktop.engine.explainer import explain
 from saliency_desktop.engine.images import load_image
+from saliency_desktop.engine.metric_types import METRICS, Curve, Evaluation, MetricResult
+from saliency_desktop.engine.metrics import evaluate
 from saliency_desktop.engine.models import PREPROCESSING, LoadedModel, load_model
 from saliency_desktop.engine.registry import get_method, list_methods, method_ids
 from saliency_desktop.engine.types import (
@@ -24,6 +26,11 @@ from saliency_desktop.engine.types import (
 
 __all__ = [
     "CATALOGUE",
+    "METRICS",
+    "Curve",
+    "Evaluation",
+    "MetricResult",
+    "evaluate",
     "DEFAULT_MODEL",
     "PREPROCESSING",
     "CancelledError",

@@ -202,7 +202,9 @@ def predict_dataset(
     flush()
     if progress is not None:
         progress(total, total)
-    return [prediction_row(item, probs.get(i), errors.get(i)) for i, item in enumerate(dataset.items)]
+    return [
+        prediction_row(item, probs.get(i), errors.get(i)) for i, item in enumerate(dataset.items)
+    ]
 
 
 def _one_line(item: DataItem, exc: BaseException) -> str:

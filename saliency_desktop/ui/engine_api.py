@@ -69,6 +69,15 @@ class EngineLike(Protocol):
         progress: Callable[..., None],
         cancel: threading.Event,
     ) -> list[str]: ...
+    def evaluate(
+        self,
+        model: Any,
+        explanation: Explanation,
+        metrics: list[str],
+        progress: Callable[[float, str], None] | None,
+        cancel: threading.Event | None,
+        randomization_steps: int = 6,
+    ) -> Any: ...
 
 
 class EngineAdapter:
@@ -175,6 +184,28 @@ class EngineAdapter:
         rows_ = [grid_row(e) for _, e in chosen]
         names = [n for n, _ in chosen]
         return [str(p) for p in render_grid(rows_, path_base, names, formats, force=True)]
+
+    def evaluate(
+        self,
+        model: Any,
+        explanation: Explanation,
+        metrics: list[str],
+        progress: Callable[[float, str], None] | None,
+        cancel: threading.Event | None,
+        randomization_steps: int = 6,
+    ) -> Any:
+        """Faithfulness metrics of the explanation's maps (an `Evaluation`)."""
+        from saliency_desktop.engine.metrics import evaluate
+
+        return evaluate(
+            model,
+            None,
+            explanation,
+            metrics=metrics,
+            randomization_steps=randomization_steps,
+            progress=progress,
+            cancel=cancel,
+        )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from saliency_desktop.ui.method_tree import MethodTree
 from saliency_desktop.ui.predictions import PredictionsPanel
 from saliency_desktop.ui.session import Session
 from saliency_desktop.ui.settings import Settings
+from saliency_desktop.ui.trust_panel import TrustPanel
 from saliency_desktop.ui.view_panel import ViewPanel
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ class MainWindow(QMainWindow):
             self._dock("Predictions", self.predictions, Qt.DockWidgetArea.RightDockWidgetArea),
             self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea),
         ]
+        self.trust = TrustPanel(self.engine, self.session.client, self)  # issue 13
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trust)
+        self.tabifyDockWidget(self.docks[3], self.trust)
+        self.session.explanation_ready.connect(self.trust.set_explanation)
         self._build_status_bar()
         self.commands = Commands(self)
         self.menus = menus.build_menus(self)

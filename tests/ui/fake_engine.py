@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.catalogue import CATALOGUE
+from saliency_desktop.engine.metric_types import Curve, Evaluation, MetricResult
 from saliency_desktop.engine.registry import list_methods
 from saliency_desktop.engine.types import (
     CancelledError,
@@ -44,6 +45,7 @@ class FakeEngine:
     ignore_cancel: bool = False
     unavailable: dict[str, str] = field(default_factory=dict)
     explain_calls: list[dict[str, Any]] = field(default_factory=list)
+    evaluate_calls: list[dict[str, Any]] = field(default_factory=list)
     load_calls: list[str] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
     predict_delay: float = 0.0  # seconds per image of a data set
@@ -217,6 +219,50 @@ class FakeEngine:
         for p in paths:
             write_png(p)
         return paths
+
+    def evaluate(
+        self,
+        model: FakeModel,
+        explanation: Explanation,
+        metrics: list[str],
+        progress: Any,
+        cancel: threading.Event | None,
+        randomization_steps: int = 6,
+    ) -> Any:
+        """Synthetic curves: deletion falls, insertion rises, faster for methods later in the
+        explanation; the randomised maps of the gradient family stay like the original."""
+        self.evaluate_calls.append({"metrics": list(metrics), "target": explanation.target})
+        self.started.set()
+        results: dict[str, dict[str, MetricResult]] = {}
+        x = np.linspace(0, 1, 101)
+        for k, (mid, res) in enumerate(explanation.methods.items()):
+            self._wait(cancel)
+            rate = 3.0 + 2.0 * k
+            out: dict[str, MetricResult] = {}
+            for metric, y in (
+                ("deletion", np.exp(-rate * x)),
+                ("insertion", 1 - np.exp(-rate * x)),
+            ):
+                if metric in metrics:
+                    score = {f"{metric}_auc": float(((y[1:] + y[:-1]) / 2).mean())}
+                    out[metric] = MetricResult(metric, mid, score, {metric: Curve(x, y)})
+            if "randomization" in metrics:
+                keep = 0.9 if mid in ("guided_backprop", "deconvnet") else 0.1
+                rho = np.r_[1.0, np.full(randomization_steps, keep)]
+                steps = np.arange(len(rho), dtype=float)
+                maps = np.stack([res.map * (keep if i else 1.0) for i in range(len(rho))])
+                out["randomization"] = MetricResult(
+                    "randomization", mid,
+                    {"randomization": keep, "randomization_ssim": keep, "randomization_mean": keep},
+                    {"spearman": Curve(steps, rho), "ssim": Curve(steps, rho)},
+                    {"layers": ["original"] + [f"layer{i}" for i in range(randomization_steps)],
+                     "maps": maps},
+                )  # fmt: skip
+            results[mid] = out
+            if progress is not None:
+                progress((k + 1) / len(explanation.methods), mid)
+        return Evaluation(explanation.target, explanation.target_label, tuple(metrics), results,
+                          {"fake": True}, 0.01)  # fmt: skip
 
 
 def fake_probabilities(image: np.ndarray) -> np.ndarray:

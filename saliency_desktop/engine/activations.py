@@ -28,7 +28,7 @@ _ACTIVATION_OPS = {  # keras.ops operations (in functional graphs) that are non-
     "Relu": "relu",
     "Relu6": "relu6",
     "Gelu": "gelu",
-    "Silu": "silu",
+    "Silu": "swish",
     "HardSilu": "hard_swish",
     "HardSigmoid": "hard_sigmoid",
     "Sigmoid": "sigmoid",
@@ -40,6 +40,7 @@ _ACTIVATION_OPS = {  # keras.ops operations (in functional graphs) that are non-
     "Mish": "mish",
 }
 _ACTIVATION_LAYERS = ("LeakyReLU", "PReLU", "ELU", "Softmax")
+_ALIASES = {"hard_silu": "hard_swish", "silu": "swish"}  # Keras' names -> the papers' names
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def activation_kind(op: Any) -> str | None:
 
     name = type(op).__name__
     if not isinstance(op, keras.layers.Layer):
-        return _ACTIVATION_OPS.get(name)
+        kind = _ACTIVATION_OPS.get(name)
+        return _ALIASES.get(kind, kind) if kind else None
     if isinstance(op, keras.layers.ReLU):
         if float(op.negative_slope) != 0.0:
             return "leaky_relu"
@@ -86,7 +88,7 @@ def activation_kind(op: Any) -> str | None:
     if name in _ACTIVATION_LAYERS:
         return name.lower()
     act = getattr(getattr(op, "activation", None), "__name__", "")
-    return None if act in _LINEAR else act
+    return None if act in _LINEAR else _ALIASES.get(act, act)
 
 
 def _is_multiply(op: Any, n_inputs: int) -> bool:

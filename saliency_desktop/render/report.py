@@ -196,7 +196,7 @@ def method_caption(result: MethodResult) -> str:
         p = result.params
         parts.append(f"{p.get('n_steps')} steps, {p.get('rule')}, {p.get('baseline')} baseline")
         delta = float(x["convergence_delta"])
-        text = f"Δ = {delta:.3g}"
+        text = f"Δ\u00a0=\u00a0{delta:.3g}"  # no break inside "Δ = value"
         if "score" in x and "baseline_score" in x:
             span = float(x["score"]) - float(x["baseline_score"])
             if span != 0.0 and math.isfinite(span):

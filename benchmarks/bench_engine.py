@@ -116,8 +116,8 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, time.per
     }
 
 
-def memory_check(steps: int, figures: dict) -> None:
-    for arch in MEMORY_ARCHS:
+def memory_check(steps: int, figures: dict, archs: tuple[str, ...] = MEMORY_ARCHS) -> None:
+    for arch in archs:
         mem = peak_rss_ig512(arch, steps)
         figures[f"ig{steps}_{arch}"] = mem
         growth = mem["peak_rss_gb"] - mem["rss_before_ig_gb"]
@@ -137,6 +137,7 @@ def main() -> int:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--memory-steps", type=int, default=512)
+    parser.add_argument("--memory-archs", default=",".join(MEMORY_ARCHS))
     parser.add_argument("--peers-python", help="python of a side venv with tf-keras-vis, alibi")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
@@ -146,7 +147,7 @@ def main() -> int:
 
     if args.memory_only:
         figures_only: dict = {}
-        memory_check(args.memory_steps, figures_only)
+        memory_check(args.memory_steps, figures_only, tuple(args.memory_archs.split(",")))
         if args.json:
             Path(args.json).write_text(json.dumps(figures_only, indent=2))
         return 0
@@ -203,7 +204,7 @@ def main() -> int:
             f"integrated_gradients {ours['integrated_gradients'] * 1e3:.1f} ms)"
         )
     if not args.skip_memory:
-        memory_check(args.memory_steps, figures)
+        memory_check(args.memory_steps, figures, tuple(args.memory_archs.split(",")))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0

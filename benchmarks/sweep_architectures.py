@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ARCHITECTURES = (
     "ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetV2B0", "InceptionResNetV2",
     "InceptionV3", "MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large",
-    "NASNetMobile", "RegNetX002", "RegNetY002", "ResNet50", "ResNet50V2", "ResNetRS50", "VGG16",
+    "NASNetMobile", "DenseNet169", "ResNet101", "ResNet50", "ResNet50V2", "ResNet101V2", "VGG16",
     "VGG19", "Xception",
 )  # fmt: skip
 MIN_SIZE = {"InceptionV3": 75, "InceptionResNetV2": 75, "Xception": 71}

@@ -71,7 +71,9 @@ class Runtime:
         if isinstance(out, list | tuple):
             out = out[self.model.output_index]
         out = tf.reshape(out, [tf.shape(out)[0], -1])
-        sigmoid = self.model.info.final_activation == "sigmoid"
+        kind = self.model.info.final_activation
+        # a SavedModel's single output is taken as a sigmoid probability (what such heads export)
+        sigmoid = kind == "sigmoid" or (kind == "opaque" and self.model.binary)
         logits = st.logits if st.logits is not None else out
         logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
         if sigmoid and st.logits is None:  # a sigmoid we could not open: its logit from p
@@ -82,7 +84,7 @@ class Runtime:
             return tf.sigmoid(logits), logits
         if sigmoid:  # multi-label: each class its own sigmoid probability
             return out, logits
-        if self.model.info.final_activation != "softmax":
+        if kind == "linear":
             out = tf.nn.softmax(logits)  # outputs are logits: show (and explain) softmax of them
         return out, logits
 

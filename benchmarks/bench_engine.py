@@ -11,7 +11,9 @@ eager reference (GradientTape without tf.function, the way tf-keras-vis, alibi a
 call the model) is printed alongside.
 With `--peers-python` (a side venv with tf-keras-vis and alibi), their times on the same input are
 printed too (see benchmarks/peers.py). Memory: IG with 512 steps on 224x224 ImageNet
-architectures (random weights), peak RSS of a fresh process.
+architectures (random weights: MobileNetV2, ResNet50, ConvNeXtTiny, EfficientNetB0), peak RSS of
+a fresh process, beside its RSS before IG (model loaded, one pass run) and the batch budget; the
+growth over that baseline should stay under ~2x the budget (`--memory-only` runs just this).
 """
 
 from __future__ import annotations
@@ -84,34 +86,71 @@ def paired(ours: Callable[[], object], limit: Callable[[], object], repeats: int
     }
 
 
-def peak_rss_ig512(arch: str) -> dict[str, float]:
+MEMORY_ARCHS = ("MobileNetV2", "ResNet50", "ConvNeXtTiny", "EfficientNetB0")
+
+
+def peak_rss_ig512(arch: str, steps: int = 512) -> dict[str, float]:
     code = f"""
 import os, resource, time, numpy as np, keras
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 from saliency_desktop.engine import explain
+from saliency_desktop.engine.device import batch_memory_bytes
 from saliency_desktop.engine.models import from_keras
 m = from_keras(keras.applications.{arch}(weights=None), preprocessing='unit')
 img = np.random.default_rng(0).integers(0, 256, (224, 224, 3), dtype=np.uint8)
+explain(m, img, methods=['vanilla_gradients'])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 t = time.perf_counter()
-explain(m, img, methods=['integrated_gradients'], n_steps=512)
+explain(m, img, methods=['integrated_gradients'], n_steps={steps})
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, time.perf_counter() - t,
-      m.batch_size)
+      m.batch_size, before, batch_memory_bytes() / 2**30)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    gb, seconds, batch = done.stdout.split()[-3:]
-    return {"peak_rss_gb": float(gb), "seconds": float(seconds), "batch": int(batch)}
+    gb, seconds, batch, before, budget = done.stdout.split()[-5:]
+    return {
+        "peak_rss_gb": float(gb),
+        "seconds": float(seconds),
+        "batch": int(batch),
+        "rss_before_ig_gb": float(before),
+        "budget_gb": float(budget),
+    }
+
+
+def memory_check(steps: int, figures: dict, archs: tuple[str, ...] = MEMORY_ARCHS) -> None:
+    for arch in archs:
+        mem = peak_rss_ig512(arch, steps)
+        figures[f"ig{steps}_{arch}"] = mem
+        growth = mem["peak_rss_gb"] - mem["rss_before_ig_gb"]
+        flag = "ok" if growth < 2 * mem["budget_gb"] else "OVER"
+        print(
+            f"IG {steps} steps, {arch} 224x224 (random weights): peak RSS "
+            f"{mem['peak_rss_gb']:.2f} GB (before IG {mem['rss_before_ig_gb']:.2f} GB, growth "
+            f"{growth:.2f} GB, budget {mem['budget_gb']:.2f} GB: {flag}), {mem['seconds']:.1f} s, "
+            f"internal batch {mem['batch']}",
+            flush=True,
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--memory-steps", type=int, default=512)
+    parser.add_argument("--memory-archs", default=",".join(MEMORY_ARCHS))
     parser.add_argument("--peers-python", help="python of a side venv with tf-keras-vis, alibi")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
     from saliency_desktop.engine import explain, load_image, load_model, method_ids
     from saliency_desktop.engine.device import versions
+
+    if args.memory_only:
+        figures_only: dict = {}
+        memory_check(args.memory_steps, figures_only, tuple(args.memory_archs.split(",")))
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures_only, indent=2))
+        return 0
 
     model = load_model("dog-breeds")
     image = str(resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png"))
@@ -165,14 +204,7 @@ def main() -> int:
             f"integrated_gradients {ours['integrated_gradients'] * 1e3:.1f} ms)"
         )
     if not args.skip_memory:
-        for arch in ("MobileNetV2", "ResNet50"):
-            mem = peak_rss_ig512(arch)
-            figures[f"ig512_{arch}"] = mem
-            print(
-                f"IG 512 steps, {arch} 224x224 (random weights): peak RSS "
-                f"{mem['peak_rss_gb']:.2f} GB (target < 4), {mem['seconds']:.1f} s, "
-                f"internal batch {mem['batch']}"
-            )
+        memory_check(args.memory_steps, figures, tuple(args.memory_archs.split(",")))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0

@@ -272,7 +272,7 @@ def run_explain(args: argparse.Namespace) -> int:
         "model": args.model,
     }
     params = dict(
-        methods=methods,
+        methods="all" if args.methods == "all" else methods,  # "all" records what was skipped
         target=target,
         score=args.score,
         layer=args.layer,

@@ -65,9 +65,12 @@ def explain(
     per-method form wins where both are given. Unknown ids or names raise an error.
     `on_result` is called with each method's result as soon as it is ready, and
     `on_predictions(top_k, target)` once the first pass has run, before any method.
+    With `methods="all"`, the methods the model cannot run are listed with their reasons in
+    `Explanation.skipped`. A single-output model is two classes (1: the output, 0: its
+    complement), so `target` may be 0 or 1.
     """
     job = JobControl(progress, cancel)
-    ids = _method_list(methods, model)
+    ids, skipped = _method_list(methods, model)
     per_method = _per_method_params(ids, params or {}, method_params)
     if score not in ("logit", "probability"):
         raise EngineError(f"score must be 'logit' or 'probability', not {score!r}.")
@@ -135,13 +138,20 @@ def explain(
         methods={m: results[m] for m in ids},
         device=model.device,
         notes=notes,
+        skipped=skipped,
     )
 
 
-def _method_list(methods: Iterable[str] | str, model: LoadedModel) -> list[str]:
+def _method_list(
+    methods: Iterable[str] | str, model: LoadedModel
+) -> tuple[list[str], dict[str, str]]:
+    """(ids to run, {id: reason} of the methods "all" leaves out because the model lacks what
+    they need). A method asked for by name that cannot run is an error."""
     if isinstance(methods, str):
         if methods == "all":
-            return [m for m in method_ids() if m not in model.info.unavailable]
+            unavailable = model.info.unavailable
+            skipped = {m: unavailable[m] for m in method_ids() if m in unavailable}
+            return [m for m in method_ids() if m not in unavailable], skipped
         methods = [m.strip() for m in methods.split(",") if m.strip()]
     ids = list(dict.fromkeys(methods))
     if not ids:
@@ -152,7 +162,7 @@ def _method_list(methods: Iterable[str] | str, model: LoadedModel) -> list[str]:
             raise EngineError(
                 f"{mid} is not available for this model: {model.info.unavailable[mid]}."
             )
-    return ids
+    return ids, {}
 
 
 def _per_method_params(

@@ -5,7 +5,11 @@ MobileNetV2 base inside a fine-tuned classifier) and, while it runs them, can
 
 * capture the output of any layer, named by its path (`"mobilenetv2_1.00_160/out_relu"`);
 * return the pre-activation score of a final softmax or sigmoid (the logit);
-* re-route the backward pass of every ReLU for Guided Backpropagation or DeconvNet.
+* re-route the backward pass of the feature-path ReLUs for Guided Backpropagation or DeconvNet
+  (gates are left alone: see `engine/activations.py`).
+
+Every layer that takes a `training` argument is called with `training=False` (inference mode):
+dropout, batch normalisation, random augmentation and noise layers behave as in `predict`.
 
 The user's model is never rebuilt or copied. The only mutation is the temporary swap of a
 layer's fused activation for `linear` during one call (to reach the pre-activation value); it is
@@ -30,6 +34,7 @@ class RunState:
     captured: Any = None
     logits: Any = None
     overridden: list[str] = field(default_factory=list)
+    skip: frozenset[str] = frozenset()  # ReLU paths left plain (gates)
     relu_after_capture: bool = False  # a re-routed ReLU runs after the captured layer
 
 
@@ -70,12 +75,15 @@ def final_activation(op: Any) -> str:
 def relu_spec(layer: Any) -> tuple[str, float | None, float] | None:
     """(how, cap, threshold) when `layer` applies a plain ReLU, else None.
 
-    how: "layer" for `keras.layers.ReLU`, "activation" for `Activation("relu")`, "fused" for a
-    layer with `activation="relu"` (Conv2D, Dense, ...). Leaky/parametric ReLUs are not ReLUs
-    in the sense of the papers and are left alone.
+    how: "layer" for `keras.layers.ReLU`, "activation" for `Activation("relu")` and the
+    `keras.ops.relu`/`relu6` operations, "fused" for a layer with `activation="relu"` (Conv2D,
+    Dense, ...). Leaky/parametric ReLUs are not ReLUs in the sense of the papers and are left
+    alone.
     """
     import keras
 
+    if not isinstance(layer, keras.layers.Layer) and type(layer).__name__ in ("Relu", "Relu6"):
+        return ("activation", 6.0 if type(layer).__name__ == "Relu6" else None, 0.0)
     if isinstance(layer, keras.layers.ReLU):
         if float(layer.negative_slope) != 0.0:
             return None
@@ -123,11 +131,13 @@ def _call_without_activation(layer: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> Any:
     path = prefix + op.name
+    if getattr(op, "_call_has_training_arg", False):
+        kwargs["training"] = False  # inference mode: no dropout, augmentation or noise
     if is_graph_model(op):
         y = run_model(op, args[0] if len(args) == 1 else list(args), st, prefix=path + "/")
     elif op is st.output_op and final_activation(op) in ("softmax", "sigmoid"):
         y = _call_output(op, st, *args, **kwargs)
-    elif st.rule is not None and (spec := relu_spec(op)) is not None:
+    elif st.rule is not None and path not in st.skip and (spec := relu_spec(op)) is not None:
         how, cap, threshold = spec
         st.overridden.append(path)
         if st.captured is not None:
@@ -174,46 +184,70 @@ def run_model(model: Any, inputs: Any, st: RunState, prefix: str = "") -> Any:
     return outputs[0] if isinstance(outputs, list | tuple) and len(outputs) == 1 else outputs
 
 
+def operations(model: Any) -> list[Any]:
+    """The layers and `keras.ops` operations of a graph model, in graph order."""
+    ops = getattr(model, "operations", None)
+    return list(ops) if ops is not None else list(getattr(model, "layers", []))
+
+
+def _feature_shape(tensor: Any) -> tuple[int, int, int] | None:
+    shape = tuple(getattr(tensor, "shape", ()))
+    if len(shape) != 4 or any(d is None for d in shape[1:]):
+        return None
+    h, w, c = (int(d) for d in shape[1:])
+    return (h, w, c) if h * w > 1 else None
+
+
 def feature_layers(model: Any, prefix: str = "") -> list[tuple[str, tuple[int, int, int]]]:
-    """Layers (nested ones by path) whose output is a 4-D map with spatial size > 1.
+    """Layers and operations (nested ones by path) whose output is a 4-D map with spatial size > 1.
 
     A nested model is listed through its own layers, not as one layer, so the default CAM layer
-    of a fine-tuned MobileNetV2 is the base's `out_relu`, as in the papers' practice.
+    of a fine-tuned MobileNetV2 is the base's `out_relu`, as in the papers' practice. Outputs of
+    `keras.ops` calls in a functional graph (`x + y` in ConvNeXt's blocks) are listed by their
+    operation's name (`add_17`).
     """
     found: list[tuple[str, tuple[int, int, int]]] = []
-    for layer in getattr(model, "layers", []):
-        path = prefix + layer.name
-        if is_graph_model(layer):
-            found.extend(feature_layers(layer, path + "/"))
+    for op in operations(model):
+        path = prefix + op.name
+        if is_graph_model(op):
+            found.extend(feature_layers(op, path + "/"))
             continue
-        if type(layer).__name__ == "InputLayer":
+        if type(op).__name__ == "InputLayer":
             continue
         try:
-            shape = tuple(layer.output.shape)
+            shape = _feature_shape(op.output)
         except (AttributeError, ValueError):
             continue
-        if len(shape) == 4 and all(d is not None for d in shape[1:]):
-            h, w, c = (int(d) for d in shape[1:])
-            if h * w > 1:
-                found.append((path, (h, w, c)))
+        if shape is not None:
+            found.append((path, shape))
     return found
 
 
-def count_relus(model: Any) -> int:
-    """Number of plain ReLUs the guided/deconv rules can re-route (nested models included)."""
-    n = 0
-    for layer in getattr(model, "layers", []):
-        if is_graph_model(layer):
-            n += count_relus(layer)
-        elif relu_spec(layer) is not None:
-            n += 1
-    return n
+def default_cam_layer(model: Any, index: int = 0) -> str | None:
+    """The last 4-D feature map on the path to output `index`: walking back from the output, the
+    first tensor with spatial size > 1, whether a layer or a `keras.ops` operation produced it."""
+    queue: list[tuple[Any, str]] = [(model.outputs[index], "")]
+    seen: set[int] = set()
+    while queue:
+        tensor, prefix = queue.pop(0)
+        if id(tensor) in seen or not hasattr(tensor, "_keras_history"):
+            continue
+        seen.add(id(tensor))
+        op, node_index, tensor_index = tensor._keras_history
+        if is_graph_model(op):
+            queue.append((op.outputs[tensor_index], prefix + op.name + "/"))
+        elif type(op).__name__ != "InputLayer":
+            if _feature_shape(tensor) is not None:
+                return prefix + op.name
+            node = op._inbound_nodes[node_index]
+            queue.extend((t, prefix) for t in node.input_tensors)
+    return None
 
 
 def activation_elements(model: Any) -> int:
     """Sum over layers of output elements per sample: a proxy for backward-pass memory."""
     total = 0
-    for layer in getattr(model, "layers", []):
+    for layer in operations(model):
         if is_graph_model(layer):
             total += activation_elements(layer)
             continue

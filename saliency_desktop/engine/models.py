@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine import catalogue, graph
+from saliency_desktop.engine import activations, catalogue, graph
 from saliency_desktop.engine.types import EngineError, ModelError, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -74,26 +74,30 @@ class LoadedModel:
         self.output_op = graph.output_operation(keras_model, output_index)
         layers = tuple(_layer_infos(keras_model))
         unavailable: dict[str, str] = dict(info.unavailable)
-        no_relu = graph.count_relus(keras_model) == 0
-        for m in list_methods():
-            if m.needs_layer and not layers:
-                unavailable[m.id] = "the model has no 4-D feature-map layer with spatial size > 1"
-            elif m.relu_rule and no_relu:
-                unavailable.setdefault(
-                    m.id, "the model has no ReLU layers the guided/deconv rules can act on"
-                )
+        if not layers:
+            reason = "the model has no 4-D feature-map layer with spatial size > 1"
+            for m in list_methods():
+                if m.needs_layer:
+                    unavailable[m.id] = reason
+        self.activations = activations.census(keras_model, self.output_op)
+        if not self.activations.rerouted:
+            for m in list_methods():
+                if m.relu_rule:
+                    unavailable.setdefault(m.id, self.activations.refusal())
+        default = graph.default_cam_layer(keras_model, output_index) if layers else None
         self.info = replace(
             info,
             layers=layers,
-            default_layer=layers[-1].path if layers else None,
+            default_layer=default if default in {la.path for la in layers} else _last(layers),
             final_activation=graph.final_activation(self.output_op),
             unavailable=unavailable,
         )
         self.device = device.configure()
-        # float32 bytes of all layer outputs per sample: measured on MobileNetV2 and ResNet50,
-        # a batched backward pass peaks at about a third of this, so the budget is conservative
+        # float32 bytes of all layer outputs per sample: a first guess, replaced by the growth
+        # measured on IG's first (small) batch (see `passes.PassCache.path_integral`)
         per_sample = max(graph.activation_elements(keras_model), 1) * 4
         self.batch_size = int(np.clip(device.batch_memory_bytes() // per_sample, 1, 64))
+        self.batch_measured = False
         self.runtime = Runtime(self)
         self.lock = threading.Lock()
         self._last_prepared: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -124,6 +128,17 @@ class LoadedModel:
             self._last_prepared = (rgb, raw, x)
         return raw, x
 
+    @property
+    def n_outputs(self) -> int:
+        """Elements of the explained output per sample (1 for a binary head)."""
+        shape = self.keras_model.outputs[self.output_index].shape
+        return int(np.prod([d for d in shape[1:] if d is not None]))
+
+    @property
+    def binary(self) -> bool:
+        """One output (sigmoid or raw logit z): two classes, 0 (logit -z) and 1 (logit z)."""
+        return self.n_outputs == 1
+
     def label(self, index: int) -> str:
         labels = self.info.labels
         return labels[index] if 0 <= index < len(labels) else f"class {index}"
@@ -149,8 +164,17 @@ class LoadedModel:
 
     @property
     def n_classes(self) -> int:
-        shape = self.keras_model.outputs[self.output_index].shape
-        return int(np.prod([d for d in shape[1:] if d is not None]))
+        """Classes the model tells apart: its outputs, or 2 for a single (binary) output."""
+        return class_count(self.n_outputs)
+
+
+def class_count(n_outputs: int) -> int:
+    """A single output is a binary classifier: class 1 and its complement, class 0."""
+    return 2 if n_outputs == 1 else n_outputs
+
+
+def _last(layers: Sequence[Any]) -> str | None:
+    return layers[-1].path if layers else None
 
 
 def _layer_infos(model: Any) -> list[Any]:
@@ -269,7 +293,7 @@ def _wrap(
 ) -> LoadedModel:
     """A user's model (file or object), checked, with its labels and preprocessing."""
     index = _check_image_model(model, output_index, name)
-    n_classes = int(np.prod([d for d in model.outputs[index].shape[1:] if d is not None]))
+    n_classes = class_count(int(np.prod([d for d in model.outputs[index].shape[1:] if d])))
     if preprocessing not in PREPROCESSING:
         raise ModelError(
             f"Unknown preprocessing {preprocessing!r}; use one of {', '.join(PREPROCESSING)}."

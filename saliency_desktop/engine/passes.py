@@ -7,10 +7,20 @@ One `tf.function` per pass kind, traced once per model and reused:
 * `guided` / `deconv`: one backward pass with the ReLU rules re-routed (Guided Grad-CAM reuses the
   guided pass and the Grad-CAM map, so it adds no pass).
 * `batch`: plain gradients for a batch of inputs (Integrated Gradients' path points).
+
+The score kind (logit or probability) and the target are tensor arguments, so switching them
+reuses the traced graph: only a new CAM layer or rule traces a new function.
+
+Scores (the S the methods explain): with a softmax head, the pre-softmax logits and the softmax;
+with several sigmoid outputs (multi-label), each output's pre-sigmoid logit and its own sigmoid
+(never a softmax across them); with several raw outputs, those logits and their softmax. A single
+output (sigmoid or raw logit z) is a binary classifier of two classes: class 1 with logit z and
+p = sigmoid(z), class 0 (its complement) with logit -z and p = sigmoid(-z) = 1 - p.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +31,9 @@ from saliency_desktop.engine.types import EngineError, JobControl
 
 if TYPE_CHECKING:
     from saliency_desktop.engine.models import LoadedModel
+
+log = logging.getLogger(__name__)
+TRIAL_BATCH = 4  # path points in the measured first batch (the baseline rides along)
 
 
 @dataclass(frozen=True)
@@ -49,32 +62,64 @@ class Runtime:
         return tf.TensorSpec([None, h, w, self.model.info.channels], tf.float32)
 
     def _outputs(self, x: Any, st: RunState) -> tuple[Any, Any]:
-        """(probabilities, scores) for the batch x: scores are logits unless score='probability'."""
+        """(probabilities, logits) for the batch x, one column per class (see the module doc)."""
         import tensorflow as tf
 
         st.output_op = self.model.output_op
+        st.skip = frozenset(self.model.activations.gates)
         out = run_model(self.model.keras_model, x, st)
         if isinstance(out, list | tuple):
             out = out[self.model.output_index]
         out = tf.reshape(out, [tf.shape(out)[0], -1])
+        kind = self.model.info.final_activation
+        # a SavedModel's single output is taken as a sigmoid probability (what such heads export)
+        sigmoid = kind == "sigmoid" or (kind == "opaque" and self.model.binary)
         logits = st.logits if st.logits is not None else out
         logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
-        if self.model.info.final_activation == "linear":
+        if sigmoid and st.logits is None:  # a sigmoid we could not open: its logit from p
+            p = tf.clip_by_value(out, 1e-7, 1.0 - 1e-7)
+            logits = tf.math.log(p) - tf.math.log1p(-p)
+        if self.model.binary:  # class 0 = complement (-z), class 1 = the output (z)
+            logits = tf.concat([-logits, logits], axis=1)
+            return tf.sigmoid(logits), logits
+        if sigmoid:  # multi-label: each class its own sigmoid probability
+            return out, logits
+        if kind == "linear":
             out = tf.nn.softmax(logits)  # outputs are logits: show (and explain) softmax of them
         return out, logits
 
-    def _score(self, probs: Any, logits: Any, target: Any, score: str) -> Any:
+    @staticmethod
+    def _score(probs: Any, logits: Any, target: Any, use_prob: Any) -> Any:
         import tensorflow as tf
 
-        source = probs if score == "probability" else logits
-        return tf.gather(source, target, axis=1)
+        return tf.gather(tf.where(use_prob, probs, logits), target, axis=1)
+
+    @staticmethod
+    def _with_score(fn: Any, score: str) -> Any:
+        """`fn(x, target)` for one score kind, passed as a tensor (no new trace per score)."""
+        import tensorflow as tf
+
+        use_prob = tf.constant(score == "probability")
+        return lambda x, target: fn(x, target, use_prob)
+
+    @staticmethod
+    def _compile(fn: Any, spec: Any) -> Any:
+        import tensorflow as tf
+
+        signature = [spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.bool)]
+        compiled = tf.function(fn, input_signature=signature, autograph=False)
+        # One function per pass kind and layer, each traced exactly once (the signature is
+        # fixed); TensorFlow counts traces per Python code object, so several such functions
+        # would read as "retracing" in its warning. Nothing here can retrace.
+        compiled._omit_frequent_tracing_warning = True
+        return compiled
 
     @staticmethod
     def single_key(
         rule: str | None, capture: str | None, score: str, with_grad: bool
     ) -> tuple[Any, ...]:
-        """The key of a `single` pass, in the function cache and in `cam_exact`."""
-        return ("single", rule, capture, score, with_grad)
+        """The key of a `single` pass in `cam_exact` (the score does not change the graph)."""
+        return ("single", rule, capture, with_grad)
 
     def single(self, rule: str | None, capture: str | None, score: str, with_grad: bool) -> Any:
         """Forward (+ backward) for one image: probabilities, logits, target, S, dS/dx, A, dS/dA.
@@ -87,13 +132,13 @@ class Runtime:
         if key not in self._fns:
             import tensorflow as tf
 
-            def fn(x: Any, target: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any) -> Any:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     st = RunState(capture=capture, rule=rule)  # type: ignore[arg-type]
                     probs, logits = self._outputs(x, st)
                     t = tf.where(target < 0, tf.cast(tf.argmax(probs[0]), tf.int32), target)
-                    s = self._score(probs, logits, t, score)
+                    s = self._score(probs, logits, t, use_prob)
                     total = tf.reduce_sum(s)
                 if rule is not None and not st.overridden:
                     raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
@@ -105,52 +150,49 @@ class Runtime:
                 extra = (st.captured, grads[1]) if capture else ()
                 return (probs, logits, t, s, grads[0], *extra)
 
-            self._fns[key] = tf.function(
-                fn,
-                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
-                autograph=False,
-            )
-        return self._fns[key]
+            self._fns[key] = self._compile(fn, self._spec())
+        return self._with_score(self._fns[key], score)
 
     def batch(self, score: str) -> Any:
         """Scores and gradients for a batch of inputs (IG path points)."""
-        key = ("batch", score)
+        key = ("batch",)
         if key not in self._fns:
             import tensorflow as tf
 
-            def fn(x: Any, target: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any) -> Any:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     probs, logits = self._outputs(x, RunState())
-                    s = self._score(probs, logits, target, score)
+                    s = self._score(probs, logits, target, use_prob)
                     total = tf.reduce_sum(s)
                 return s, tape.gradient(total, x)
 
-            self._fns[key] = tf.function(
-                fn,
-                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
-                autograph=False,
-            )
-        return self._fns[key]
+            self._fns[key] = self._compile(fn, self._spec())
+        return self._with_score(self._fns[key], score)
+
+    def trace_batch(self) -> None:
+        """Trace the batch pass now (without running it)."""
+        self.batch("logit")
+        self._fns[("batch",)].get_concrete_function()
+
+    def tracing_count(self) -> int:
+        """Traces of all compiled passes so far (a test checks settings never add one)."""
+        return sum(int(f.experimental_get_tracing_count()) for f in self._fns.values())
 
     def forward(self, score: str) -> Any:
         """Scores S and the target's probability for a batch of inputs, forward only
         (perturbation methods, faithfulness metrics)."""
-        key = ("forward", score)
+        key = ("forward",)
         if key not in self._fns:
             import tensorflow as tf
 
-            def fn(x: Any, target: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any) -> Any:
                 probs, logits = self._outputs(x, RunState())
-                s = self._score(probs, logits, target, score)
+                s = self._score(probs, logits, target, use_prob)
                 return s, tf.gather(probs, target, axis=1)
 
-            self._fns[key] = tf.function(
-                fn,
-                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
-                autograph=False,
-            )
-        return self._fns[key]
+            self._fns[key] = self._compile(fn, self._spec())
+        return self._with_score(self._fns[key], score)
 
     def probabilities(self) -> Any:
         """The model's class probabilities for a batch of inputs (data-set predictions)."""
@@ -259,6 +301,32 @@ class PassCache:
         assert grad is not None
         return grad
 
+    def _batch_size(self) -> int:
+        """The model's batch size, or a small trial batch until one has been measured."""
+        size = self.model.batch_size
+        return size if self.model.batch_measured else min(size, TRIAL_BATCH)
+
+    def _run_batch(self, fn: Any, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """fn on a batch; the first batch of a model is measured and sizes the later ones."""
+        model = self.model
+
+        def call() -> tuple[np.ndarray, np.ndarray]:
+            s, g = fn(points, np.int32(self.target))
+            return np.asarray(s), np.asarray(g)
+
+        if model.batch_measured:
+            return call()
+        from saliency_desktop.engine import device, memory
+
+        self.runtime.trace_batch()  # tracing's own memory is not charged to the samples
+        result, growth = memory.measure_growth(call, device.is_gpu())
+        budget = device.batch_memory_bytes()
+        model.batch_size = memory.batch_from_trial(growth, len(points), budget)
+        model.batch_measured = True
+        log.info("batch of %d grew memory by %.0f MB: batch size %d for a %.0f MB budget",
+                 len(points), growth / 2**20, model.batch_size, budget / 2**20)  # fmt: skip
+        return result
+
     def path_integral(
         self,
         baseline: np.ndarray,
@@ -274,29 +342,29 @@ class PassCache:
         is bounded by the batch size, not by the number of steps.
         """
         fn = self.runtime.batch(self.score)
-        size = self.model.batch_size
         diff = self.x - baseline
         integral = np.zeros_like(self.x, dtype=np.float64)
         scores: list[np.ndarray] = []
         baseline_score = 0.0
         lo, hi = progress_span
         n = len(alphas)
-        for start in range(0, n, size):
+        start = 0
+        while start < n:
             job.check()
-            a = alphas[start : start + size].astype(np.float32)
+            a = alphas[start : start + self._batch_size()].astype(np.float32)
             points = baseline[None] + a[:, None, None, None] * diff[None]
             first = start == 0
             if first:
                 points = np.concatenate([points, baseline[None]])
-            s, g = fn(points.astype(np.float32), np.int32(self.target))
-            s, g = np.asarray(s), np.asarray(g)
+            s, g = self._run_batch(fn, points.astype(np.float32))
             if first:
                 baseline_score = float(s[-1])
                 s, g = s[:-1], g[:-1]
             scores.append(s)
-            w = weights[start : start + size].astype(np.float64)
+            w = weights[start : start + len(a)].astype(np.float64)
             integral += np.tensordot(w, g.astype(np.float64), axes=(0, 0))
-            job.report(lo + (hi - lo) * min(start + size, n) / n, "integrated gradients")
+            start += len(a)
+            job.report(lo + (hi - lo) * start / n, "integrated gradients")
         return integral.astype(np.float32), np.concatenate(scores), baseline_score
 
     def forward_scores(

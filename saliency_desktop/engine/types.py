@@ -108,7 +108,9 @@ class MethodResult:
     cam: np.ndarray | None  # (h, w) float32 at layer resolution, or None
     seconds: float
     params: dict[str, Any]
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. IG convergence delta
+    # e.g. IG's convergence delta; extras["note"]: a sentence a user must see beside the map
+    # (guided/deconv: which activations were and were not re-routed)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Prediction(NamedTuple):
@@ -134,6 +136,7 @@ class Explanation:
     methods: dict[str, MethodResult]
     device: str
     notes: tuple[str, ...] = ()  # e.g. "animated GIF: first frame used"
+    skipped: dict[str, str] = field(default_factory=dict)  # method id -> why it did not run
 
 
 @dataclass

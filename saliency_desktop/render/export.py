@@ -229,6 +229,10 @@ def explanation_record(
         ],
         "layer": e.layer,
         "methods": methods,
+        "skipped": {
+            mid: {"label": getattr(method_info(mid), "label", mid), "reason": reason}
+            for mid, reason in e.skipped.items()
+        },
         "versions": versions(),
         "device": e.device,
     }

@@ -3,8 +3,10 @@
 The original image, then one panel per method: the heatmap blended over the original image at
 its own resolution by `maps.overlay` (the same pixels the app's canvas shows), the method's
 name above and a colorbar below in the map's raw units (percentile-clipped: the end labels read
-"≥" / "≤"; signed maps are centred on zero). The title names the model, the target label and
-its probability.
+"≥" / "≤"; signed maps are centred on zero), and under it the method's caption (IG: steps, rule,
+baseline and the completeness delta relative to S(x) - S(x'); guided/deconv: what the rule
+re-routed). The title names the model, the target label and its probability, and a line lists
+the methods the model could not run, with the reason.
 
 matplotlib is used through `matplotlib.figure.Figure` only, never pyplot: no global figure
 state, so a worker thread can render while the app's main thread draws. Text stays text in
@@ -179,11 +181,53 @@ def wrap_lines(lines: Sequence[str], width_in: float, fontsize: float) -> list[s
     return [w for line in lines for w in (textwrap.wrap(line, chars) or [""])]
 
 
+def target_text(label: str, index: int) -> str:
+    """ "dog (class 1)", or "class 2" when the label is only the index (no labels file)."""
+    plain = f"class {index}"
+    return plain if label.strip() == plain else f"{label} (class {index})"
+
+
+def method_caption(result: MethodResult) -> str:
+    """The settings and notes a reader needs beside the map (empty when there are none).
+
+    Integrated Gradients: steps, rule, baseline, and the completeness delta
+    sum(IG) - (S(x) - S(x')) absolute and relative to S(x) - S(x'); any method: `extras["note"]`.
+    """
+    parts: list[str] = []
+    x = result.extras
+    if "convergence_delta" in x:
+        p = result.params
+        parts.append(f"{p.get('n_steps')} steps, {p.get('rule')}, {p.get('baseline')} baseline")
+        delta = float(x["convergence_delta"])
+        text = f"Δ\u00a0=\u00a0{delta:.3g}"  # no break inside "Δ = value"
+        if "score" in x and "baseline_score" in x:
+            span = float(x["score"]) - float(x["baseline_score"])
+            if span != 0.0 and math.isfinite(span):
+                text += f" ({100 * delta / abs(span):.2g}% of S(x)−S(x′) = {span:.3g})"
+        parts.append(text)
+    note = str(x.get("note", "")).strip()
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
+
+
+def skipped_line(explanation: Explanation) -> str:
+    """ "Not available: Guided Backpropagation, DeconvNet (reason)", grouped by reason."""
+    if not explanation.skipped:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for mid, reason in explanation.skipped.items():
+        by_reason.setdefault(reason, []).append(method_label(mid))
+    groups = [f"{', '.join(names)} ({reason})" for reason, names in by_reason.items()]
+    return "Not available: " + "; ".join(groups)
+
+
 def report_title(explanation: Explanation, title: str | None = None) -> tuple[str, str]:
     e = explanation
     p = target_probability(e)
     prob = f"p = {p:.3f}" if p is not None else "p not in top-k"
-    second = f"target: {e.target_label} (class {e.target}), {prob}  ·  score: {e.score}"
+    target = target_text(e.target_label, e.target)
+    second = f"target: {target}, {prob}  ·  score: {e.score}"
     if e.layer:
         second += f"  ·  CAM layer: {e.layer}"
     first = f"{title}  ·  {e.model.label}" if title else e.model.label
@@ -223,11 +267,16 @@ def report_figure(
     aspect = image.shape[0] / image.shape[1]
     pw = min(_PANEL_W, _PANEL_MAX_H / aspect)
     ih = pw * aspect
-    cell_h = _TITLE_H + ih + _CB_GAP + _CB_H + _TICKS_H
+    captions = [wrap_lines([method_caption(r)], pw, _TICK_PT) for r in e.methods.values()]
+    captions = [c if any(c) else [] for c in captions]
+    caption_h = max((len(c) for c in captions), default=0) * _TICK_PT / 72.0 * 1.3
+    cell_h = _TITLE_H + ih + _CB_GAP + _CB_H + _TICKS_H + caption_h
     width = 2 * _MARGIN + ncols * pw + (ncols - 1) * _COL_GAP
     first, second = report_title(e, title)
     lines = [(t, _SUPTITLE_PT, "bold") for t in wrap_lines([first], width, _SUPTITLE_PT)]
     lines += [(t, _SUB_PT, "normal") for t in wrap_lines([second], width, _SUB_PT)]
+    skipped = skipped_line(e)
+    lines += [(t, _TICK_PT, "normal") for t in wrap_lines([skipped], width, _TICK_PT) if skipped]
     top = 0.1 + sum(pt / 72.0 * 1.35 for _, pt, _ in lines) + 0.06
     height = top + nrows * cell_h + (nrows - 1) * _ROW_GAP + 0.06
     fig = Figure(figsize=(width, height), facecolor="white")
@@ -238,6 +287,14 @@ def report_figure(
     cells: list[tuple[str, np.ndarray, Panel | None]] = [("Original image", image, None)]
     cells += [(label, panel.rgb, panel) for label, panel in panels]
     size = (width, height)
+    for i, caption in enumerate(captions, start=1):
+        row, col = divmod(i, ncols)
+        y = top + row * (cell_h + _ROW_GAP) + _TITLE_H + ih + _CB_GAP + _CB_H + _TICKS_H
+        x = _MARGIN + col * (pw + _COL_GAP) + pw / 2
+        for k, text in enumerate(caption):
+            y_k = y + k * _TICK_PT / 72.0 * 1.3
+            fig.text(x / width, 1 - y_k / height, text, ha="center", va="top",
+                     fontsize=_TICK_PT, color="0.25")  # fmt: skip
     for i, (label, rgb, panel) in enumerate(cells):
         row, col = divmod(i, ncols)
         x = _MARGIN + col * (pw + _COL_GAP)

@@ -142,6 +142,7 @@ def test_progress_and_cancel(tiny_model, tiny_image):
 
 def test_ig_batches_are_bounded(tiny_model, tiny_image, monkeypatch):
     monkeypatch.setattr(tiny_model, "batch_size", 5)
+    monkeypatch.setattr(tiny_model, "batch_measured", True)  # no small trial batch first
     sizes: list[int] = []
     fn = tiny_model.runtime.batch("logit")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.gradients import SANITY_CAVEAT, channel_max_abs
+from saliency_desktop.engine.methods.gradients import SANITY_CAVEAT, channel_max_abs, rule_note
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import JobControl, MethodInfo
@@ -129,4 +129,5 @@ class GuidedGradCam(SaliencyMethod):
             ctx.shared["gradcam"] = GradCam().compute(ctx, {}, job)
         cam_map = ctx.shared["gradcam"][0]
         attributions = (ctx.rerouted_gradients("guided") * cam_map[..., None]).astype(np.float32)
-        return channel_max_abs(attributions), attributions, None, {"layer": ctx.layer}
+        extras = {"layer": ctx.layer, **rule_note(ctx)}
+        return channel_max_abs(attributions), attributions, None, extras

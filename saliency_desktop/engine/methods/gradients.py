@@ -46,15 +46,22 @@ class VanillaGradients(SaliencyMethod):
         return channel_max_abs(grad), grad.astype(np.float32), None, {}
 
 
+def rule_note(ctx: PassCache) -> dict[str, Any]:
+    """extras["note"]: what the rule re-routed and what it left plain (`engine/activations.py`)."""
+    note = ctx.model.activations.note()
+    return {"note": note} if note else {}
+
+
 class _ReroutedReLU(SaliencyMethod):
-    """The gradient with every ReLU's backward rule replaced (`info.relu_rule`), as in Captum's
-    one class."""
+    """The gradient with the feature-path ReLUs' backward rule replaced (`info.relu_rule`), as in
+    Captum's one class. Gates (hard-sigmoid, squeeze-excitation) and non-ReLU activations keep
+    their plain gradient, and `extras["note"]` says so (see `engine/activations.py`)."""
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         grad = ctx.rerouted_gradients(str(self.info.relu_rule))
-        return channel_max_abs(grad), grad.astype(np.float32), None, {}
+        return channel_max_abs(grad), grad.astype(np.float32), None, rule_note(ctx)
 
 
 @register

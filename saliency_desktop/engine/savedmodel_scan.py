@@ -128,7 +128,8 @@ def _problem(node: Any) -> str | None:
     """The op's name (and what it does, when known) if it is not allowed, else None."""
     op = node.op
     if op == "PrintV2":
-        stream = node.attr["output_stream"].s.decode("utf-8", "replace")
+        attr = node.attr.get("output_stream")  # absent when it is the default, stderr
+        stream = attr.s.decode("utf-8", "replace") if attr is not None else "stderr"
         return None if stream in PRINT_STREAMS else f"PrintV2 (prints to the file {stream!r})"
     if op in ALLOWED:
         return None

@@ -212,8 +212,8 @@ def _explain_one(
     from saliency_desktop.render.report import render_report
 
     e = explain(model, path, progress=progress, **params)
-    extra = {"image": {"path": str(path)}, "settings": settings}
-    write_arrays(e, base, model_spec=args.model, extra=extra, force=args.force)
+    extra = {"image": {"path": str(path.resolve())}, "settings": settings}
+    write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
     return e

@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="for a model file with several outputs: the one to explain "
                        "(explain and layers; the app takes single-output models)")
     model.add_argument("--trust-model", action="store_true",
-                       help="allow a model file with custom code (Lambda layers) to load: "
-                       "only for files from a source you trust")
+                       help="allow a model file with custom code (Lambda layers, imports, "
+                       "a SavedModel graph with file or Python ops) to load: only for files "
+                       "from a source you trust")
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="See where an image classifier is looking.",
@@ -145,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--score", choices=("logit", "probability"), default="logit",
                     help="what the gradients are taken of (default logit)")
     ex.add_argument("--force", action="store_true", help="overwrite existing files")
+    ex.add_argument("--full-paths", action="store_true",
+                    help="keep the image's and the model's absolute paths in the JSON records "
+                    "(default: file names and SHA-256 only, so records can be shared)")
     ig = ex.add_argument_group("Integrated Gradients")
     ig.add_argument("--ig-steps", type=_positive_int, default=50, metavar="N",
                     help="points on the path (default 50)")

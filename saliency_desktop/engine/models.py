@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine import activations, catalogue, graph
+from saliency_desktop.engine.files import MAX_LABELS_BYTES, read_text_limited, sha256_of
 from saliency_desktop.engine.types import EngineError, ModelError, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -46,19 +46,6 @@ SAFE_MODE_HINT = (
     "it would run Python code stored in the file, which can do anything your user account can. "
     "Load it only if you trust its source (--trust-model, or the trust checkbox in the app)."
 )
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    if path.is_dir():
-        for p in sorted(path.rglob("*")):
-            if p.is_file():
-                h.update(p.read_bytes())
-        return h.hexdigest()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class LoadedModel:
@@ -208,11 +195,17 @@ def _check_image_model(model: Any, output_index: int | None, name: str) -> int:
 def _keras_load(path: Path, trust_model: bool) -> Any:
     import keras
 
+    from saliency_desktop.engine.model_safety import check_untrusted
+
     if path.is_dir():
+        if not trust_model:
+            check_untrusted(path)  # reads the graph; runs nothing
         return _load_savedmodel(path)
     if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise ModelError(f"{path.name}: not a model file (.keras, .h5, .hdf5 or a SavedModel).")
     _check_container(path)
+    if not trust_model:
+        check_untrusted(path)  # our own Lambda/import check, whatever Keras' safe mode does
     try:
         return keras.models.load_model(path, compile=False, safe_mode=not trust_model)
     except ValueError as exc:
@@ -343,10 +336,7 @@ def _read_label_file(labels: str | Path | Sequence[str] | None, n: int) -> tuple
     if labels is None:
         return tuple(f"class {i}" for i in range(n))
     if isinstance(labels, str | Path):
-        try:
-            text = Path(labels).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ModelError(f"Cannot read the labels file {labels}: {exc}.") from None
+        text = read_text_limited(Path(labels), MAX_LABELS_BYTES, "labels file", ModelError)
         names = tuple(line.strip() for line in text.splitlines() if line.strip())
     else:
         names = tuple(str(x) for x in labels)

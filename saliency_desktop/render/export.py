@@ -23,6 +23,7 @@ from typing import IO, Any
 import numpy as np
 
 from saliency_desktop.engine.device import versions
+from saliency_desktop.engine.files import file_name, sha256_of
 from saliency_desktop.engine.types import Explanation
 
 SCHEMA_VERSION = 1
@@ -123,12 +124,15 @@ def write_arrays(
     model_spec: str | None = None,
     extra: Mapping[str, Any] | None = None,
     force: bool = False,
+    full_paths: bool = False,
 ) -> list[Path]:
-    """`<path_base>.npz` and `<path_base>.json`; returns the paths written."""
+    """`<path_base>.npz` and `<path_base>.json`; returns the paths written.
+
+    `full_paths` keeps absolute paths in the JSON (see `explanation_record`)."""
     base = Path(path_base)
     npz, js = base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
     refuse_existing([npz, js], force)
-    record = explanation_record(explanation, model_spec, extra)
+    record = explanation_record(explanation, model_spec, extra, full_paths)
     return [write_npz(explanation, npz, force), write_json(record, js, force)]
 
 
@@ -171,12 +175,19 @@ def explanation_record(
     explanation: Explanation,
     model_spec: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    full_paths: bool = False,
 ) -> dict[str, Any]:
     """The JSON record of one explanation (see `resources/report.schema.json`).
 
     `model_spec` is what the user asked for (catalogue id or path; defaults to the model id).
     `extra` is merged at the top level (e.g. `{"image": {"path": ...}, "settings": {...}}`);
     a `versions` key there replaces the detected versions.
+
+    A record is written to be shared: the image's and the model's paths (`image.path`,
+    `model.id`, `model.spec`, `model.source`, `settings.model`) are reduced to file names, and
+    the image file's SHA-256 is added as `image.sha256` (the model's is `model.sha256`), so the
+    files can be identified without the user's folders. `full_paths` keeps the paths as given
+    (the model's source absolute), for private use.
     """
     e = explanation
     info = e.model
@@ -241,6 +252,31 @@ def explanation_record(
             record[key] = {**record[key], **_jsonable(value)}
         else:
             record[key] = _jsonable(value)
+    _identify_image(record["image"])
+    return record if full_paths else _without_paths(record)
+
+
+def _identify_image(image: dict[str, Any]) -> None:
+    """`image.sha256` of the file `image.path` names, when it is a readable file."""
+    path = image.get("path")
+    if isinstance(path, str) and path and "sha256" not in image:
+        with contextlib.suppress(OSError):
+            if Path(path).is_file():
+                image["sha256"] = sha256_of(Path(path))
+
+
+def _without_paths(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with every local path reduced to its file name (see `explanation_record`)."""
+    for section, key in (
+        ("image", "path"),
+        ("model", "id"),
+        ("model", "spec"),
+        ("model", "source"),
+        ("settings", "model"),
+    ):
+        entry = record.get(section)
+        if isinstance(entry, dict) and isinstance(entry.get(key), str):
+            entry[key] = file_name(entry[key])
     return record
 
 

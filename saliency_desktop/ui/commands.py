@@ -204,8 +204,9 @@ class Commands(QObject):
         spec = model.request.spec if model else None
         entry = self.win.session.current_entry()
         image_path = entry.path if entry else None
+        full = self.win.settings.full_paths
         self.exporter.submit(
-            lambda: export.export_arrays(e, base, spec, image_path, force),
+            lambda: export.export_arrays(e, base, spec, image_path, force, full),
             _names(export.array_paths(base)),
         )
         return True

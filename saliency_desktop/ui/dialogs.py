@@ -101,7 +101,8 @@ class OpenModelDialog(QDialog):
         self.trust_box = QCheckBox("Trust this model (runs code in the file)")
         warn = QLabel(
             "Models with Lambda layers or custom objects contain Python code that runs "
-            "when they load. Tick this only for files from a source you trust."
+            "when they load, and a SavedModel's graph can read and write files. Tick this "
+            "only for files from a source you trust."
         )
         warn.setWordWrap(True)
         warn.setEnabled(False)

@@ -75,11 +75,13 @@ def export_arrays(
     model_spec: str | None = None,
     image_path: str | None = None,
     force: bool = False,
+    full_paths: bool = False,
 ) -> list[Path]:
+    """The .npz and .json; the JSON has file names, not paths, unless `full_paths`."""
     from saliency_desktop.render.export import write_arrays
 
     extra = {"image": {"path": image_path}} if image_path else None
-    return write_arrays(explanation, path_base, model_spec=model_spec, extra=extra, force=force)
+    return write_arrays(explanation, path_base, model_spec, extra, force, full_paths)
 
 
 def view_rgb(explanation: Explanation, method: str, cmap: str | None, opacity: float) -> np.ndarray:

@@ -83,6 +83,14 @@ def build_menus(win: MainWindow) -> Menus:
         "Ctrl+Alt+E",
         "The raw float32 maps (.npz) and a JSON record",
     )
+    a["full_paths"] = full = QAction("Keep full &paths in records", win, checkable=True)
+    full.setStatusTip(
+        "Exported JSON records keep the image's and model's absolute paths (private use); "
+        "off, they carry file names and SHA-256 only"
+    )
+    full.setChecked(win.settings.full_paths)
+    full.toggled.connect(lambda on: setattr(win.settings, "full_paths", on))
+    file.addAction(full)
     a["copy"] = _action(
         win,
         file,

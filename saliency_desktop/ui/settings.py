@@ -65,6 +65,16 @@ class Settings:
     def colormap(self, value: str) -> None:
         self.q.setValue("view/colormap", value)
 
+    # export
+    @property
+    def full_paths(self) -> bool:
+        """Keep absolute paths in exported JSON records (off: file names and SHA-256 only)."""
+        return bool(self._get("export/full_paths", False, bool))
+
+    @full_paths.setter
+    def full_paths(self, value: bool) -> None:
+        self.q.setValue("export/full_paths", bool(value))
+
     # methods
     def methods(self) -> list[str] | None:
         raw = self.q.value("methods/selected")

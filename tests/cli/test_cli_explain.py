@@ -77,7 +77,9 @@ def test_json_validates_and_records_the_run(run, direct, dog_model, images):
     record = json.loads((out / "chelsea.json").read_text())
     assert record["model"]["id"] == "dog-breeds"
     assert record["model"]["sha256"] == sha256_of(Path(dog_model.info.source))
-    assert record["image"]["path"] == str(images[0]) and record["image"]["size"] == [300, 451]
+    assert record["image"]["path"] == images[0].name and record["image"]["size"] == [300, 451]
+    assert record["image"]["sha256"] == sha256_of(images[0])  # the file, not where it lies
+    assert record["model"]["source"] == Path(dog_model.info.source).name
     assert record["input_size"] == [160, 160] and record["preprocessing"] == "mobilenet"
     assert record["target"]["index"] == direct.target
     assert record["target"]["label"] == direct.target_label

@@ -79,7 +79,7 @@ def test_record_validates_and_carries_what_a_paper_needs(explanation):
     record = explanation_record(explanation, "models/synthetic.keras", {"image": {"path": "a.png"}})
     jsonschema.validate(record, schema())
     json.dumps(record, allow_nan=False)  # strict JSON
-    assert record["model"]["spec"] == "models/synthetic.keras"
+    assert record["model"]["spec"] == "synthetic.keras"  # a path is reduced to its name
     assert record["model"]["sha256"] == "0" * 64
     assert record["input_size"] == [32, 32] and record["image"]["size"] == [60, 90]
     assert record["image"] == {"size": [60, 90], "notes": [], "path": "a.png"}
@@ -129,3 +129,31 @@ def test_versions_do_not_import_tensorflow():
 def test_output_names_are_unique_case_insensitively():
     paths = [Path("a/x.png"), Path("b/x.png"), Path("X.jpg"), Path("y.png"), Path("c/x.png")]
     assert output_names(paths) == ["x", "x_png", "X_jpg", "y", "x_2"]
+
+
+def test_record_carries_file_names_and_hashes_not_local_paths(explanation, tmp_path):
+    from saliency_desktop.engine.files import sha256_of
+
+    private = tmp_path / "home" / "alice" / "secret project"
+    private.mkdir(parents=True)
+    image, weights = private / "photo.png", private / "net.keras"
+    image.write_bytes(b"not really a png")
+    weights.write_bytes(b"weights")
+    model = replace(explanation.model, id=str(weights), source=str(weights))
+    e = replace(explanation, model=model)
+    extra = {"image": {"path": str(image)}, "settings": {"model": str(weights)}}
+    record = explanation_record(e, str(weights), extra)
+    jsonschema.validate(record, schema())
+    assert "alice" not in json.dumps(record)
+    assert record["image"] == {
+        "size": [60, 90], "notes": [], "path": "photo.png", "sha256": sha256_of(image)
+    }  # fmt: skip
+    model_entry = record["model"]
+    assert model_entry["id"] == model_entry["spec"] == model_entry["source"] == "net.keras"
+    assert record["settings"]["model"] == "net.keras"
+    kept = explanation_record(e, str(weights), extra, full_paths=True)
+    jsonschema.validate(kept, schema())
+    assert kept["image"]["path"] == str(image) and kept["model"]["source"] == str(weights)
+    assert kept["model"]["spec"] == kept["settings"]["model"] == str(weights)
+    windows = explanation_record(e, "C:\\Users\\alice\\net.keras", {"image": {"path": "a.png"}})
+    assert windows["model"]["spec"] == "net.keras"

@@ -97,3 +97,23 @@ def test_vector_reports(qtbot, make_window, image_file, tmp_path, fmt):
     open_and_wait(qtbot, win, image_file)
     paths = _wait_export(qtbot, win, lambda: win.commands.export_report_to(tmp_path / "r", (fmt,)))
     assert paths[0].suffix == f".{fmt}" and paths[0].stat().st_size > 1000
+
+
+def test_records_carry_file_names_unless_the_full_paths_setting_is_on(
+    qtbot, make_window, image_file, tmp_path
+):
+    import json
+    from pathlib import Path
+
+    win = make_window()
+    open_and_wait(qtbot, win, image_file)
+    full = win.menus.actions["full_paths"]
+    assert not full.isChecked() and not win.settings.full_paths  # off by default
+    paths = _wait_export(qtbot, win, lambda: win.commands.export_arrays_to(tmp_path / "a"))
+    record = json.loads(next(p for p in paths if p.suffix == ".json").read_text())
+    assert record["image"]["path"] == Path(image_file).name and len(record["image"]["sha256"]) == 64
+    full.setChecked(True)  # File > Keep full paths in records
+    assert win.settings.full_paths
+    paths = _wait_export(qtbot, win, lambda: win.commands.export_arrays_to(tmp_path / "b"))
+    record = json.loads(next(p for p in paths if p.suffix == ".json").read_text())
+    assert record["image"]["path"] == str(image_file)

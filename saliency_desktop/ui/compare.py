@@ -1,4 +1,5 @@
-"""The compare view: the original and every computed method side by side, each tile labelled.
+"""The compare view: the original and every computed method side by side, each tile labelled
+and with its own colour scale (a small legend under the picture, diverging for signed maps).
 
 Tiles are painted (no child widgets): the image, then the heatmap with the shared opacity, so
 the opacity slider repaints without recolouring. The grid picks the column count that gives the
@@ -7,22 +8,14 @@ largest tiles for the view's shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QMouseEvent, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from saliency_desktop.ui.tiles import Legend, Tile
+
 GAP = 10
-
-
-@dataclass
-class Tile:
-    key: str  # "" for the original, else the method id
-    title: str
-    subtitle: str
-    base: QPixmap
-    heat: QPixmap | None = None
+WARN_COLOUR = QColor(200, 90, 0)
 
 
 class CompareView(QWidget):
@@ -48,8 +41,12 @@ class CompareView(QWidget):
         return QSize(800, 600)
 
     def _caption_height(self) -> int:
+        """Title and subtitle above the picture, the legend below it."""
         fm = self.fontMetrics()
-        return 2 * fm.height() + 6
+        return 2 * fm.height() + 6 + self._legend_height()
+
+    def _legend_height(self) -> int:
+        return 2 * self.fontMetrics().height() + 4
 
     def _grid(self) -> list[QRect]:
         n = len(self.tiles)
@@ -81,51 +78,92 @@ class CompareView(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        pal = self.palette()
         self._rects = self._grid()
         if not self.tiles:
-            painter.setPen(pal.placeholderText().color())
+            painter.setPen(self.palette().placeholderText().color())
             painter.drawText(
                 self.rect(),
                 Qt.AlignmentFlag.AlignCenter,
                 "The methods' maps appear here side by side as they finish.",
             )
             return
-        cap = self._caption_height()
-        fm = self.fontMetrics()
+        for tile, cell in zip(self.tiles, self._rects, strict=True):
+            self._paint_tile(painter, tile, cell)
+        painter.end()
+
+    def _paint_texts(self, painter: QPainter, tile: Tile, cell: QRect) -> None:
+        pal, fm = self.palette(), self.fontMetrics()
         bold = QFont(self.font())
         bold.setBold(True)
-        for tile, cell in zip(self.tiles, self._rects, strict=True):
-            text_rect = QRect(cell.left(), cell.top(), cell.width(), fm.height() + 2)
-            painter.setPen(pal.windowText().color())
-            painter.setFont(bold)
-            painter.drawText(
-                text_rect,
-                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                fm.elidedText(tile.title, Qt.TextElideMode.ElideRight, cell.width()),
-            )
-            painter.setFont(self.font())
-            painter.setPen(pal.placeholderText().color())
-            sub_rect = text_rect.translated(0, fm.height() + 2)
-            painter.drawText(
-                sub_rect,
-                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                fm.elidedText(tile.subtitle, Qt.TextElideMode.ElideRight, cell.width()),
-            )
-            area = QRect(cell.left(), cell.top() + cap, cell.width(), cell.height() - cap)
-            size = tile.base.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(QPoint(0, 0), size)
-            target.moveCenter(area.center())
-            target.moveTop(area.top())
+        top = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+        text_rect = QRect(cell.left(), cell.top(), cell.width(), fm.height() + 2)
+        painter.setPen(pal.windowText().color())
+        painter.setFont(bold)
+        painter.drawText(
+            text_rect, top, fm.elidedText(tile.title, Qt.TextElideMode.ElideRight, cell.width())
+        )
+        painter.setFont(self.font())
+        painter.setPen(WARN_COLOUR if tile.warn else pal.placeholderText().color())
+        sub = fm.elidedText(tile.subtitle, Qt.TextElideMode.ElideRight, cell.width())
+        painter.drawText(text_rect.translated(0, fm.height() + 2), top, sub)
+
+    def picture_rect(self, tile: Tile, cell: QRect) -> QRect:
+        """Where the tile's picture is drawn inside its cell."""
+        cap = 2 * self.fontMetrics().height() + 6
+        area = QRect(
+            cell.left(), cell.top() + cap, cell.width(), cell.height() - self._caption_height()
+        )
+        size = tile.base.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(QPoint(0, 0), size)
+        target.moveCenter(area.center())
+        target.moveTop(area.top())
+        return target
+
+    def _paint_tile(self, painter: QPainter, tile: Tile, cell: QRect) -> None:
+        self._paint_texts(painter, tile, cell)
+        target = self.picture_rect(tile, cell)
+        painter.setOpacity(1.0)
+        painter.drawPixmap(QRectF(target), tile.base, QRectF(tile.base.rect()))
+        if tile.heat is not None and not tile.heat.isNull():
+            painter.setOpacity(self._opacity)
+            painter.drawPixmap(QRectF(target), tile.heat, QRectF(tile.heat.rect()))
             painter.setOpacity(1.0)
-            painter.drawPixmap(QRectF(target), tile.base, QRectF(tile.base.rect()))
-            if tile.heat is not None and not tile.heat.isNull():
-                painter.setOpacity(self._opacity)
-                painter.drawPixmap(QRectF(target), tile.heat, QRectF(tile.heat.rect()))
-                painter.setOpacity(1.0)
-            painter.setPen(pal.mid().color())
-            painter.drawRect(target.adjusted(0, 0, -1, -1))
-        painter.end()
+        painter.setPen(self.palette().mid().color())
+        painter.drawRect(target.adjusted(0, 0, -1, -1))
+        if tile.note:
+            self._paint_note(painter, tile.note, target)
+        if tile.legend is not None:
+            self._paint_legend(painter, tile.legend, target)
+
+    def _paint_note(self, painter: QPainter, text: str, target: QRect) -> None:
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        box = painter.boundingRect(target.adjusted(8, 8, -8, -8), flags, text).adjusted(
+            -6, -4, 6, 4
+        )
+        painter.fillRect(box, QColor(0, 0, 0, 170))
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, flags, text)
+
+    def _paint_legend(self, painter: QPainter, legend: Legend, target: QRect) -> None:
+        """A small colorbar under the picture, in the map's raw units."""
+        fm = self.fontMetrics()
+        lo, mid, hi = legend.labels
+        pad = max(fm.horizontalAdvance(lo), fm.horizontalAdvance(hi)) // 2 + 2
+        width = max(min(target.width(), 260) - 2 * pad, 20)
+        bar = QRect(0, target.bottom() + 4, width, max(fm.height() // 2, 6))
+        bar.moveLeft(target.center().x() - width // 2)
+        painter.drawImage(bar, legend.strip)
+        painter.setPen(self.palette().mid().color())
+        painter.drawRect(bar.adjusted(0, 0, -1, -1))
+        painter.setPen(self.palette().windowText().color())
+        for frac, text in ((0.0, lo), (0.5, mid), (1.0, hi)):
+            x = bar.left() + round(frac * (bar.width() - 1))
+            w = fm.horizontalAdvance(text) + 2
+            painter.drawText(
+                QRect(x - w // 2, bar.bottom() + 1, w, fm.height()),
+                Qt.AlignmentFlag.AlignCenter,
+                text,
+            )
 
     def tile_at(self, pos: QPoint) -> Tile | None:
         for tile, rect in zip(self.tiles, self._rects or self._grid(), strict=False):

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.engine.types import Explanation, Prediction
-from saliency_desktop.ui import dialogs, menus
+from saliency_desktop.render.labels import display_label
+from saliency_desktop.ui import dialogs, menus, tiles
 from saliency_desktop.ui.commands import Commands
 from saliency_desktop.ui.details import DetailsPanel
 from saliency_desktop.ui.engine_api import EngineAdapter, EngineLike, LoadedModelState, ModelRequest
@@ -182,13 +183,18 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(1000 * fraction))
-        if message and message not in ("done", "starting"):
-            self.statusBar().showMessage(f"Explaining: {message}...")
+        if message == "predicting":
+            self.statusBar().showMessage("Predicting the class...")
+        elif message and message not in ("done", "starting", "predicted"):
+            n, total = len(self.session.results()), len(self.session.wanted())
+            self.statusBar().showMessage(f"Computing the maps: {n} of {total} done ({message}).")
 
     def _on_image_shown(self, entry: ImageEntry) -> None:
         self.view.set_image(entry.rgb)
         self.strip.select_key(entry.key)
         self.predictions.clear()
+        if self.session.explanation() is not None:  # kept from before: shown at once
+            self.predictions.set_explanation(self.session.explanation())
         self.setWindowTitle(f"{entry.name} \u2014 {TITLE}")
 
     def _on_image_error(self, key: str, message: str) -> None:
@@ -201,11 +207,15 @@ class MainWindow(QMainWindow):
 
     def _on_model_loading(self, label: str) -> None:
         self.model_label.setText(f"Loading {label}...")
+        self.predictions.set_loading(label)
 
     def _on_model_ready(self, state: LoadedModelState) -> None:
         self.commands.close_download()
         self.model_label.setText(self.session.model_text())
         self.tree.set_model_info(state.info)
+        entry = self.engine.catalogue().get(state.request.spec)
+        domain = getattr(entry, "domain", "") if entry is not None else ""
+        self.predictions.set_domain(domain or f"its {len(state.info.labels)} classes")
         action = self.menus.models.get(state.request.spec)
         if action is not None:
             action.setChecked(True)
@@ -227,14 +237,16 @@ class MainWindow(QMainWindow):
         )
 
     def _on_results(self) -> None:
-        pending = self.session.missing() if self.session.client.is_busy() else []
-        self.view.set_results(self.session.results(), pending)
+        s = self.session
+        busy = s.client.is_busy()
+        pending = s.missing() if busy or s.was_cancelled else []
+        note = tiles.COMPUTING if busy else tiles.CANCELLED
+        self.view.set_results(s.results(), pending, note, s.skipped())
         self._update_caption()
 
     def _on_predictions(self, top_k: list[Prediction], target: int) -> None:
         """The first pass's predictions, shown while the maps are still being computed."""
-        if self.session.explanation() is None:
-            self.predictions.set_predictions(top_k, target)
+        self.predictions.set_predictions(top_k, target)
 
     def _on_explanation(self, explanation: Explanation) -> None:
         self.predictions.set_explanation(explanation)
@@ -253,7 +265,7 @@ class MainWindow(QMainWindow):
         if mid:
             parts.append(f"<b>{self.view.label_of(mid)}</b>")
         if e is not None:
-            parts.append(f"class: {e.target_label.replace('_', ' ')}")
+            parts.append(f"class: {display_label(e.target_label)}")
             shown = [mid] if mid else list(e.methods)  # the layer only where a CAM map is shown
             if e.layer and any(self.session.infos[m].needs_layer for m in shown if m in e.methods):
                 parts.append(f"layer: {e.layer.rsplit('/', 1)[-1]}")

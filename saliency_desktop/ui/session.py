@@ -74,6 +74,8 @@ class Session(QObject):
         self.target: int | None = None
         self._model_token = 0
         self._job_started = time.perf_counter()
+        self._job_maps = 0  # maps the running (or last) job delivered
+        self.was_cancelled = False  # the last job was cancelled: its tiles say so
         self._pasted = 0
         self._decoding: set[str] = set()  # image keys with a decode under way
         # (method, image, model, target, layer, params) -> result; most recent last
@@ -114,13 +116,13 @@ class Session(QObject):
         self.model = state
         self._model_token += 1
         self.target = None
-        self.status.emit(self.model_text())
+        self.status.emit("Model loaded.")  # its name and device are on the right, once
         self.model_ready.emit(state)
         self.explain_now()
 
     @Slot(int, str)
     def _on_model_failed(self, _job: int, message: str) -> None:
-        self.status.emit(self.model_text() if self.model else "No model loaded.")
+        self.status.emit("The model could not be loaded." if self.model else "No model loaded.")
         self.model_error.emit(message)
         if self.model is not None:
             self.explain_now()
@@ -273,7 +275,9 @@ class Session(QObject):
             if self.client.is_busy():
                 self.client.cancel()
                 self.busy.emit(False)
+            self.was_cancelled = False
             self.results_changed.emit()
+            self.status.emit(self.ready_text())
             if self._explanation_matches():
                 self.explanation_ready.emit(self.explanation())
             self.job_done.emit()
@@ -288,15 +292,18 @@ class Session(QObject):
             entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key
         )
         self.client.explain(request)
+        self.was_cancelled = False
         self._job_started = time.perf_counter()
+        self._job_maps = 0
         self.busy.emit(True)
         self.progress.emit(0.0, "starting")
 
     def cancel(self) -> None:
         if self.client.is_busy():
             self.client.cancel()
+            self.was_cancelled = True
             self.busy.emit(False)
-            self.status.emit("Cancelled.")
+            self.status.emit("Cancelled: press F5 to run the missing maps again.")
 
     @Slot(int, str, object)
     def _on_result(self, _job: int, mid: str, result: MethodResult) -> None:
@@ -304,6 +311,7 @@ class Session(QObject):
         if key is None:
             return
         _remember(self._results, (mid, *key), result, MAX_RESULTS)
+        self._job_maps += 1
         self.results_changed.emit()
 
     @Slot(int, object)
@@ -356,10 +364,21 @@ class Session(QObject):
     def _on_finished(self, _job: int) -> None:
         self.busy.emit(self.client.is_busy())
         if not self.client.is_busy() and self.model is not None and not self.missing():
-            n = len(self.results())
             seconds = time.perf_counter() - self._job_started
-            self.status.emit(f"Ready: {n} map{'s' * (n != 1)} ({seconds:.1f} s for the last job).")
+            self.status.emit(self.ready_text(seconds if self._job_maps else None))
             self.job_done.emit()
+
+    def ready_text(self, seconds: float | None = None) -> str:
+        """ "Ready: N maps" for the maps shown; the job's time only for a job that made maps."""
+        n = len(self.results())
+        text = f"Ready: {n} map{'s' * (n != 1)}"
+        return text + (f" ({seconds:.1f} s for the last job)." if seconds is not None else ".")
+
+    def skipped(self) -> dict[str, str]:
+        """Chosen methods the engine did not run, with its reason (`Explanation.skipped`)."""
+        e = self.explanation()
+        skipped = getattr(e, "skipped", None) or {}
+        return {m: str(r) for m, r in skipped.items() if m in self.methods}
 
     def shutdown(self) -> None:
         self._debounce.stop()

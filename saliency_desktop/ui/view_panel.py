@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
 
 from saliency_desktop.engine.types import MethodInfo, MethodResult
 from saliency_desktop.render import maps
+from saliency_desktop.ui import tiles
 from saliency_desktop.ui.canvas import ImageCanvas
 from saliency_desktop.ui.colorbar import Colorbar
-from saliency_desktop.ui.compare import CompareView, Tile
+from saliency_desktop.ui.compare import CompareView
 from saliency_desktop.ui.images import rgb_to_qimage
+from saliency_desktop.ui.tiles import Tile
 
 TILE_SIDE = 480
 AUTO = "auto"
@@ -55,6 +57,8 @@ class ViewPanel(QWidget):
         self._small_pixmap = QPixmap()
         self.results: dict[str, MethodResult] = {}
         self.pending: list[str] = []
+        self.pending_note = tiles.COMPUTING
+        self.skipped: dict[str, str] = {}
         self._preferred: str | None = None  # the user's choice; "" is the original image
         self._cache: dict[tuple[object, ...], QPixmap] = {}
         # full-resolution heatmaps of big images: coloured in one pool thread, never the GUI's
@@ -213,12 +217,22 @@ class ViewPanel(QWidget):
             self._small_pixmap = QPixmap()
         self._refresh()
 
-    def set_results(self, results: dict[str, MethodResult], pending: list[str]) -> None:
+    def set_results(
+        self,
+        results: dict[str, MethodResult],
+        pending: list[str],
+        pending_note: str = tiles.COMPUTING,
+        skipped: dict[str, str] | None = None,
+    ) -> None:
+        """The maps to show; `pending` methods get a tile saying `pending_note` (computing, or
+        cancelled), `skipped` ones (id -> reason) a tile saying why they did not run."""
         stale = [k for k in self._cache if k[0] not in results or k[1] != id(results[k[0]])]
         for k in stale:
             del self._cache[k]
         self.results = dict(results)
         self.pending = list(pending)
+        self.pending_note = pending_note
+        self.skipped = dict(skipped or {})
         self._refresh()
 
     def current_method(self) -> str:
@@ -315,33 +329,32 @@ class ViewPanel(QWidget):
 
     def _update_tiles(self) -> None:
         h, w = self.rgb.shape[:2] if self.rgb is not None else (0, 0)
-        tiles = [Tile("", "Original", f"{w} \u00d7 {h} px", self._small_pixmap)]
-        for mid, result in self.results.items():
-            tiles.append(
-                Tile(
-                    mid,
-                    self.label_of(mid),
-                    _subtitle(result),
-                    self._small_pixmap,
-                    self.heatmap(mid, small=True),
-                )
-            )
+        shown = [Tile("", "Original", f"{w} \u00d7 {h} px", self._small_pixmap)]
+        for mid in self.results:
+            shown.append(self._method_tile(mid))
         for mid in self.pending:
             if mid not in self.results:
-                tiles.append(Tile(mid, self.label_of(mid), "computing\u2026", self._small_pixmap))
-        self.compare.set_tiles(tiles)
+                shown.append(
+                    Tile(mid, self.label_of(mid), "", self._small_pixmap, None, self.pending_note)
+                )
+        for mid, reason in self.skipped.items():
+            if mid not in self.results and mid not in self.pending:
+                shown.append(
+                    Tile(mid, self.label_of(mid), "not run", self._small_pixmap, None, reason)
+                )
+        self.compare.set_tiles(shown)
+
+    def _method_tile(self, mid: str) -> Tile:
+        result = self.results[mid]
+        info = self.infos.get(mid)
+        signed = bool(info and info.signed)
+        subtitle, warn = tiles.subtitle(result, info)
+        note = tiles.note(result)
+        legend = None
+        if not note.startswith("zero"):
+            legend = tiles.legend(self.cmap_for(mid), signed, maps.scale_of(result.map, signed))
+        heat = self.heatmap(mid, small=True)
+        return Tile(mid, self.label_of(mid), subtitle, self._small_pixmap, heat, note, legend, warn)
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)
-
-
-def _subtitle(result: MethodResult) -> str:
-    parts = [f"{result.seconds:.2f} s"]
-    if "layer" in result.params and result.params["layer"]:
-        parts.append(str(result.params["layer"]).rsplit("/", 1)[-1])
-    if "n_steps" in result.params:
-        parts.append(f"{result.params['n_steps']} steps")
-    delta = result.extras.get("convergence_delta")
-    if isinstance(delta, float):
-        parts.append(f"\u03b4 {delta:.2g}")
-    return " \u00b7 ".join(parts)

@@ -9,13 +9,14 @@ largest tiles for the view's shape.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from saliency_desktop.ui.tiles import Legend, Tile
 
 GAP = 10
 WARN_COLOUR = QColor(200, 90, 0)
+CROP_PEN = QPen(QColor(80, 220, 255), 2, Qt.PenStyle.DashLine)
 
 
 class CompareView(QWidget):
@@ -125,9 +126,21 @@ class CompareView(QWidget):
         painter.setOpacity(1.0)
         painter.drawPixmap(QRectF(target), tile.base, QRectF(tile.base.rect()))
         if tile.heat is not None and not tile.heat.isNull():
+            where = QRectF(target)
+            if tile.crop is not None:  # a face crop's map, at the crop's place
+                fx, fy, fw, fh = tile.crop
+                where = QRectF(
+                    target.x() + fx * target.width(),
+                    target.y() + fy * target.height(),
+                    fw * target.width(),
+                    fh * target.height(),
+                )
             painter.setOpacity(self._opacity)
-            painter.drawPixmap(QRectF(target), tile.heat, QRectF(tile.heat.rect()))
+            painter.drawPixmap(where, tile.heat, QRectF(tile.heat.rect()))
             painter.setOpacity(1.0)
+            if tile.crop is not None:
+                painter.setPen(CROP_PEN)
+                painter.drawRect(where)
         painter.setPen(self.palette().mid().color())
         painter.drawRect(target.adjusted(0, 0, -1, -1))
         if tile.note:

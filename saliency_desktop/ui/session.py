@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 _TOP = "top-1"
 MAX_RESULTS = 48  # results kept for going back to a class, a parameter value or an image
 MAX_EXPLANATIONS = 16
+HEAVY_JOB_S = 10.0  # a restored job estimated over this asks before it starts at launch
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
@@ -76,6 +78,12 @@ class Session(QObject):
         self._job_started = time.perf_counter()
         self._job_maps = 0  # maps the running (or last) job delivered
         self.was_cancelled = False  # the last job was cancelled: its tiles say so
+        # (model spec, method) -> seconds per integration step, measured on the last run
+        self.rates: dict[tuple[str, str], float] = {}
+        # asked once, before the first job (restored settings): run a job of this many seconds?
+        self.confirm_heavy: Callable[[float], bool] | None = None
+        self.face_crop = False  # explain the face found in each photo (face models)
+        self._boxes: dict[str, Any] = {}  # image key -> the face Box found in it (or None)
         self._pasted = 0
         self._decoding: set[str] = set()  # image keys with a decode under way
         # (method, image, model, target, layer, params) -> result; most recent last
@@ -98,6 +106,7 @@ class Session(QObject):
         c.model_loaded.connect(self._on_model_loaded)
         c.model_failed.connect(self._on_model_failed)
         c.download_progress.connect(lambda _j, d, t: self.download.emit(d, t))
+        c.face.connect(self._on_face)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
 
@@ -248,7 +257,8 @@ class Session(QObject):
         info = self.infos[mid]
         own = tuple(sorted((p.name, self.params.get(p.name, p.default)) for p in info.params))
         layer = self.layer if info.needs_layer else None
-        return (self.current_key, self._model_token, self._resolved_target(), layer, own)
+        target = self._resolved_target()
+        return (self.current_key, self._model_token, target, layer, own, self.face_crop)
 
     def results(self) -> dict[str, MethodResult]:
         """The current image's results for the chosen methods, in the chosen order."""
@@ -284,19 +294,44 @@ class Session(QObject):
             return
         if self.client.is_busy() and self._job_keys == {m: self._key(m) for m in missing}:
             return  # the running job computes exactly this
+        if self.confirm_heavy is not None:
+            ask, self.confirm_heavy = self.confirm_heavy, None  # only the first job
+            seconds = self.estimate(missing)
+            if seconds is not None and seconds > HEAVY_JOB_S and not ask(seconds):
+                self.status.emit(
+                    f"Not started: about {seconds:.0f} s with these settings. Press F5 to run."
+                )
+                return
         self._job_keys = {m: self._key(m) for m in missing}
         target = None if self.target is None else int(self.target)
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key
-        )
+            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key,
+            self.face_crop,
+        )  # fmt: skip
         self.client.explain(request)
         self.was_cancelled = False
         self._job_started = time.perf_counter()
         self._job_maps = 0
         self.busy.emit(True)
         self.progress.emit(0.0, "starting")
+
+    def set_face_crop(self, on: bool) -> None:
+        self.face_crop = bool(on)
+        self.results_changed.emit()
+        self.explain_now()
+
+    def face_box(self) -> Any:
+        """The face Box of the current image when face crop is on and a face was found."""
+        return self._boxes.get(self.current_key or "") if self.face_crop else None
+
+    @Slot(int, object)
+    def _on_face(self, _job: int, box: Any) -> None:
+        self._boxes[self.current_key or ""] = box
+        if box is None:
+            self.status.emit("No face found: the whole photo is explained.")
+        self.results_changed.emit()
 
     def cancel(self) -> None:
         if self.client.is_busy():
@@ -312,6 +347,9 @@ class Session(QObject):
             return
         _remember(self._results, (mid, *key), result, MAX_RESULTS)
         self._job_maps += 1
+        steps = result.params.get("n_steps")
+        if self.model is not None and isinstance(steps, int) and steps > 0 and result.seconds > 0:
+            self.rates[(self.model.request.spec, mid)] = result.seconds / steps
         self.results_changed.emit()
 
     @Slot(int, object)
@@ -373,6 +411,22 @@ class Session(QObject):
         n = len(self.results())
         text = f"Ready: {n} map{'s' * (n != 1)}"
         return text + (f" ({seconds:.1f} s for the last job)." if seconds is not None else ".")
+
+    def estimate(self, methods: list[str], name: str = "n_steps") -> float | None:
+        """Seconds the methods with a `name` parameter will take with the current settings,
+        from their last measured time per step on this model (None when never measured)."""
+        if self.model is None:
+            return None
+        total, known = 0.0, False
+        for mid in methods:
+            rate = self.rates.get((self.model.request.spec, mid))
+            info = self.infos.get(mid)
+            if rate is None or info is None or not any(p.name == name for p in info.params):
+                continue
+            default = next(p.default for p in info.params if p.name == name)
+            total += rate * float(self.params.get(name, default))
+            known = True
+        return total if known else None
 
     def skipped(self) -> dict[str, str]:
         """Chosen methods the engine did not run, with its reason (`Explanation.skipped`)."""

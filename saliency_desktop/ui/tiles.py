@@ -3,7 +3,7 @@ that is zero everywhere, a method that did not run) and its colour scale (a smal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtGui import QImage, QPixmap
@@ -36,7 +36,7 @@ class Tile:
     note: str = ""  # written over the picture (a zero map, a cancelled or skipped method)
     legend: Legend | None = None
     warn: bool = False  # the subtitle carries a warning (drawn in a warning colour)
-    extra: dict[str, object] = field(default_factory=dict)
+    crop: tuple[float, float, float, float] | None = None  # the map's part (x, y, w, h) of 1
 
 
 def short(value: float) -> str:

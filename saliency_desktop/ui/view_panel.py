@@ -59,6 +59,7 @@ class ViewPanel(QWidget):
         self.pending: list[str] = []
         self.pending_note = tiles.COMPUTING
         self.skipped: dict[str, str] = {}
+        self.crop: Any = None  # the face crop's Box: the maps cover only that part of the image
         self._preferred: str | None = None  # the user's choice; "" is the original image
         self._cache: dict[tuple[object, ...], QPixmap] = {}
         # full-resolution heatmaps of big images: coloured in one pool thread, never the GUI's
@@ -200,6 +201,7 @@ class ViewPanel(QWidget):
     # ---- content ----
     def set_image(self, rgb: np.ndarray | None) -> None:
         self.rgb = rgb
+        self.crop = None
         self._cache.clear()
         self.results = {}
         self.canvas.set_image(rgb)
@@ -258,13 +260,13 @@ class ViewPanel(QWidget):
         None until it is ready, then the view refreshes itself."""
         result = self.results[mid]
         cmap = self.cmap_for(mid)
-        key = (mid, id(result), cmap, small)
+        key = (mid, id(result), cmap, small, self.crop)
         if key not in self._cache:
             image = self._small if small else self.rgb
             assert image is not None
             signed = self.infos[mid].signed if mid in self.infos else False
             scale = maps.scale_of(result.map, signed)  # as the report and the PNG export
-            args = (result.map, image.shape[:2], signed, cmap)
+            args = (result.map, self._map_size(image), signed, cmap)
             if small or image.shape[0] * image.shape[1] <= BIG_PIXELS:
                 rgb = maps.heatmap_rgb(*args, scale=scale)
                 self._cache[key] = QPixmap.fromImage(rgb_to_qimage(rgb))
@@ -274,6 +276,26 @@ class ViewPanel(QWidget):
                     self._pool.submit(self._colour, key, args, scale)
                 return None
         return self._cache[key]
+
+    def _map_size(self, image: np.ndarray) -> tuple[int, int]:
+        """(height, width) the map covers on `image`: all of it, or the face crop's part."""
+        if self.crop is None or self.rgb is None:
+            return image.shape[:2]
+        s = image.shape[0] / self.rgb.shape[0]
+        return max(round(self.crop.h * s), 1), max(round(self.crop.w * s), 1)
+
+    def set_crop(self, box: Any) -> None:
+        """The face crop the maps were computed on (None: the whole image)."""
+        if box != self.crop:
+            self.crop = box
+            self._refresh()
+
+    def _crop_fraction(self) -> tuple[float, float, float, float] | None:
+        if self.crop is None or self.rgb is None:
+            return None
+        h, w = self.rgb.shape[:2]
+        c = self.crop
+        return c.x / w, c.y / h, c.w / w, c.h / h
 
     def _colour(self, key: tuple[object, ...], args: tuple[Any, ...], scale: float) -> None:
         """In the pool thread: numpy and Pillow only, no Qt object but the signal."""
@@ -318,7 +340,9 @@ class ViewPanel(QWidget):
             self.compare.set_tiles([])
             self.caption.setText("")
             return
-        self.canvas.set_overlay(self.heatmap(mid) if mid else None)
+        offset = (self.crop.x, self.crop.y) if self.crop is not None else (0, 0)
+        self.canvas.set_overlay(self.heatmap(mid) if mid else None, offset)
+        self.canvas.set_box(self.crop)
         if mid:
             signed = self.infos[mid].signed if mid in self.infos else False
             self.colorbar.set_colormap(
@@ -354,7 +378,10 @@ class ViewPanel(QWidget):
         if not note.startswith("zero"):
             legend = tiles.legend(self.cmap_for(mid), signed, maps.scale_of(result.map, signed))
         heat = self.heatmap(mid, small=True)
-        return Tile(mid, self.label_of(mid), subtitle, self._small_pixmap, heat, note, legend, warn)
+        return Tile(
+            mid, self.label_of(mid), subtitle, self._small_pixmap, heat, note, legend, warn,
+            self._crop_fraction(),
+        )  # fmt: skip
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)

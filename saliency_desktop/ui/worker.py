@@ -12,6 +12,7 @@ import itertools
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -55,6 +56,7 @@ class Worker(QObject):
     model_loaded = Signal(int, object)  # job id, LoadedModelState
     model_failed = Signal(int, str)
     download_progress = Signal(int, object, object)  # job id, bytes so far, total or None
+    face = Signal(int, object)  # job id, the face crop's Box in the image (None: no face)
 
     def __init__(self, engine: EngineLike) -> None:
         super().__init__()
@@ -115,9 +117,10 @@ class Worker(QObject):
             if self._model is None:
                 raise EngineError("No model is loaded: choose one in the Model menu.")
             start = time.perf_counter()
+            image, note = self._face_crop(job_id, request)
             explanation = self._engine.explain(
                 self._model,
-                request.image,
+                image,
                 list(request.methods),
                 request.target,
                 request.layer,
@@ -133,6 +136,8 @@ class Worker(QObject):
                 ", ".join(request.methods),
                 time.perf_counter() - start,
             )
+            if note:
+                explanation = replace(explanation, notes=(*explanation.notes, note))
             self.explained.emit(job_id, explanation)
         except CancelledError:
             log.info("job %d cancelled", job_id)
@@ -145,6 +150,19 @@ class Worker(QObject):
             self.failed.emit(job_id, UNEXPECTED.format(exc))
         finally:
             self.finished.emit(job_id)
+
+    def _face_crop(self, job_id: int, request: ExplainRequest) -> tuple[Any, str]:
+        """The image to explain: the face crop when asked for and a face is found."""
+        if not request.face_crop:
+            return request.image, ""
+        from saliency_desktop.engine.faces import crop, detect_face
+
+        box = detect_face(request.image)
+        self.face.emit(job_id, box)
+        if box is None:
+            return request.image, "face crop: no face found, the whole photo was explained"
+        note = f"face crop: {box.w}\u00d7{box.h} px at ({box.x}, {box.y}) of the photo"
+        return crop(request.image, box), note
 
 
 class EngineClient(QObject):
@@ -160,6 +178,7 @@ class EngineClient(QObject):
     model_loaded = Signal(int, object)
     model_failed = Signal(int, str)
     download_progress = Signal(int, object, object)
+    face = Signal(int, object)
 
     _load_requested = Signal(int, object, object)
     _explain_requested = Signal(int, object, object)
@@ -188,6 +207,7 @@ class EngineClient(QObject):
         w.model_loaded.connect(self._on_model_loaded)
         w.model_failed.connect(self._on_model_failed)
         w.download_progress.connect(self._on_download)
+        w.face.connect(self._on_face)
         self.thread.start()
         self._closed = False
 
@@ -256,6 +276,11 @@ class EngineClient(QObject):
             self.result.emit(job_id, method_id, payload)
         else:
             log.debug("ignored a result of superseded job %d (%s)", job_id, method_id)
+
+    @Slot(int, object)
+    def _on_face(self, job_id: int, box: object) -> None:
+        if job_id == self.current_job:
+            self.face.emit(job_id, box)
 
     @Slot(int, object)
     def _on_explained(self, job_id: int, explanation: object) -> None:

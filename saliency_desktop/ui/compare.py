@@ -158,18 +158,23 @@ class CompareView(QWidget):
         painter.drawText(box, flags, text)
 
     def _paint_legend(self, painter: QPainter, legend: Legend, target: QRect) -> None:
-        """A small colorbar under the picture, in the map's raw units."""
+        """A small colorbar under the picture, in the map's raw units (the middle label is
+        left out when the tile is too narrow for three)."""
         fm = self.fontMetrics()
         lo, mid, hi = legend.labels
-        pad = max(fm.horizontalAdvance(lo), fm.horizontalAdvance(hi)) // 2 + 2
-        width = max(min(target.width(), 260) - 2 * pad, 20)
+        widths = [fm.horizontalAdvance(t) + 6 for t in (lo, mid, hi)]
+        pad = max(widths[0], widths[2]) // 2
+        width = max(min(target.width(), 260) - 2 * pad, widths[0] + widths[2])
         bar = QRect(0, target.bottom() + 4, width, max(fm.height() // 2, 6))
         bar.moveLeft(target.center().x() - width // 2)
         painter.drawImage(bar, legend.strip)
         painter.setPen(self.palette().mid().color())
         painter.drawRect(bar.adjusted(0, 0, -1, -1))
         painter.setPen(self.palette().windowText().color())
-        for frac, text in ((0.0, lo), (0.5, mid), (1.0, hi)):
+        marks = [(0.0, lo), (1.0, hi)]
+        if sum(widths) <= bar.width():
+            marks.insert(1, (0.5, mid))
+        for frac, text in marks:
             x = bar.left() + round(frac * (bar.width() - 1))
             w = fm.horizontalAdvance(text) + 2
             painter.drawText(

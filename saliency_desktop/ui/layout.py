@@ -19,8 +19,8 @@ def minimum_widths(win: MainWindow) -> dict[str, int]:
     fm = win.fontMetrics()
     adv = fm.horizontalAdvance
     return {
-        "dock-images": adv("grace_hopper.jpg") + 90,  # thumbnail + a typical file name
-        "dock-methods": adv("Integrated Gradients") + adv("gausslegendre") + 110,
+        "dock-images": adv("grace_hopper.jpg") + 80,  # thumbnail + a typical file name
+        "dock-methods": adv("Integrated Gradients") + adv("gausslegendre") + 60,
         "dock-predictions": adv("Staffordshire bullterrier") + 60,
         "dock-details": adv("completeness gap \u03b4  0.0123") + 40,
     }

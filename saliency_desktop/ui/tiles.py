@@ -72,7 +72,7 @@ def delta_text(result: MethodResult) -> tuple[str, bool]:
         rel = abs(float(delta)) / abs(float(score) - float(base))
         text = f"\u03b4 {rel:.1%} of S(x)\u2212S(x\u2032)"
         if rel > DELTA_WARN:
-            return f"\u26a0 {text}: raise the steps", True
+            return f"\u26a0 {text}", True
         return text, False
     return f"\u03b4 {float(delta):.2g}", False
 

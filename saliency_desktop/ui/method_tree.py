@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
@@ -96,19 +97,29 @@ class MethodTree(QTreeWidget):
                 self._add_param(item, p)
         cam = self._family_items.get("cam")
         self.layer_combo = QComboBox()
-        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.layer_combo.setMinimumContentsLength(12)
+        # the row spans both columns: the combo gets the panel's width, long names show whole
+        self.layer_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.layer_combo.setMinimumContentsLength(8)
+        self.layer_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.layer_combo.setToolTip(
             "The feature-map layer of the CAM methods (default: the last one with spatial size > 1)"
         )
         self.layer_combo.currentIndexChanged.connect(self._emit)
         self.layer_combo.setEnabled(False)
         if cam is not None:
-            row = QTreeWidgetItem([LAYER_ROW])
+            row = QTreeWidgetItem()
             cam.insertChild(0, row)
-            row.setToolTip(0, self.layer_combo.toolTip())
-            row.setSizeHint(1, self.layer_combo.sizeHint())
-            self.setItemWidget(row, 1, self.layer_combo)
+            row.setFirstColumnSpanned(True)
+            cell = QWidget()
+            box = QHBoxLayout(cell)
+            box.setContentsMargins(0, 0, 4, 0)
+            box.addWidget(QLabel(LAYER_ROW))
+            box.addWidget(self.layer_combo, 1)
+            cell.setToolTip(self.layer_combo.toolTip())
+            row.setSizeHint(0, cell.sizeHint())
+            self.setItemWidget(row, 0, cell)
         self.expandAll()
         self._building = False
         self.itemChanged.connect(self._on_item_changed)

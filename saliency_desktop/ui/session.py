@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from saliency_desktop.engine.types import Explanation, MethodInfo, MethodResult
@@ -25,7 +24,8 @@ from saliency_desktop.ui.engine_api import (
     LoadedModelState,
     ModelRequest,
 )
-from saliency_desktop.ui.images import ImageEntry, ImageLoader, expand_paths, thumbnail
+from saliency_desktop.ui.images import ImageEntry, ImageLoader
+from saliency_desktop.ui.session_images import SessionImages
 from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
         cache.popitem(last=False)
 
 
-class Session(QObject):
+class Session(SessionImages, QObject):
     status = Signal(str)
     busy = Signal(bool)
     progress = Signal(float, str)
@@ -140,91 +140,6 @@ class Session(QObject):
         if self.model is None:
             return "No model loaded."
         return f"{self.model.info.label}  \u00b7  {self.model.device}"
-
-    # ---- images ----
-    def add_paths(self, paths: list[str], select: bool = True) -> list[ImageEntry]:
-        added = []
-        for given in paths:
-            found = expand_paths([given])
-            if not found:  # a folder (even one named like an image) without image files
-                name = given.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-                self.status.emit(f"{name}: a folder with no image files in it.")
-            for path in found:
-                entry = ImageEntry(name=path.replace("\\", "/").rsplit("/", 1)[-1], path=path)
-                self.entries[entry.key] = entry
-                added.append(entry)
-                self.image_added.emit(entry)
-                self._decode(entry)
-        if added and select:
-            self.select(added[0].key)
-        return added
-
-    def add_array(self, rgb: np.ndarray, name: str = "") -> ImageEntry:
-        self._pasted += 1
-        entry = ImageEntry(name=name or f"Pasted image {self._pasted}", rgb=rgb)
-        self.entries[entry.key] = entry
-        self.image_added.emit(entry)
-        self.thumbnail_ready.emit(entry.key, thumbnail(rgb))
-        self.select(entry.key)
-        return entry
-
-    def select(self, key: str) -> None:
-        entry = self.entries.get(key)
-        if entry is None or key == self.current_key:
-            return
-        previous = self.entries.get(self.current_key or "")
-        if previous is not None and previous.path is not None:
-            previous.rgb = None  # decoded again when chosen: a big folder must not fill memory
-        self.current_key = key
-        self.target = None
-        if entry.rgb is not None:
-            self._show(entry)
-        elif entry.error:
-            self.image_error.emit(key, entry.error)
-        elif entry.path is not None:
-            self.status.emit(f"Opening {entry.name}...")
-            self._decode(entry)
-
-    def _decode(self, entry: ImageEntry) -> None:
-        if entry.key not in self._decoding and entry.path is not None:
-            self._decoding.add(entry.key)
-            self.loader.load(entry.key, entry.path)
-
-    def current_entry(self) -> ImageEntry | None:
-        return self.entries.get(self.current_key or "")
-
-    def _show(self, entry: ImageEntry) -> None:
-        self.image_shown.emit(entry)
-        self.results_changed.emit()
-        for note in entry.notes:
-            self.status.emit(note)
-        self.explain_now()
-
-    @Slot(str, object, object, object)
-    def _on_image_loaded(
-        self, key: str, rgb: np.ndarray, notes: tuple[str, ...], thumb: Any
-    ) -> None:
-        self._decoding.discard(key)
-        entry = self.entries.get(key)
-        if entry is None:
-            return
-        entry.error = None
-        entry.notes = tuple(notes)
-        self.thumbnail_ready.emit(key, thumb)
-        if key == self.current_key:
-            if entry.rgb is None:
-                entry.rgb = rgb
-                self._show(entry)
-
-    @Slot(str, str)
-    def _on_image_failed(self, key: str, message: str) -> None:
-        self._decoding.discard(key)
-        entry = self.entries.get(key)
-        if entry is None:
-            return
-        entry.error = message
-        log.warning("image failed: %s", message)
-        self.image_error.emit(key, message)
 
     # ---- methods, target, jobs ----
     def set_methods(

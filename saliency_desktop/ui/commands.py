@@ -12,7 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from saliency_desktop.engine.images import IMAGE_SUFFIXES
-from saliency_desktop.ui import dialogs, export
+from saliency_desktop.ui import dialogs, export, file_dialogs
 from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from saliency_desktop.ui.log import current_log
 
@@ -58,14 +58,14 @@ class Commands(QObject):
 
     # ---- images ----
     def open_images(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
+        paths = file_dialogs.open_files(
             self.win, "Open images", self.win.settings.last_dir("images"), IMAGE_FILTER
         )
         if paths:
             self.win.open_paths(paths)
 
     def open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(
+        path = file_dialogs.existing_dir(
             self.win, "Open a folder of images", self.win.settings.last_dir("images")
         )
         if path:
@@ -146,7 +146,7 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, chosen = QFileDialog.getSaveFileName(
+        path, chosen = file_dialogs.save_file(
             self.win,
             "Export report",
             self._default("_report.png"),
@@ -180,7 +180,7 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = file_dialogs.save_file(
             self.win,
             "Export view as PNG",
             self._default("_view.png"),
@@ -214,7 +214,7 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = file_dialogs.save_file(
             self.win,
             "Export raw maps (npz + json)",
             self._default(".npz"),

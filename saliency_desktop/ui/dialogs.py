@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from saliency_desktop import __version__
 from saliency_desktop.engine.catalogue import CatalogueEntry
+from saliency_desktop.ui import file_dialogs
 from saliency_desktop.ui.engine_api import LoadedModelState, ModelRequest
 
 PREPROCESSING_HELP = {
@@ -138,17 +138,17 @@ class OpenModelDialog(QDialog):
         self.resize(620, self.sizeHint().height())
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Model file", self._start, MODEL_FILTER)
+        path = file_dialogs.open_file(self, "Model file", self._start, MODEL_FILTER)
         if path:
             self.path_edit.setText(path)
 
     def _browse_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "SavedModel folder", self._start)
+        path = file_dialogs.existing_dir(self, "SavedModel folder", self._start)
         if path:
             self.path_edit.setText(path)
 
     def _browse_labels(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path = file_dialogs.open_file(
             self, "Labels file", self._start, "Text files (*.txt);;All files (*)"
         )
         if path:

@@ -213,3 +213,26 @@ def test_empty_images_list_says_how_to_fill_it(qtbot, make_window):
     from saliency_desktop.ui.image_strip import HINT
 
     assert HINT == "Drop images here, or File > Open / Samples"
+
+
+def test_file_dialog_columns_are_not_cut(qtbot, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QTreeView
+
+    from saliency_desktop.ui import file_dialogs
+
+    (tmp_path / "a_rather_long_photo_name_from_a_camera_2024.jpg").write_bytes(b"x")
+    dialog = QFileDialog(None, "Open images", str(tmp_path), "Images (*.jpg)")
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    file_dialogs.prepare(dialog)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    tree = dialog.findChild(QTreeView, "treeView")
+    assert tree is not None and tree.isVisible()
+    header = tree.header()
+    name = tree.fontMetrics().horizontalAdvance("a_rather_long_photo_name_from_a_camera_2024.jpg")
+    assert header.sectionSize(0) >= name + 24
+    for column in range(1, header.count()):
+        if not header.isSectionHidden(column):
+            assert header.sectionSize(column) >= header.sectionSizeHint(column) - 2
+    dialog.close()

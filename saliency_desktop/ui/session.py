@@ -186,8 +186,11 @@ class Session(SessionImages, QObject):
         return out
 
     def missing(self) -> list[str]:
+        """Chosen methods without a result (those the engine skipped, with a reason, are not
+        missing: running them again would skip them again)."""
         have = self.results()
-        return [m for m in self.wanted() if m not in have]
+        skipped = self.skipped()
+        return [m for m in self.wanted() if m not in have and m not in skipped]
 
     @Slot()
     def explain_now(self) -> None:

@@ -211,3 +211,43 @@ def test_ctrl_v_with_a_path_or_file_url_as_text_opens_it(qtbot, make_window, ima
     win.menus.actions["paste"].trigger()
     assert "No such file" in win.statusBar().currentMessage()
     assert win.strip.count() == 2
+
+
+def test_skipped_methods_and_engine_notes_are_shown(qtbot, make_window, image_file):
+    from dataclasses import dataclass, field, replace
+
+    from saliency_desktop.engine.types import Explanation
+
+    @dataclass(frozen=True)
+    class WithSkipped(Explanation):  # the engine's `Explanation.skipped`, as it will carry it
+        skipped: dict[str, str] = field(default_factory=dict)
+
+    class Engine(FakeEngine):
+        def explain(self, model, image, methods, *args, **kwargs):  # type: ignore[no-untyped-def]
+            run = [m for m in methods if m != "deconvnet"]
+            target, layer, progress, cancel, on_result, params = args
+
+            def noted(r):  # type: ignore[no-untyped-def]
+                if r.method == "vanilla_gradients":
+                    r = replace(r, extras={"note": "rerouted 3 ReLUs; 2 hard-swish kept"})
+                on_result(r)
+
+            args = (target, layer, progress, cancel, noted, params)
+            e = super().explain(model, image, run, *args, **kwargs)
+            fields = {f: getattr(e, f) for f in e.__dataclass_fields__}
+            return WithSkipped(**fields, skipped={"deconvnet": "no ReLU on the feature path"})
+
+    win = make_window(Engine())
+    win.open_paths([image_file])
+    qtbot.waitUntil(lambda: win.session.explanation() is not None, timeout=5000)
+    assert win.session.skipped() == {"deconvnet": "no ReLU on the feature path"}
+    win.view.set_mode("compare")
+    shown = {t.key: t for t in win.view.compare.tiles}
+    assert shown["deconvnet"].note == "no ReLU on the feature path"
+    assert shown["deconvnet"].subtitle == "not run"
+    assert shown["vanilla_gradients"].note == "rerouted 3 ReLUs; 2 hard-swish kept"
+    wait_done(qtbot, win)  # a skipped method is not missing: no job runs it again
+    calls = len(win.engine.explain_calls)
+    win.menus.actions["explain"].trigger()
+    assert len(win.engine.explain_calls) == calls
+    assert win.statusBar().currentMessage().startswith("Ready: 6 maps")

@@ -114,8 +114,8 @@ class Session(SessionImages, QObject):
     def load_model(self, request: ModelRequest, label: str = "") -> None:
         label = label or request.spec
         first = self.model is None
-        text = f"Loading TensorFlow and {label}..." if first else f"Loading {label}..."
-        self.status.emit(text)
+        # the model's name is on the right ("Loading <label>..."): said once
+        self.status.emit("Loading TensorFlow and the model..." if first else "Loading the model...")
         self.model_loading.emit(label)
         self.busy.emit(False)
         self.client.load_model(request)

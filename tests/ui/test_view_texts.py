@@ -251,3 +251,16 @@ def test_skipped_methods_and_engine_notes_are_shown(qtbot, make_window, image_fi
     win.menus.actions["explain"].trigger()
     assert len(win.engine.explain_calls) == calls
     assert win.statusBar().currentMessage().startswith("Ready: 6 maps")
+
+
+def test_loading_names_the_model_once(qtbot, make_window):
+    from saliency_desktop.ui.engine_api import ModelRequest
+
+    win = make_window(model=False)
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.load_model(ModelRequest("dog-breeds"))
+        label = "Dog breeds (MobileNetV2, 19 classes)"
+        texts = [win.statusBar().currentMessage(), win.model_label.text()]
+        assert sum(label in t for t in texts) == 1
+    texts = [win.statusBar().currentMessage(), win.model_label.text()]
+    assert sum(label in t for t in texts) == 1

@@ -135,5 +135,6 @@ class ImageCanvas(QGraphicsView):
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         painter.setFont(font)
-        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # narrow windows too
+        painter.drawText(self.viewport().rect().adjusted(12, 0, -12, 0), flags, PLACEHOLDER)
         painter.restore()

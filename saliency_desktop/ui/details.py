@@ -78,7 +78,7 @@ class DetailsPanel(QTextBrowser):
         super().__init__(parent)
         self.setOpenExternalLinks(False)
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
-        self.setPlaceholderText("Details of the shown map and the model appear here.")
+        self.setPlaceholderText("Details of the map and model.")
 
     def show_details(
         self,

@@ -336,6 +336,7 @@ class ViewPanel(QWidget):
         self.method_combo.blockSignals(False)
         mid = self.current_method()
         if self.rgb is None:
+            self.colorbar.setVisible(False)  # no map, no scale
             self.canvas.set_overlay(None)
             self.compare.set_tiles([])
             self.caption.setText("")

@@ -157,31 +157,36 @@ class CompareView(QWidget):
         painter.setPen(QColor(255, 255, 255))
         painter.drawText(box, flags, text)
 
-    def _paint_legend(self, painter: QPainter, legend: Legend, target: QRect) -> None:
-        """A small colorbar under the picture, in the map's raw units (the middle label is
-        left out when the tile is too narrow for three)."""
+    def legend_layout(
+        self, legend: Legend, target: QRect
+    ) -> tuple[QRect, list[tuple[QRect, Qt.AlignmentFlag, str]]]:
+        """The legend's bar under the picture and its labels' boxes. The end labels stay inside
+        the bar's width (as the report's), so neighbouring tiles never overlap; the middle
+        label is left out when the tile is too narrow for three, the low one when too narrow
+        for two."""
         fm = self.fontMetrics()
         lo, mid, hi = legend.labels
-        widths = [fm.horizontalAdvance(t) + 6 for t in (lo, mid, hi)]
-        pad = max(widths[0], widths[2]) // 2
-        width = max(min(target.width(), 260) - 2 * pad, widths[0] + widths[2])
-        bar = QRect(0, target.bottom() + 4, width, max(fm.height() // 2, 6))
-        bar.moveLeft(target.center().x() - width // 2)
+        w_lo, w_mid, w_hi = (fm.horizontalAdvance(t) + 2 for t in (lo, mid, hi))
+        bar = QRect(0, target.bottom() + 4, min(target.width(), 260), max(fm.height() // 2, 6))
+        bar.moveLeft(target.left() + (target.width() - bar.width()) // 2)
+        y, h = bar.bottom() + 1, fm.height()
+        labels = [(QRect(bar.right() - w_hi + 1, y, w_hi, h), Qt.AlignmentFlag.AlignRight, hi)]
+        if w_lo + w_hi + 4 <= bar.width():
+            labels.append((QRect(bar.left(), y, w_lo, h), Qt.AlignmentFlag.AlignLeft, lo))
+        if w_lo + w_mid + w_hi + 12 <= bar.width():
+            box = QRect(bar.center().x() - w_mid // 2, y, w_mid, h)
+            labels.append((box, Qt.AlignmentFlag.AlignCenter, mid))
+        return bar, labels
+
+    def _paint_legend(self, painter: QPainter, legend: Legend, target: QRect) -> None:
+        """A small colorbar under the picture, in the map's raw units."""
+        bar, labels = self.legend_layout(legend, target)
         painter.drawImage(bar, legend.strip)
         painter.setPen(self.palette().mid().color())
         painter.drawRect(bar.adjusted(0, 0, -1, -1))
         painter.setPen(self.palette().windowText().color())
-        marks = [(0.0, lo), (1.0, hi)]
-        if sum(widths) <= bar.width():
-            marks.insert(1, (0.5, mid))
-        for frac, text in marks:
-            x = bar.left() + round(frac * (bar.width() - 1))
-            w = fm.horizontalAdvance(text) + 2
-            painter.drawText(
-                QRect(x - w // 2, bar.bottom() + 1, w, fm.height()),
-                Qt.AlignmentFlag.AlignCenter,
-                text,
-            )
+        for box, align, text in labels:
+            painter.drawText(box, align, text)
 
     def tile_at(self, pos: QPoint) -> Tile | None:
         for tile, rect in zip(self.tiles, self._rects or self._grid(), strict=False):

@@ -69,6 +69,7 @@ class PredictionsPanel(QWidget):
         self.tree.itemActivated.connect(self._on_clicked)
         self.target_label = QLabel("No prediction yet.")
         self.target_label.setWordWrap(True)
+        self.target_label.setMinimumHeight(4 * self.target_label.fontMetrics().lineSpacing())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)
@@ -90,10 +91,7 @@ class PredictionsPanel(QWidget):
         if not top_k or top_k[0].probability >= UNSURE:
             return ""
         knows = self.domain or "the classes it was trained on"
-        return (
-            f"<br><b>Top-1 is below 50 %:</b> this model only knows {knows}; "
-            "the photo may show something else."
-        )
+        return f"<br><b>Top-1 is below 50 %:</b> this model only knows {knows}."
 
     def set_explanation(self, explanation: Explanation | None) -> None:
         if explanation is None:

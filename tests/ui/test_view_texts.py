@@ -38,6 +38,17 @@ def test_compare_tiles_each_have_a_colour_scale(qtbot, make_window, image_file):
             assert lo.startswith("\u2264\u2212") and mid_label == "0" and hi.startswith("\u2265")
         else:
             assert lo == "0" and hi.startswith("\u2265")
+    compare = win.view.compare
+    for size in ((900, 600), (330, 420)):  # labels stay under their own picture
+        compare.resize(*size)
+        for t, cell in zip(compare.tiles, compare._grid(), strict=True):
+            if t.legend is not None:
+                pic = compare.picture_rect(t, cell)
+                _bar, labels = compare.legend_layout(t.legend, pic)
+                assert labels and labels[0][2] == t.legend.labels[2]  # "≥ scale" always shown
+                for box, _align, _text in labels:
+                    assert pic.left() <= box.left() and box.right() <= pic.right() + 1
+    compare.resize(win.view.stack.size())
     # the legend is painted under the picture: colours of the colormap appear there
     tile = shown["gradcam"]
     cell = win.view.compare._grid()[list(win.view.compare.tiles).index(tile)]

@@ -8,6 +8,8 @@ largest tiles for the view's shape.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -201,4 +203,10 @@ class CompareView(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         tile = self.tile_at(event.position().toPoint())
-        self.setToolTip("" if tile is None else f"{tile.title}: double-click to open it alone")
+        if tile is None:
+            self.setToolTip("")
+        else:  # the whole subtitle, which a narrow tile elides
+            sub = f"<br>{html.escape(tile.subtitle)}" if tile.subtitle else ""
+            self.setToolTip(
+                f"<b>{html.escape(tile.title)}</b>{sub}<br>double-click to open it alone"
+            )

@@ -88,8 +88,8 @@ def subtitle(result: MethodResult, info: MethodInfo | None) -> tuple[str, bool]:
     if "n_steps" in result.params:
         parts.append(f"{result.params['n_steps']} steps")
     delta, warn = delta_text(result)
-    if delta:
-        parts.append(delta)
+    if delta:  # first: on a narrow tile the elided end is the time, not the gap
+        parts.insert(0, delta)
     return " \u00b7 ".join(parts), warn
 
 

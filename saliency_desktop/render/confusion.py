@@ -15,15 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from saliency_desktop.render.labels import display_label
+
 if TYPE_CHECKING:
     from saliency_desktop.engine.dataset import Confusion, PredictionRow
 
 CSV_COLUMNS = ("path", "true", "predicted", "probability", "true_probability", "correct")
-
-
-def display_label(label: str) -> str:
-    """A label as people write it: `golden_retriever` -> `golden retriever`."""
-    return label.replace("_", " ")
 
 
 def confusion_figure(c: Confusion, title: str = "") -> Any:

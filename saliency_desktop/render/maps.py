@@ -7,7 +7,8 @@ Normalisation (explicit, as in PAIR saliency and Captum's `visualization`):
 * unsigned maps: m / P, clipped to [0, 1], where P is the `percentile`-th percentile of m
   (default 99.5): the brightest 0.5% of pixels saturate instead of dictating the scale;
 * signed maps (Integrated Gradients): m / P(|m|), clipped to [-1, 1], shown on a diverging
-  colormap centred on zero.
+  colormap centred on zero, with an opacity that grows with |value| (`alpha_for`): the photo
+  stays visible where the attribution is near zero instead of under a pale veil.
 P is taken of the map at its own (model-input) resolution, before it is resized to the image,
 so a map has the same colours on a thumbnail and on the full-size photo.
 """
@@ -96,8 +97,15 @@ def resize_map(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def alpha_for(normalized: np.ndarray, signed: bool) -> np.ndarray:
-    """Per-pixel weight of the heatmap in an overlay: |value| (so zero saliency stays clear)."""
-    return np.abs(normalized) if signed else normalized
+    """Per-pixel weight of the heatmap in an overlay, in [0, 1].
+
+    Signed maps: |value|, so a pixel with no attribution shows the photo untouched and full
+    colour needs |m| >= P(|m|). Unsigned maps: 1 everywhere (a plain blend: the sequential
+    colormap's dark end is part of the picture, as in the papers' figures).
+    """
+    if signed:
+        return np.abs(normalized).astype(np.float32)
+    return np.ones_like(normalized, dtype=np.float32)
 
 
 def overlay(
@@ -111,15 +119,21 @@ def overlay(
 ) -> np.ndarray:
     """The heatmap blended over the image at the image's own resolution: RGB uint8.
 
-    result = (1 - opacity) * image + opacity * colour, for every pixel (a plain alpha blend, as
-    the app's canvas draws it with the overlay item's opacity).
+    result = (1 - a) * image + a * colour with a = opacity * `alpha_for` (a plain alpha blend
+    for unsigned maps; for signed maps a grows with |value|), exactly what the app's canvas
+    draws: the RGBA `heatmap_rgb` under the overlay item's opacity.
     """
-    cmap = cmap or (DEFAULT_SIGNED_CMAP if signed else DEFAULT_CMAP)
-    if scale is None:  # of the map itself, so the colours do not depend on the display size
-        scale = scale_of(saliency, signed, percentile)
-    big = resize_map(saliency, image.shape[:2])
-    colours = colorize(normalize(big, signed, percentile, scale), cmap, signed)
-    out = (1.0 - opacity) * image.astype(np.float32) + opacity * colours.astype(np.float32)
+    rgba = heatmap_rgb(saliency, image.shape[:2], signed, cmap, percentile, scale)
+    return blend(image, rgba, opacity)
+
+
+def blend(image: np.ndarray, heat: np.ndarray, opacity: float) -> np.ndarray:
+    """`heat` (RGB, or RGBA with a per-pixel alpha) over `image` at `opacity`: RGB uint8."""
+    a = np.full(image.shape[:2] + (1,), float(opacity), np.float32)
+    if heat.shape[-1] == 4:
+        a = a * (heat[..., 3:4].astype(np.float32) / 255.0)
+    colours = heat[..., :3].astype(np.float32)
+    out = (1.0 - a) * image[..., :3].astype(np.float32) + a * colours
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -131,12 +145,18 @@ def heatmap_rgb(
     percentile: float = DEFAULT_PERCENTILE,
     scale: float | None = None,
 ) -> np.ndarray:
-    """The coloured heatmap alone, resized to `size` (height, width): RGB uint8."""
+    """The coloured heatmap alone, resized to `size` (height, width): RGB uint8 for unsigned
+    maps, RGBA uint8 for signed ones (alpha = 255 * `alpha_for`, see `overlay`)."""
     cmap = cmap or (DEFAULT_SIGNED_CMAP if signed else DEFAULT_CMAP)
-    if scale is None:
+    if scale is None:  # of the map itself, so the colours do not depend on the display size
         scale = scale_of(saliency, signed, percentile)
     big = resize_map(saliency, size)
-    return colorize(normalize(big, signed, percentile, scale), cmap, signed)
+    normalized = normalize(big, signed, percentile, scale)
+    rgb = colorize(normalized, cmap, signed)
+    if not signed:
+        return rgb
+    alpha = np.rint(alpha_for(normalized, signed) * 255.0).astype(np.uint8)
+    return np.concatenate([rgb, alpha[..., None]], axis=-1)
 
 
 def gradient_image(attributions: np.ndarray, percentile: float = DEFAULT_PERCENTILE) -> np.ndarray:

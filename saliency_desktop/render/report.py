@@ -29,6 +29,7 @@ import numpy as np
 from saliency_desktop.engine.types import Explanation, MethodResult
 from saliency_desktop.render import maps
 from saliency_desktop.render.export import atomic_file, refuse_existing, target_probability
+from saliency_desktop.render.labels import display_label
 
 FORMATS = ("png", "pdf", "svg")
 DEFAULT_DPI = 300
@@ -226,7 +227,7 @@ def report_title(explanation: Explanation, title: str | None = None) -> tuple[st
     e = explanation
     p = target_probability(e)
     prob = f"p = {p:.3f}" if p is not None else "p not in top-k"
-    target = target_text(e.target_label, e.target)
+    target = target_text(display_label(e.target_label), e.target)
     second = f"target: {target}, {prob}  ·  score: {e.score}"
     if e.layer:
         second += f"  ·  CAM layer: {e.layer}"

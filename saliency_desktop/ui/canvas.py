@@ -7,12 +7,15 @@ only changes that number (no job, no recolouring).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPixmapItem,
+    QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
     QWidget,
@@ -37,6 +40,13 @@ class ImageCanvas(QGraphicsView):
             item.setZValue(z)
             self.scene().addItem(item)
         self.overlay_item.setOpacity(0.5)
+        self.box_item = QGraphicsRectItem()  # the face crop's outline (face models)
+        pen = QPen(QColor(80, 220, 255), 2, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)  # 2 screen pixels at any zoom
+        self.box_item.setPen(pen)
+        self.box_item.setZValue(2)
+        self.box_item.hide()
+        self.scene().addItem(self.box_item)
         self.setRenderHints(
             QPainter.RenderHint.SmoothPixmapTransform | QPainter.RenderHint.Antialiasing
         )
@@ -62,9 +72,19 @@ class ImageCanvas(QGraphicsView):
         self.zoom_fit()
         self.viewport().update()
 
-    def set_overlay(self, pixmap: QPixmap | None) -> None:
+    def set_overlay(self, pixmap: QPixmap | None, offset: tuple[int, int] = (0, 0)) -> None:
+        """The heatmap, its top-left corner at `offset` (a face crop's place) in image pixels."""
         self.overlay_item.setPixmap(pixmap if pixmap is not None else QPixmap())
+        self.overlay_item.setPos(float(offset[0]), float(offset[1]))
         self.overlay_item.setVisible(pixmap is not None)
+
+    def set_box(self, box: Any) -> None:
+        """Outline the face crop (x, y, w, h in image pixels); None hides it."""
+        if box is None:
+            self.box_item.hide()
+        else:
+            self.box_item.setRect(QRectF(box.x, box.y, box.w, box.h))
+            self.box_item.show()
 
     def set_opacity(self, opacity: float) -> None:
         self.overlay_item.setOpacity(float(opacity))
@@ -115,5 +135,6 @@ class ImageCanvas(QGraphicsView):
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         painter.setFont(font)
-        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # narrow windows too
+        painter.drawText(self.viewport().rect().adjusted(12, 0, -12, 0), flags, PLACEHOLDER)
         painter.restore()

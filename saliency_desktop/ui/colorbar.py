@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from saliency_desktop.render import maps
-from saliency_desktop.ui.images import rgb_to_qimage
-
-
-def colormap_strip(cmap: str, signed: bool, width: int = 256) -> QImage:
-    """The colormap as the renderer applies it, low to high, one pixel tall."""
-    values = np.linspace(-1.0 if signed else 0.0, 1.0, width, dtype=np.float32)[None, :]
-    return rgb_to_qimage(maps.colorize(values, cmap, signed))
-
-
-def short(value: float) -> str:
-    return "0" if value == 0 else f"{value:.2g}"
+from saliency_desktop.ui.tiles import colormap_strip, scale_labels
 
 
 class Colorbar(QWidget):
@@ -45,10 +34,7 @@ class Colorbar(QWidget):
         return self._cmap, self._signed
 
     def labels(self) -> tuple[str, str, str]:
-        s = self._scale
-        if self._signed:
-            return f"\u2264\u2212{short(s)}", "0", f"\u2265{short(s)}"
-        return "0", short(s / 2), f"\u2265{short(s)}"
+        return scale_labels(self._signed, self._scale)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(260, 2 * self.fontMetrics().height() + 8)

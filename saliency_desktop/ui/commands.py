@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from saliency_desktop.engine.images import IMAGE_SUFFIXES
-from saliency_desktop.ui import dialogs, export
+from saliency_desktop.ui import dialogs, export, file_dialogs
 from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from saliency_desktop.ui.log import current_log
 
@@ -26,6 +27,20 @@ REPORT_FILTERS = {
     "svg": "SVG drawing (*.svg)",
 }
 NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite  # we ask once for all files written
+
+
+def text_paths(text: str) -> list[str]:
+    """Existing files or folders named in `text`, one per line (plain paths or file:// URLs,
+    quoted or not, as file managers and terminals copy them)."""
+    found = []
+    for line in text.splitlines():
+        item = line.strip().strip("'\"")
+        if item.startswith("file:"):
+            item = QUrl(item).toLocalFile()
+        item = os.path.expanduser(item)
+        if item and os.path.exists(item):
+            found.append(item)
+    return found
 
 
 def _names(paths: list[Path]) -> str:
@@ -43,20 +58,21 @@ class Commands(QObject):
 
     # ---- images ----
     def open_images(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
+        paths = file_dialogs.open_files(
             self.win, "Open images", self.win.settings.last_dir("images"), IMAGE_FILTER
         )
         if paths:
             self.win.open_paths(paths)
 
     def open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(
+        path = file_dialogs.existing_dir(
             self.win, "Open a folder of images", self.win.settings.last_dir("images")
         )
         if path:
             self.win.open_paths([path])
 
     def paste(self) -> None:
+        """An image, image files (URLs), or paths / file URLs copied as text."""
         mime = QGuiApplication.clipboard().mimeData()
         if mime is not None and mime.hasUrls():
             paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
@@ -64,10 +80,20 @@ class Commands(QObject):
                 self.win.open_paths(paths)
                 return
         image = QGuiApplication.clipboard().image()
-        if image.isNull():
-            self.win.statusBar().showMessage("The clipboard holds no image.", 5000)
+        if not image.isNull():
+            self.win.session.add_array(qimage_to_rgb(image))
             return
-        self.win.session.add_array(qimage_to_rgb(image))
+        text = mime.text() if mime is not None and mime.hasText() else ""
+        paths = text_paths(text)
+        if paths:
+            self.win.open_paths(paths)
+        elif text.strip():
+            first = text.strip().splitlines()[0][:80]
+            self.win.statusBar().showMessage(
+                f"No such file or image on the clipboard: {first}", 8000
+            )
+        else:
+            self.win.statusBar().showMessage("The clipboard holds no image.", 5000)
 
     # ---- models ----
     def open_model_file(self) -> None:
@@ -120,7 +146,7 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, chosen = QFileDialog.getSaveFileName(
+        path, chosen = file_dialogs.save_file(
             self.win,
             "Export report",
             self._default("_report.png"),
@@ -154,7 +180,7 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = file_dialogs.save_file(
             self.win,
             "Export view as PNG",
             self._default("_view.png"),
@@ -170,6 +196,10 @@ class Commands(QObject):
         if e is None or force is None:
             return False
         self.win.settings.set_last_dir("export", str(path.parent))
+        if self.win.view.mode() == "compare":  # the grid on screen, as it is
+            grid = qimage_to_rgb(self.win.view.compare.grab().toImage())
+            self.exporter.submit(lambda: export.write_png(grid, path, force), str(path))
+            return True
         method, cmap, opacity = (
             self.win.view.current_method(),
             self.win.view.report_cmap(),
@@ -184,7 +214,7 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = file_dialogs.save_file(
             self.win,
             "Export raw maps (npz + json)",
             self._default(".npz"),
@@ -216,8 +246,11 @@ class Commands(QObject):
         if e is None:
             return
         view = self.win.view
-        rgb = export.view_rgb(e, view.current_method(), view.report_cmap(), view.opacity())
-        QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb))
+        if view.mode() == "compare":  # the grid on screen, as it is
+            QGuiApplication.clipboard().setImage(view.compare.grab().toImage())
+        else:
+            rgb = export.view_rgb(e, view.current_method(), view.report_cmap(), view.opacity())
+            QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb))
         self.win.statusBar().showMessage("The view is on the clipboard.", 4000)
 
     def _export_failed(self, message: str) -> None:

@@ -25,6 +25,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QImage, QImageReader, QPixmap
 
+from saliency_desktop.render.labels import display_label
+
 COLUMNS = ("", "File", "True", "Predicted", "P(predicted)", "P(true)", "Correct", "Margin")
 THUMB = 40
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -33,7 +35,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def human(label: str | None) -> str:
-    return "" if label is None else label.replace("_", " ")
+    return "" if label is None else display_label(label)
 
 
 class _ThumbSignals(QObject):

@@ -7,6 +7,7 @@ import html
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from saliency_desktop.engine.types import Explanation, MethodInfo
+from saliency_desktop.ui import tiles
 from saliency_desktop.ui.engine_api import LoadedModelState
 
 
@@ -41,6 +42,18 @@ def details_html(
                     # what the attributions should add up to: judge the gap against it
                     rows.append(_row("S(x) \u2212 S(x\u2032)", f"{score - base:.3g}"))
             parts.append("<table cellspacing='2'>" + "".join(rows) + "</table>")
+            gap, warn = tiles.delta_text(result)
+            if warn:
+                parts.append(
+                    f"<p>\u26a0 {html.escape(gap)}: the attributions do not add up to the score "
+                    "difference; raise the steps.</p>"
+                )
+            for text in (tiles.note(result),):
+                if text:
+                    parts.append(f"<p>{html.escape(text)}</p>")
+        skipped = getattr(explanation, "skipped", None) or {}
+        if method in skipped:
+            parts.append(f"<p><b>Not run:</b> {html.escape(str(skipped[method]))}</p>")
     if model is not None:
         m = model.info
         rows = [
@@ -65,7 +78,7 @@ class DetailsPanel(QTextBrowser):
         super().__init__(parent)
         self.setOpenExternalLinks(False)
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
-        self.setPlaceholderText("Details of the shown map and the model appear here.")
+        self.setPlaceholderText("Details of the map and model.")
 
     def show_details(
         self,

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from saliency_desktop import __version__
 from saliency_desktop.engine.catalogue import CatalogueEntry
+from saliency_desktop.ui import file_dialogs
 from saliency_desktop.ui.engine_api import LoadedModelState, ModelRequest
 
 PREPROCESSING_HELP = {
@@ -63,6 +63,19 @@ def ask_overwrite(parent: QWidget | None, paths: list[Path]) -> bool:
         f"These files exist already:\n{names}{more}\n\nReplace them?",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_heavy_job(parent: QWidget | None, seconds: float) -> bool:
+    """At launch, before a restored job that takes long: run it now?"""
+    answer = QMessageBox.question(
+        parent,
+        "Run a long job?",
+        f"The restored settings take about {seconds:.0f} s for this image (e.g. many "
+        "Integrated Gradients steps). Run it now? (Later: press F5.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
     )
     return answer == QMessageBox.StandardButton.Yes
 
@@ -126,17 +139,17 @@ class OpenModelDialog(QDialog):
         self.resize(620, self.sizeHint().height())
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Model file", self._start, MODEL_FILTER)
+        path = file_dialogs.open_file(self, "Model file", self._start, MODEL_FILTER)
         if path:
             self.path_edit.setText(path)
 
     def _browse_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "SavedModel folder", self._start)
+        path = file_dialogs.existing_dir(self, "SavedModel folder", self._start)
         if path:
             self.path_edit.setText(path)
 
     def _browse_labels(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path = file_dialogs.open_file(
             self, "Labels file", self._start, "Text files (*.txt);;All files (*)"
         )
         if path:
@@ -194,6 +207,8 @@ def about_html(
         rows.append(("TensorFlow", "loading..."))
     if model is not None:
         rows.append(("Device", model.device))
+    seen: set[str] = set()  # each library once, whoever reported it first
+    rows = [r for r in rows if not (r[0].lower() in seen or seen.add(r[0].lower()))]
     table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     licences = [(e.label, e.licence) for e in catalogue.values() if e.kind == "embedded"]
     licences.append(("ImageNet model weights", "Apache-2.0 (Keras Applications)"))
@@ -245,7 +260,9 @@ class LogDialog(QDialog):
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
             content = "\n".join(lines[-3000:])
         text.setPlainText(content)
+        text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         text.moveCursor(text.textCursor().MoveOperation.End)
+        self.text = text
         where = QLabel(str(path) if path else "")
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -261,3 +278,10 @@ class LogDialog(QDialog):
         layout.addWidget(text, 1)
         layout.addWidget(buttons)
         self.resize(900, 560)
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+        """Scroll to the end once the dialog has its size (the last line whole, not cut)."""
+        super().showEvent(event)
+        bar = self.text.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        self.text.ensureCursorVisible()

@@ -17,6 +17,7 @@ from saliency_desktop.engine.catalogue import CatalogueEntry
 from saliency_desktop.engine.types import EngineError, Explanation, MethodInfo, MethodResult
 
 DownloadCallback = Callable[[int, "int | None"], None]
+ALIBI_MISSING = "alibi is not installed (pip install 'saliency-desktop[alibi]')"
 
 
 class EngineLike(Protocol):
@@ -207,6 +208,17 @@ class EngineAdapter:
             cancel=cancel,
         )
 
+    def unavailable_choices(self) -> dict[str, dict[str, str]]:
+        """Parameter choices that cannot run here: param -> choice -> reason.
+
+        alibi is looked up with `importlib.util.find_spec`, never imported (it pins old numpy
+        and pulls in TensorFlow)."""
+        import importlib.util
+
+        if importlib.util.find_spec("alibi") is None:
+            return {"backend": {"alibi": ALIBI_MISSING}}
+        return {}
+
 
 @dataclass(frozen=True)
 class ModelRequest:
@@ -232,6 +244,7 @@ class ExplainRequest:
     layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     image_key: str = ""
+    face_crop: bool = False  # explain the face found in the image (face models), not all of it
 
 
 @dataclass

@@ -105,11 +105,15 @@ def export_view(
     opacity: float,
     force: bool = False,
 ) -> list[Path]:
+    return write_png(view_rgb(explanation, method, cmap, opacity), path, force)
+
+
+def write_png(rgb: np.ndarray, path: str | Path, force: bool = False) -> list[Path]:
+    """An RGB picture (the single view's overlay, or the compare grid as shown) as a PNG."""
     from PIL import Image
 
     from saliency_desktop.render.export import atomic_file
 
-    rgb = view_rgb(explanation, method, cmap, opacity)
     with atomic_file(path, "wb", force) as f:
         Image.fromarray(rgb).save(f, format="PNG")
     return [Path(path)]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle, QWidget
 
 from saliency_desktop.ui.images import THUMB, ImageEntry
 
 ROLE_KEY = Qt.ItemDataRole.UserRole
+HINT = "Drop images here, or File > Open / Samples"
 
 
 class ImageStrip(QListWidget):
@@ -24,6 +25,16 @@ class ImageStrip(QListWidget):
         self.currentItemChanged.connect(self._on_current)
         self._items: dict[str, QListWidgetItem] = {}
         self._placeholder = self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        """The empty list says how to fill it."""
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12), flags, HINT)
+            painter.end()
 
     def add_entry(self, entry: ImageEntry) -> None:
         item = QListWidgetItem(self._placeholder, entry.name)

@@ -35,10 +35,12 @@ class ImageEntry:
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage that owns a copy of an (H, W, 3) uint8 array."""
-    arr = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+    """A QImage that owns a copy of an (H, W, 3) uint8 array ((H, W, 4): with its alpha)."""
+    n = 4 if rgb.shape[-1] == 4 else 3
+    arr = np.ascontiguousarray(rgb[..., :n], dtype=np.uint8)
     h, w = arr.shape[:2]
-    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    fmt = QImage.Format.Format_RGBA8888 if n == 4 else QImage.Format.Format_RGB888
+    return QImage(arr.data, w, h, n * w, fmt).copy()
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:

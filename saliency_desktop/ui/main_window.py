@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.engine.types import Explanation, Prediction
-from saliency_desktop.ui import dialogs, menus
+from saliency_desktop.render.labels import display_label
+from saliency_desktop.ui import dialogs, layout, menus, tiles
 from saliency_desktop.ui.commands import Commands
 from saliency_desktop.ui.details import DetailsPanel
 from saliency_desktop.ui.engine_api import EngineAdapter, EngineLike, LoadedModelState, ModelRequest
@@ -63,12 +64,17 @@ class MainWindow(QMainWindow):
         self.strip = ImageStrip()
         self.predictions = PredictionsPanel()
         self.details = DetailsPanel()
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.dock_areas = [left, left, right, right]
         self.docks = [
-            self._dock("Images", self.strip, Qt.DockWidgetArea.LeftDockWidgetArea),
-            self._dock("Methods", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
-            self._dock("Predictions", self.predictions, Qt.DockWidgetArea.RightDockWidgetArea),
-            self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea),
+            self._dock("Images", self.strip, left),
+            self._dock("Methods", self.tree, left),
+            self._dock("Predictions", self.predictions, right),
+            self._dock("Details", self.details, right),
         ]
+        layout.apply_minimums(self)
+        self.tree.set_unavailable_choices(getattr(self.engine, "unavailable_choices", dict)())
+        self._layout_checked = False
         self.trust = TrustPanel(self.engine, self.session.client, self)  # issue 13
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trust)
         self.tabifyDockWidget(self.docks[3], self.trust)
@@ -137,16 +143,14 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         st = self.settings
         self.resize(1440, 900)
-        self.resizeDocks(self.docks[:2], [330, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks(self.docks[2:], [250, 250], Qt.Orientation.Horizontal)
-        self.resizeDocks(self.docks[2:], [230, 570], Qt.Orientation.Vertical)
-        self.resizeDocks(self.docks[:2], [200, 600], Qt.Orientation.Vertical)
+        layout.default_layout(self)
         if self.persist:
             geometry, state = st.geometry(), st.window_state()
             if geometry is not None:
                 self.restoreGeometry(geometry)
-            if state is not None:
-                self.restoreState(state)
+            layout.restore(self, state)
+            self.session.rates.update(st.rates())
+            self.session.confirm_heavy = self._confirm_heavy
             self.view.set_opacity(st.opacity)
             self.view.set_colormap_setting(st.colormap)
             self.tree.set_params(st.method_params())
@@ -164,6 +168,33 @@ class MainWindow(QMainWindow):
                 menus.fill_recent(self, self.menus, self.settings.add_recent(path))
             self.settings.set_last_dir("images", paths[0])
         self.session.add_paths(paths)
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every panel back in place at its default size."""
+        layout.default_layout(self)
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+        super().showEvent(event)
+        if not self._layout_checked:  # a restored layout that came out collapsed: the default
+            self._layout_checked = True
+            QTimer.singleShot(0, lambda: layout.collapsed(self) and layout.default_layout(self))
+
+    def _offer_face_crop(self, face_model: bool) -> None:
+        """Face crop: on by default for face models; disabled, with why, without a detector."""
+        from saliency_desktop.engine.faces import available
+
+        action = self.menus.actions["face_crop"]
+        reason = available()
+        action.setEnabled(not reason)
+        action.setToolTip(reason or action.statusTip())
+        action.setChecked(face_model and not reason)
+        self.session.face_crop = action.isChecked()
+
+    def set_face_crop(self, on: bool) -> None:
+        self.session.set_face_crop(on)
+
+    def _confirm_heavy(self, seconds: float) -> bool:
+        return dialogs.ask_heavy_job(self, seconds)
 
     def clear_recent(self) -> None:
         self.settings.clear_recent()
@@ -187,13 +218,18 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(1000 * fraction))
-        if message and message not in ("done", "starting"):
-            self.statusBar().showMessage(f"Explaining: {message}...")
+        if message == "predicting":
+            self.statusBar().showMessage("Predicting the class...")
+        elif message and message not in ("done", "starting", "predicted"):
+            n, total = len(self.session.results()), len(self.session.wanted())
+            self.statusBar().showMessage(f"Computing the maps: {n} of {total} done ({message}).")
 
     def _on_image_shown(self, entry: ImageEntry) -> None:
         self.view.set_image(entry.rgb)
         self.strip.select_key(entry.key)
         self.predictions.clear()
+        if self.session.explanation() is not None:  # kept from before: shown at once
+            self.predictions.set_explanation(self.session.explanation())
         self.setWindowTitle(f"{entry.name} \u2014 {TITLE}")
 
     def _on_image_error(self, key: str, message: str) -> None:
@@ -206,11 +242,16 @@ class MainWindow(QMainWindow):
 
     def _on_model_loading(self, label: str) -> None:
         self.model_label.setText(f"Loading {label}...")
+        self.predictions.set_loading(label)
 
     def _on_model_ready(self, state: LoadedModelState) -> None:
         self.commands.close_download()
         self.model_label.setText(self.session.model_text())
         self.tree.set_model_info(state.info)
+        entry = self.engine.catalogue().get(state.request.spec)
+        domain = getattr(entry, "domain", "") if entry is not None else ""
+        self._offer_face_crop(bool(getattr(entry, "faces", False)))
+        self.predictions.set_domain(domain or f"its {len(state.info.labels)} classes")
         action = self.menus.models.get(state.request.spec)
         if action is not None:
             action.setChecked(True)
@@ -232,14 +273,18 @@ class MainWindow(QMainWindow):
         )
 
     def _on_results(self) -> None:
-        pending = self.session.missing() if self.session.client.is_busy() else []
-        self.view.set_results(self.session.results(), pending)
+        s = self.session
+        self.tree.set_estimate("n_steps", s.estimate(list(s.methods)))
+        busy = s.client.is_busy()
+        pending = s.missing() if busy or s.was_cancelled else []
+        note = tiles.COMPUTING if busy else tiles.CANCELLED
+        self.view.set_crop(s.face_box())
+        self.view.set_results(s.results(), pending, note, s.skipped())
         self._update_caption()
 
     def _on_predictions(self, top_k: list[Prediction], target: int) -> None:
         """The first pass's predictions, shown while the maps are still being computed."""
-        if self.session.explanation() is None:
-            self.predictions.set_predictions(top_k, target)
+        self.predictions.set_predictions(top_k, target)
 
     def _on_explanation(self, explanation: Explanation) -> None:
         self.predictions.set_explanation(explanation)
@@ -258,7 +303,7 @@ class MainWindow(QMainWindow):
         if mid:
             parts.append(f"<b>{self.view.label_of(mid)}</b>")
         if e is not None:
-            parts.append(f"class: {e.target_label.replace('_', ' ')}")
+            parts.append(f"class: {display_label(e.target_label)}")
             shown = [mid] if mid else list(e.methods)  # the layer only where a CAM map is shown
             if e.layer and any(self.session.infos[m].needs_layer for m in shown if m in e.methods):
                 parts.append(f"layer: {e.layer.rsplit('/', 1)[-1]}")
@@ -296,7 +341,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.persist:
             st = self.settings
-            st.save_window(self.saveGeometry(), self.saveState())
+            # a collapsed layout is never saved: the next start gets the default one
+            st.save_window(
+                self.saveGeometry(), None if layout.collapsed(self) else self.saveState()
+            )
+            st.set_rates(self.session.rates)
             st.opacity = self.view.opacity()
             st.colormap = self.view.colormap_setting()
             st.set_methods(self.tree.selected())

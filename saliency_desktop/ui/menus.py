@@ -150,6 +150,9 @@ def build_menus(win: MainWindow) -> Menus:
     view.addSeparator()
     for dock in win.docks:
         view.addAction(dock.toggleViewAction())
+    a["reset_layout"] = _action(
+        win, view, "&Reset layout", win.reset_layout, tip="Every panel back in place at its size"
+    )
 
     run = bar.addMenu("&Explain")
     a["explain"] = _action(
@@ -164,6 +167,17 @@ def build_menus(win: MainWindow) -> Menus:
         "Go back to the predicted class",
     )
     a["cancel"] = _action(win, run, "&Cancel", win.session.cancel, "Esc", "Stop the running job")
+    run.addSeparator()
+    a["face_crop"] = _action(
+        win,
+        run,
+        "Crop to the &face (face models)",
+        win.set_face_crop,
+        tip="Explain the face found in the photo, as face models were trained; the map is "
+        "drawn back on the whole photo",
+    )
+    a["face_crop"].setCheckable(True)
+    a["face_crop"].setEnabled(False)
 
     help_menu = bar.addMenu("&Help")
     a["log"] = _action(win, help_menu, "Show &log", c.show_log)
@@ -186,7 +200,11 @@ def fill_recent(win: MainWindow, menus: Menus, paths: list[str]) -> None:
 
 def fill_samples(win: MainWindow, menus: Menus) -> None:
     menus.samples.clear()
-    found = sample_images()
+    found, names = [], set()
+    for label, path in sample_images():  # each photo once (a package may ship a bundled one)
+        if Path(path).name.lower() not in names:
+            names.add(Path(path).name.lower())
+            found.append((label, path))
     for label, path in found:
         action = menus.samples.addAction(label)
         action.setStatusTip(path)

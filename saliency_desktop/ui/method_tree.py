@@ -11,11 +11,15 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
+    QHBoxLayout,
     QHeaderView,
+    QLabel,
+    QSizePolicy,
     QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
@@ -27,6 +31,26 @@ from saliency_desktop.engine.types import MethodInfo, ModelInfo, ParamInfo
 FAMILIES = {"gradients": "Gradients", "cam": "CAM", "path": "Path"}
 ROLE_ID = Qt.ItemDataRole.UserRole
 LAYER_ROW = "CAM layer"
+HEAVY = ("n_steps",)  # parameters whose cost grows with their value: an estimate beside them
+CHECK = Qt.ItemDataRole.CheckStateRole
+
+
+class _FamilyItem(QTreeWidgetItem):
+    """A family row whose checkbox reflects its methods only (the CAM layer row has none, and
+    Qt's own tri-state would then show no checkbox at all for CAM)."""
+
+    def data(self, column: int, role: int) -> Any:  # type: ignore[override]
+        if column == 0 and role == CHECK:
+            states = {
+                self.child(i).checkState(0)
+                for i in range(self.childCount())
+                if self.child(i).data(0, ROLE_ID)
+            }
+            if states:
+                if len(states) > 1:
+                    return Qt.CheckState.PartiallyChecked
+                return states.pop()
+        return super().data(column, role)
 
 
 def method_tooltip(info: MethodInfo, reason: str = "") -> str:
@@ -58,6 +82,8 @@ class MethodTree(QTreeWidget):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._editors: dict[str, tuple[ParamInfo, QWidget]] = {}
         self._family_items: dict[str, QTreeWidgetItem] = {}
+        self._estimates: dict[str, QLabel] = {}
+        self._unavailable: dict[str, dict[str, str]] = {}  # param -> choice -> reason
         self._building = True
         for info in methods:
             family = self._family(info.family)
@@ -71,24 +97,36 @@ class MethodTree(QTreeWidget):
                 self._add_param(item, p)
         cam = self._family_items.get("cam")
         self.layer_combo = QComboBox()
+        # the row spans both columns: the combo gets the panel's width, long names show whole
+        self.layer_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.layer_combo.setMinimumContentsLength(8)
+        self.layer_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.layer_combo.setToolTip(
             "The feature-map layer of the CAM methods (default: the last one with spatial size > 1)"
         )
         self.layer_combo.currentIndexChanged.connect(self._emit)
         self.layer_combo.setEnabled(False)
         if cam is not None:
-            row = QTreeWidgetItem([LAYER_ROW])
+            row = QTreeWidgetItem()
             cam.insertChild(0, row)
-            row.setToolTip(0, self.layer_combo.toolTip())
-            row.setSizeHint(1, self.layer_combo.sizeHint())
-            self.setItemWidget(row, 1, self.layer_combo)
+            row.setFirstColumnSpanned(True)
+            cell = QWidget()
+            box = QHBoxLayout(cell)
+            box.setContentsMargins(0, 0, 4, 0)
+            box.addWidget(QLabel(LAYER_ROW))
+            box.addWidget(self.layer_combo, 1)
+            cell.setToolTip(self.layer_combo.toolTip())
+            row.setSizeHint(0, cell.sizeHint())
+            self.setItemWidget(row, 0, cell)
         self.expandAll()
         self._building = False
         self.itemChanged.connect(self._on_item_changed)
 
     def _family(self, family: str) -> QTreeWidgetItem:
         if family not in self._family_items:
-            item = QTreeWidgetItem(self, [FAMILIES.get(family, family.title())])
+            item = _FamilyItem(self, [FAMILIES.get(family, family.title())])
             item.setFlags(
                 item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate
             )
@@ -117,6 +155,7 @@ class MethodTree(QTreeWidget):
                 p.maximum if p.maximum is not None else 1e9,
             )
             spin.setValue(float(p.default))
+            spin.setKeyboardTracking(False)  # recompute on Enter or leaving the box, not per key
             spin.valueChanged.connect(self._emit)
             editor = spin
         else:
@@ -126,11 +165,22 @@ class MethodTree(QTreeWidget):
                 int(p.maximum) if p.maximum is not None else 2**31 - 1,
             )
             ispin.setValue(int(p.default))
+            ispin.setKeyboardTracking(False)  # recompute on Enter or leaving the box, not per key
             ispin.valueChanged.connect(self._emit)
             editor = ispin
         editor.setToolTip(p.help or p.label)
-        row.setSizeHint(1, editor.sizeHint())
-        self.setItemWidget(row, 1, editor)
+        cell: QWidget = editor
+        if p.name in HEAVY:  # the editor and its estimated time side by side
+            cell = QWidget()
+            box = QHBoxLayout(cell)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(editor, 1)
+            estimate = QLabel("")
+            estimate.setToolTip("Estimated time of this method on this model, from its last run")
+            box.addWidget(estimate)
+            self._estimates[p.name] = estimate
+        row.setSizeHint(1, cell.sizeHint())
+        self.setItemWidget(row, 1, cell)
         self._editors[p.name] = (p, editor)
 
     def _emit(self, *_args: Any) -> None:
@@ -178,6 +228,8 @@ class MethodTree(QTreeWidget):
                 if name not in self._editors:
                     continue
                 p, editor = self._editors[name]
+                if str(value) in self._unavailable.get(name, {}):
+                    continue  # e.g. a stored "alibi" when alibi is not installed: keep native
                 if isinstance(editor, QComboBox) and str(value) in p.choices:
                     editor.setCurrentText(str(value))
                 elif isinstance(editor, QSpinBox):
@@ -192,6 +244,30 @@ class MethodTree(QTreeWidget):
 
     def editor(self, name: str) -> QWidget:
         return self._editors[name][1]
+
+    def set_unavailable_choices(self, choices: dict[str, dict[str, str]]) -> None:
+        """Disable choices that cannot run here (param -> choice -> reason, as a tooltip)."""
+        self._unavailable = {k: dict(v) for k, v in choices.items()}
+        for name, reasons in self._unavailable.items():
+            if name not in self._editors or not isinstance(self._editors[name][1], QComboBox):
+                continue
+            p, combo = self._editors[name]
+            model = combo.model()
+            for i in range(combo.count()):
+                reason = reasons.get(combo.itemText(i), "")
+                if isinstance(model, QStandardItemModel) and model.item(i) is not None:
+                    model.item(i).setEnabled(not reason)
+                combo.setItemData(i, reason or None, Qt.ItemDataRole.ToolTipRole)
+            if combo.currentText() in reasons:
+                combo.setCurrentText(str(p.default))
+            off = "; ".join(f"{c}: {r}" for c, r in reasons.items())
+            combo.setToolTip(f"{p.help or p.label}\nNot available here \u2014 {off}")
+
+    def set_estimate(self, name: str, seconds: float | None) -> None:
+        """Show the estimated time beside a heavy parameter ("" when nothing is known)."""
+        label = self._estimates.get(name)
+        if label is not None:
+            label.setText("" if seconds is None else f"\u2248 {_duration(seconds)}")
 
     def layer(self) -> str | None:
         """The chosen CAM layer path, or None for the model's default layer."""
@@ -224,6 +300,14 @@ class MethodTree(QTreeWidget):
             item.setDisabled(bool(reason))
             item.setToolTip(0, method_tooltip(self.infos[mid], reason))
         self._building = False
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1.0:
+        return "< 1 s"
+    if seconds < 90.0:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
 
 
 def _shape(shape: tuple[int, int, int]) -> str:

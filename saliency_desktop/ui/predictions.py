@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
@@ -17,8 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.engine.types import Explanation, Prediction
+from saliency_desktop.render.labels import display_label
 
 TOP = 5
+UNSURE = 0.5  # below this top-1 probability, say what the model was trained on
 ROLE_INDEX = Qt.ItemDataRole.UserRole
 ROLE_PROB = Qt.ItemDataRole.UserRole + 1
 
@@ -65,11 +69,29 @@ class PredictionsPanel(QWidget):
         self.tree.itemActivated.connect(self._on_clicked)
         self.target_label = QLabel("No prediction yet.")
         self.target_label.setWordWrap(True)
+        self.target_label.setMinimumHeight(4 * self.target_label.fontMetrics().lineSpacing())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.target_label)
         self._target: int | None = None
+        self.domain = ""  # what the model knows, e.g. "19 dog breeds" (catalogue entry)
+
+    def set_domain(self, domain: str) -> None:
+        self.domain = domain
+
+    def set_loading(self, label: str) -> None:
+        """A model is loading: the old model's classes are gone until the new ones arrive."""
+        self.tree.clear()
+        self._target = None
+        self.target_label.setText(f"Loading model {label}...")
+
+    def domain_note(self, top_k: list[Prediction]) -> str:
+        """Plain words when the model is unsure: what it was trained on ("" when it is sure)."""
+        if not top_k or top_k[0].probability >= UNSURE:
+            return ""
+        knows = self.domain or "the classes it was trained on"
+        return f"<br><b>Top-1 is below 50 %:</b> this model only knows {knows}."
 
     def set_explanation(self, explanation: Explanation | None) -> None:
         if explanation is None:
@@ -83,9 +105,10 @@ class PredictionsPanel(QWidget):
         self.tree.clear()
         self._target = target
         target_label = next((p.label for p in top_k if p.index == target), f"class {target}")
+        target_label = display_label(target_label)
         in_top = False
         for p in top_k[:TOP]:
-            item = QTreeWidgetItem(self.tree, [p.label.replace("_", " "), f"{p.probability:.1%}"])
+            item = QTreeWidgetItem(self.tree, [display_label(p.label), f"{p.probability:.1%}"])
             item.setData(0, ROLE_INDEX, p.index)
             item.setData(1, ROLE_PROB, float(p.probability))
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -100,8 +123,8 @@ class PredictionsPanel(QWidget):
         score = "logit" if score == "logit" else "probability"
         where = "" if in_top else " (not in the top 5)"
         self.target_label.setText(
-            f"Explaining <b>{target_label.replace('_', ' ')}</b>{where} "
-            f"(class {target}, score: {score})."
+            f"Explaining <b>{html.escape(target_label)}</b>{where} "
+            f"(class {target}, score: {score}).{self.domain_note(top_k)}"
         )
 
     def clear(self) -> None:

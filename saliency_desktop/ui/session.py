@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from saliency_desktop.engine.types import Explanation, MethodInfo, MethodResult
@@ -24,13 +24,15 @@ from saliency_desktop.ui.engine_api import (
     LoadedModelState,
     ModelRequest,
 )
-from saliency_desktop.ui.images import ImageEntry, ImageLoader, expand_paths, thumbnail
+from saliency_desktop.ui.images import ImageEntry, ImageLoader
+from saliency_desktop.ui.session_images import SessionImages
 from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
 _TOP = "top-1"
 MAX_RESULTS = 48  # results kept for going back to a class, a parameter value or an image
 MAX_EXPLANATIONS = 16
+HEAVY_JOB_S = 10.0  # a restored job estimated over this asks before it starts at launch
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
@@ -40,7 +42,7 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
         cache.popitem(last=False)
 
 
-class Session(QObject):
+class Session(SessionImages, QObject):
     status = Signal(str)
     busy = Signal(bool)
     progress = Signal(float, str)
@@ -74,6 +76,14 @@ class Session(QObject):
         self.target: int | None = None
         self._model_token = 0
         self._job_started = time.perf_counter()
+        self._job_maps = 0  # maps the running (or last) job delivered
+        self.was_cancelled = False  # the last job was cancelled: its tiles say so
+        # (model spec, method) -> seconds per integration step, measured on the last run
+        self.rates: dict[tuple[str, str], float] = {}
+        # asked once, before the first job (restored settings): run a job of this many seconds?
+        self.confirm_heavy: Callable[[float], bool] | None = None
+        self.face_crop = False  # explain the face found in each photo (face models)
+        self._boxes: dict[str, Any] = {}  # image key -> the face Box found in it (or None)
         self._pasted = 0
         self._decoding: set[str] = set()  # image keys with a decode under way
         # (method, image, model, target, layer, params) -> result; most recent last
@@ -96,6 +106,7 @@ class Session(QObject):
         c.model_loaded.connect(self._on_model_loaded)
         c.model_failed.connect(self._on_model_failed)
         c.download_progress.connect(lambda _j, d, t: self.download.emit(d, t))
+        c.face.connect(self._on_face)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
 
@@ -103,8 +114,8 @@ class Session(QObject):
     def load_model(self, request: ModelRequest, label: str = "") -> None:
         label = label or request.spec
         first = self.model is None
-        text = f"Loading TensorFlow and {label}..." if first else f"Loading {label}..."
-        self.status.emit(text)
+        # the model's name is on the right ("Loading <label>..."): said once
+        self.status.emit("Loading TensorFlow and the model..." if first else "Loading the model...")
         self.model_loading.emit(label)
         self.busy.emit(False)
         self.client.load_model(request)
@@ -114,13 +125,13 @@ class Session(QObject):
         self.model = state
         self._model_token += 1
         self.target = None
-        self.status.emit(self.model_text())
+        self.status.emit("Model loaded.")  # its name and device are on the right, once
         self.model_ready.emit(state)
         self.explain_now()
 
     @Slot(int, str)
     def _on_model_failed(self, _job: int, message: str) -> None:
-        self.status.emit(self.model_text() if self.model else "No model loaded.")
+        self.status.emit("The model could not be loaded." if self.model else "No model loaded.")
         self.model_error.emit(message)
         if self.model is not None:
             self.explain_now()
@@ -129,91 +140,6 @@ class Session(QObject):
         if self.model is None:
             return "No model loaded."
         return f"{self.model.info.label}  \u00b7  {self.model.device}"
-
-    # ---- images ----
-    def add_paths(self, paths: list[str], select: bool = True) -> list[ImageEntry]:
-        added = []
-        for given in paths:
-            found = expand_paths([given])
-            if not found:  # a folder (even one named like an image) without image files
-                name = given.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-                self.status.emit(f"{name}: a folder with no image files in it.")
-            for path in found:
-                entry = ImageEntry(name=path.replace("\\", "/").rsplit("/", 1)[-1], path=path)
-                self.entries[entry.key] = entry
-                added.append(entry)
-                self.image_added.emit(entry)
-                self._decode(entry)
-        if added and select:
-            self.select(added[0].key)
-        return added
-
-    def add_array(self, rgb: np.ndarray, name: str = "") -> ImageEntry:
-        self._pasted += 1
-        entry = ImageEntry(name=name or f"Pasted image {self._pasted}", rgb=rgb)
-        self.entries[entry.key] = entry
-        self.image_added.emit(entry)
-        self.thumbnail_ready.emit(entry.key, thumbnail(rgb))
-        self.select(entry.key)
-        return entry
-
-    def select(self, key: str) -> None:
-        entry = self.entries.get(key)
-        if entry is None or key == self.current_key:
-            return
-        previous = self.entries.get(self.current_key or "")
-        if previous is not None and previous.path is not None:
-            previous.rgb = None  # decoded again when chosen: a big folder must not fill memory
-        self.current_key = key
-        self.target = None
-        if entry.rgb is not None:
-            self._show(entry)
-        elif entry.error:
-            self.image_error.emit(key, entry.error)
-        elif entry.path is not None:
-            self.status.emit(f"Opening {entry.name}...")
-            self._decode(entry)
-
-    def _decode(self, entry: ImageEntry) -> None:
-        if entry.key not in self._decoding and entry.path is not None:
-            self._decoding.add(entry.key)
-            self.loader.load(entry.key, entry.path)
-
-    def current_entry(self) -> ImageEntry | None:
-        return self.entries.get(self.current_key or "")
-
-    def _show(self, entry: ImageEntry) -> None:
-        self.image_shown.emit(entry)
-        self.results_changed.emit()
-        for note in entry.notes:
-            self.status.emit(note)
-        self.explain_now()
-
-    @Slot(str, object, object, object)
-    def _on_image_loaded(
-        self, key: str, rgb: np.ndarray, notes: tuple[str, ...], thumb: Any
-    ) -> None:
-        self._decoding.discard(key)
-        entry = self.entries.get(key)
-        if entry is None:
-            return
-        entry.error = None
-        entry.notes = tuple(notes)
-        self.thumbnail_ready.emit(key, thumb)
-        if key == self.current_key:
-            if entry.rgb is None:
-                entry.rgb = rgb
-                self._show(entry)
-
-    @Slot(str, str)
-    def _on_image_failed(self, key: str, message: str) -> None:
-        self._decoding.discard(key)
-        entry = self.entries.get(key)
-        if entry is None:
-            return
-        entry.error = message
-        log.warning("image failed: %s", message)
-        self.image_error.emit(key, message)
 
     # ---- methods, target, jobs ----
     def set_methods(
@@ -246,7 +172,8 @@ class Session(QObject):
         info = self.infos[mid]
         own = tuple(sorted((p.name, self.params.get(p.name, p.default)) for p in info.params))
         layer = self.layer if info.needs_layer else None
-        return (self.current_key, self._model_token, self._resolved_target(), layer, own)
+        target = self._resolved_target()
+        return (self.current_key, self._model_token, target, layer, own, self.face_crop)
 
     def results(self) -> dict[str, MethodResult]:
         """The current image's results for the chosen methods, in the chosen order."""
@@ -259,8 +186,11 @@ class Session(QObject):
         return out
 
     def missing(self) -> list[str]:
+        """Chosen methods without a result (those the engine skipped, with a reason, are not
+        missing: running them again would skip them again)."""
         have = self.results()
-        return [m for m in self.wanted() if m not in have]
+        skipped = self.skipped()
+        return [m for m in self.wanted() if m not in have and m not in skipped]
 
     @Slot()
     def explain_now(self) -> None:
@@ -273,30 +203,60 @@ class Session(QObject):
             if self.client.is_busy():
                 self.client.cancel()
                 self.busy.emit(False)
+            self.was_cancelled = False
             self.results_changed.emit()
+            self.status.emit(self.ready_text())
             if self._explanation_matches():
                 self.explanation_ready.emit(self.explanation())
             self.job_done.emit()
             return
         if self.client.is_busy() and self._job_keys == {m: self._key(m) for m in missing}:
             return  # the running job computes exactly this
+        if self.confirm_heavy is not None:
+            ask, self.confirm_heavy = self.confirm_heavy, None  # only the first job
+            seconds = self.estimate(missing)
+            if seconds is not None and seconds > HEAVY_JOB_S and not ask(seconds):
+                self.status.emit(
+                    f"Not started: about {seconds:.0f} s with these settings. Press F5 to run."
+                )
+                return
         self._job_keys = {m: self._key(m) for m in missing}
         target = None if self.target is None else int(self.target)
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key
-        )
+            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key,
+            self.face_crop,
+        )  # fmt: skip
         self.client.explain(request)
+        self.was_cancelled = False
         self._job_started = time.perf_counter()
+        self._job_maps = 0
         self.busy.emit(True)
         self.progress.emit(0.0, "starting")
+
+    def set_face_crop(self, on: bool) -> None:
+        self.face_crop = bool(on)
+        self.results_changed.emit()
+        self.explain_now()
+
+    def face_box(self) -> Any:
+        """The face Box of the current image when face crop is on and a face was found."""
+        return self._boxes.get(self.current_key or "") if self.face_crop else None
+
+    @Slot(int, object)
+    def _on_face(self, _job: int, box: Any) -> None:
+        self._boxes[self.current_key or ""] = box
+        if box is None:
+            self.status.emit("No face found: the whole photo is explained.")
+        self.results_changed.emit()
 
     def cancel(self) -> None:
         if self.client.is_busy():
             self.client.cancel()
+            self.was_cancelled = True
             self.busy.emit(False)
-            self.status.emit("Cancelled.")
+            self.status.emit("Cancelled: press F5 to run the missing maps again.")
 
     @Slot(int, str, object)
     def _on_result(self, _job: int, mid: str, result: MethodResult) -> None:
@@ -304,6 +264,10 @@ class Session(QObject):
         if key is None:
             return
         _remember(self._results, (mid, *key), result, MAX_RESULTS)
+        self._job_maps += 1
+        steps = result.params.get("n_steps")
+        if self.model is not None and isinstance(steps, int) and steps > 0 and result.seconds > 0:
+            self.rates[(self.model.request.spec, mid)] = result.seconds / steps
         self.results_changed.emit()
 
     @Slot(int, object)
@@ -356,10 +320,37 @@ class Session(QObject):
     def _on_finished(self, _job: int) -> None:
         self.busy.emit(self.client.is_busy())
         if not self.client.is_busy() and self.model is not None and not self.missing():
-            n = len(self.results())
             seconds = time.perf_counter() - self._job_started
-            self.status.emit(f"Ready: {n} map{'s' * (n != 1)} ({seconds:.1f} s for the last job).")
+            self.status.emit(self.ready_text(seconds if self._job_maps else None))
             self.job_done.emit()
+
+    def ready_text(self, seconds: float | None = None) -> str:
+        """ "Ready: N maps" for the maps shown; the job's time only for a job that made maps."""
+        n = len(self.results())
+        text = f"Ready: {n} map{'s' * (n != 1)}"
+        return text + (f" ({seconds:.1f} s for the last job)." if seconds is not None else ".")
+
+    def estimate(self, methods: list[str], name: str = "n_steps") -> float | None:
+        """Seconds the methods with a `name` parameter will take with the current settings,
+        from their last measured time per step on this model (None when never measured)."""
+        if self.model is None:
+            return None
+        total, known = 0.0, False
+        for mid in methods:
+            rate = self.rates.get((self.model.request.spec, mid))
+            info = self.infos.get(mid)
+            if rate is None or info is None or not any(p.name == name for p in info.params):
+                continue
+            default = next(p.default for p in info.params if p.name == name)
+            total += rate * float(self.params.get(name, default))
+            known = True
+        return total if known else None
+
+    def skipped(self) -> dict[str, str]:
+        """Chosen methods the engine did not run, with its reason (`Explanation.skipped`)."""
+        e = self.explanation()
+        skipped = getattr(e, "skipped", None) or {}
+        return {m: str(r) for m, r in skipped.items() if m in self.methods}
 
     def shutdown(self) -> None:
         self._debounce.stop()

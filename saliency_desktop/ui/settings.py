@@ -44,9 +44,13 @@ class Settings:
         value = self.q.value("window/state")
         return value if isinstance(value, QByteArray) else None
 
-    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+    def save_window(self, geometry: QByteArray, state: QByteArray | None) -> None:
+        """The window's geometry and dock state (None: forget the state)."""
         self.q.setValue("window/geometry", geometry)
-        self.q.setValue("window/state", state)
+        if state is None:
+            self.q.remove("window/state")
+        else:
+            self.q.setValue("window/state", state)
 
     # view
     @property
@@ -98,6 +102,21 @@ class Settings:
 
     def set_method_params(self, params: dict[str, Any]) -> None:
         self.q.setValue("methods/params", json.dumps(params))
+
+    def rates(self) -> dict[tuple[str, str], float]:
+        """(model spec, method) -> measured seconds per step (for the time estimates)."""
+        try:
+            value = json.loads(str(self.q.value("methods/rates", "{}")))
+            return {
+                tuple(k.split("|", 1)): float(v)  # type: ignore[misc]
+                for k, v in value.items()
+                if "|" in k and float(v) > 0
+            }
+        except (ValueError, TypeError, AttributeError):
+            return {}
+
+    def set_rates(self, rates: dict[tuple[str, str], float]) -> None:
+        self.q.setValue("methods/rates", json.dumps({f"{a}|{b}": r for (a, b), r in rates.items()}))
 
     # model
     def last_model(self) -> ModelRequest | None:

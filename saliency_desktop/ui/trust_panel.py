@@ -104,8 +104,17 @@ class TrustPanel(QDockWidget):
         self.cancel_button.clicked.connect(self.jobs.cancel)
         self.save_button = QPushButton("Save figure…")
         self.save_button.clicked.connect(self.save_figure)
-        for w in (self.check_choice, self.run_button, self.cancel_button, self.save_button):
+        self.check_choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.check_choice.setMinimumContentsLength(10)  # a narrow dock elides the choice
+        first = QHBoxLayout()
+        first.addWidget(self.check_choice, 1)
+        first.addWidget(self.run_button)
+        layout.addLayout(first)
+        for w in (self.cancel_button, self.save_button):  # two rows: the dock stays narrow
             row.addWidget(w)
+        row.addStretch(1)
         layout.addLayout(row)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
 
 from saliency_desktop.engine.types import MethodInfo, MethodResult
 from saliency_desktop.render import maps
+from saliency_desktop.ui import tiles
 from saliency_desktop.ui.canvas import ImageCanvas
 from saliency_desktop.ui.colorbar import Colorbar
-from saliency_desktop.ui.compare import CompareView, Tile
+from saliency_desktop.ui.compare import CompareView
 from saliency_desktop.ui.images import rgb_to_qimage
+from saliency_desktop.ui.tiles import Tile
 
 TILE_SIDE = 480
 AUTO = "auto"
@@ -55,6 +57,9 @@ class ViewPanel(QWidget):
         self._small_pixmap = QPixmap()
         self.results: dict[str, MethodResult] = {}
         self.pending: list[str] = []
+        self.pending_note = tiles.COMPUTING
+        self.skipped: dict[str, str] = {}
+        self.crop: Any = None  # the face crop's Box: the maps cover only that part of the image
         self._preferred: str | None = None  # the user's choice; "" is the original image
         self._cache: dict[tuple[object, ...], QPixmap] = {}
         # full-resolution heatmaps of big images: coloured in one pool thread, never the GUI's
@@ -196,6 +201,7 @@ class ViewPanel(QWidget):
     # ---- content ----
     def set_image(self, rgb: np.ndarray | None) -> None:
         self.rgb = rgb
+        self.crop = None
         self._cache.clear()
         self.results = {}
         self.canvas.set_image(rgb)
@@ -213,12 +219,22 @@ class ViewPanel(QWidget):
             self._small_pixmap = QPixmap()
         self._refresh()
 
-    def set_results(self, results: dict[str, MethodResult], pending: list[str]) -> None:
+    def set_results(
+        self,
+        results: dict[str, MethodResult],
+        pending: list[str],
+        pending_note: str = tiles.COMPUTING,
+        skipped: dict[str, str] | None = None,
+    ) -> None:
+        """The maps to show; `pending` methods get a tile saying `pending_note` (computing, or
+        cancelled), `skipped` ones (id -> reason) a tile saying why they did not run."""
         stale = [k for k in self._cache if k[0] not in results or k[1] != id(results[k[0]])]
         for k in stale:
             del self._cache[k]
         self.results = dict(results)
         self.pending = list(pending)
+        self.pending_note = pending_note
+        self.skipped = dict(skipped or {})
         self._refresh()
 
     def current_method(self) -> str:
@@ -244,13 +260,13 @@ class ViewPanel(QWidget):
         None until it is ready, then the view refreshes itself."""
         result = self.results[mid]
         cmap = self.cmap_for(mid)
-        key = (mid, id(result), cmap, small)
+        key = (mid, id(result), cmap, small, self.crop)
         if key not in self._cache:
             image = self._small if small else self.rgb
             assert image is not None
             signed = self.infos[mid].signed if mid in self.infos else False
             scale = maps.scale_of(result.map, signed)  # as the report and the PNG export
-            args = (result.map, image.shape[:2], signed, cmap)
+            args = (result.map, self._map_size(image), signed, cmap)
             if small or image.shape[0] * image.shape[1] <= BIG_PIXELS:
                 rgb = maps.heatmap_rgb(*args, scale=scale)
                 self._cache[key] = QPixmap.fromImage(rgb_to_qimage(rgb))
@@ -260,6 +276,26 @@ class ViewPanel(QWidget):
                     self._pool.submit(self._colour, key, args, scale)
                 return None
         return self._cache[key]
+
+    def _map_size(self, image: np.ndarray) -> tuple[int, int]:
+        """(height, width) the map covers on `image`: all of it, or the face crop's part."""
+        if self.crop is None or self.rgb is None:
+            return image.shape[:2]
+        s = image.shape[0] / self.rgb.shape[0]
+        return max(round(self.crop.h * s), 1), max(round(self.crop.w * s), 1)
+
+    def set_crop(self, box: Any) -> None:
+        """The face crop the maps were computed on (None: the whole image)."""
+        if box != self.crop:
+            self.crop = box
+            self._refresh()
+
+    def _crop_fraction(self) -> tuple[float, float, float, float] | None:
+        if self.crop is None or self.rgb is None:
+            return None
+        h, w = self.rgb.shape[:2]
+        c = self.crop
+        return c.x / w, c.y / h, c.w / w, c.h / h
 
     def _colour(self, key: tuple[object, ...], args: tuple[Any, ...], scale: float) -> None:
         """In the pool thread: numpy and Pillow only, no Qt object but the signal."""
@@ -300,11 +336,14 @@ class ViewPanel(QWidget):
         self.method_combo.blockSignals(False)
         mid = self.current_method()
         if self.rgb is None:
+            self.colorbar.setVisible(False)  # no map, no scale
             self.canvas.set_overlay(None)
             self.compare.set_tiles([])
             self.caption.setText("")
             return
-        self.canvas.set_overlay(self.heatmap(mid) if mid else None)
+        offset = (self.crop.x, self.crop.y) if self.crop is not None else (0, 0)
+        self.canvas.set_overlay(self.heatmap(mid) if mid else None, offset)
+        self.canvas.set_box(self.crop)
         if mid:
             signed = self.infos[mid].signed if mid in self.infos else False
             self.colorbar.set_colormap(
@@ -315,33 +354,35 @@ class ViewPanel(QWidget):
 
     def _update_tiles(self) -> None:
         h, w = self.rgb.shape[:2] if self.rgb is not None else (0, 0)
-        tiles = [Tile("", "Original", f"{w} \u00d7 {h} px", self._small_pixmap)]
-        for mid, result in self.results.items():
-            tiles.append(
-                Tile(
-                    mid,
-                    self.label_of(mid),
-                    _subtitle(result),
-                    self._small_pixmap,
-                    self.heatmap(mid, small=True),
-                )
-            )
+        shown = [Tile("", "Original", f"{w} \u00d7 {h} px", self._small_pixmap)]
+        for mid in self.results:
+            shown.append(self._method_tile(mid))
         for mid in self.pending:
             if mid not in self.results:
-                tiles.append(Tile(mid, self.label_of(mid), "computing\u2026", self._small_pixmap))
-        self.compare.set_tiles(tiles)
+                shown.append(
+                    Tile(mid, self.label_of(mid), "", self._small_pixmap, None, self.pending_note)
+                )
+        for mid, reason in self.skipped.items():
+            if mid not in self.results and mid not in self.pending:
+                shown.append(
+                    Tile(mid, self.label_of(mid), "not run", self._small_pixmap, None, reason)
+                )
+        self.compare.set_tiles(shown)
+
+    def _method_tile(self, mid: str) -> Tile:
+        result = self.results[mid]
+        info = self.infos.get(mid)
+        signed = bool(info and info.signed)
+        subtitle, warn = tiles.subtitle(result, info)
+        note = tiles.note(result)
+        legend = None
+        if not note.startswith("zero"):
+            legend = tiles.legend(self.cmap_for(mid), signed, maps.scale_of(result.map, signed))
+        heat = self.heatmap(mid, small=True)
+        return Tile(
+            mid, self.label_of(mid), subtitle, self._small_pixmap, heat, note, legend, warn,
+            self._crop_fraction(),
+        )  # fmt: skip
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)
-
-
-def _subtitle(result: MethodResult) -> str:
-    parts = [f"{result.seconds:.2f} s"]
-    if "layer" in result.params and result.params["layer"]:
-        parts.append(str(result.params["layer"]).rsplit("/", 1)[-1])
-    if "n_steps" in result.params:
-        parts.append(f"{result.params['n_steps']} steps")
-    delta = result.extras.get("convergence_delta")
-    if isinstance(delta, float):
-        parts.append(f"\u03b4 {delta:.2g}")
-    return " \u00b7 ".join(parts)

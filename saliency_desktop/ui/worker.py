@@ -12,6 +12,7 @@ import itertools
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -57,6 +58,7 @@ class Worker(QObject):
     download_progress = Signal(int, object, object)  # job id, bytes so far, total or None
     task_progress = Signal(int, float, str)  # job id, fraction, message
     task_result = Signal(int, object)  # job id, payload
+    face = Signal(int, object)  # job id, the face crop's Box in the image (None: no face)
 
     def __init__(self, engine: EngineLike) -> None:
         super().__init__()
@@ -122,9 +124,10 @@ class Worker(QObject):
             if self._model is None:
                 raise EngineError("No model is loaded: choose one in the Model menu.")
             start = time.perf_counter()
+            image, note = self._face_crop(job_id, request)
             explanation = self._engine.explain(
                 self._model,
-                request.image,
+                image,
                 list(request.methods),
                 request.target,
                 request.layer,
@@ -140,6 +143,8 @@ class Worker(QObject):
                 ", ".join(request.methods),
                 time.perf_counter() - start,
             )
+            if note:
+                explanation = replace(explanation, notes=(*explanation.notes, note))
             self.explained.emit(job_id, explanation)
         except CancelledError:
             log.info("job %d cancelled", job_id)
@@ -182,6 +187,19 @@ class Worker(QObject):
         finally:
             self.finished.emit(job_id)
 
+    def _face_crop(self, job_id: int, request: ExplainRequest) -> tuple[Any, str]:
+        """The image to explain: the face crop when asked for and a face is found."""
+        if not request.face_crop:
+            return request.image, ""
+        from saliency_desktop.engine.faces import crop, detect_face
+
+        box = detect_face(request.image)
+        self.face.emit(job_id, box)
+        if box is None:
+            return request.image, "face crop: no face found, the whole photo was explained"
+        note = f"face crop: {box.w}\u00d7{box.h} px at ({box.x}, {box.y}) of the photo"
+        return crop(request.image, box), note
+
 
 class EngineClient(QObject):
     """GUI-side handle of the engine thread: queue, supersede, cancel, shut down."""
@@ -196,6 +214,7 @@ class EngineClient(QObject):
     model_loaded = Signal(int, object)
     model_failed = Signal(int, str)
     download_progress = Signal(int, object, object)
+    face = Signal(int, object)
 
     task_progress = Signal(str, float, str)  # task name, fraction, message
     task_result = Signal(str, object)  # task name, payload
@@ -234,6 +253,7 @@ class EngineClient(QObject):
         w.download_progress.connect(self._on_download)
         w.task_progress.connect(self._on_task_progress)
         w.task_result.connect(self._on_task_result)
+        w.face.connect(self._on_face)
         self.thread.start()
         self._closed = False
 
@@ -318,6 +338,11 @@ class EngineClient(QObject):
             self.result.emit(job_id, method_id, payload)
         else:
             log.debug("ignored a result of superseded job %d (%s)", job_id, method_id)
+
+    @Slot(int, object)
+    def _on_face(self, job_id: int, box: object) -> None:
+        if job_id == self.current_job:
+            self.face.emit(job_id, box)
 
     @Slot(int, object)
     def _on_explained(self, job_id: int, explanation: object) -> None:

@@ -44,6 +44,7 @@ class FakeEngine:
     gate: threading.Event | None = None
     ignore_cancel: bool = False
     unavailable: dict[str, str] = field(default_factory=dict)
+    choices_off: dict[str, dict[str, str]] = field(default_factory=dict)  # param -> choice -> why
     explain_calls: list[dict[str, Any]] = field(default_factory=list)
     evaluate_calls: list[dict[str, Any]] = field(default_factory=list)
     load_calls: list[str] = field(default_factory=list)
@@ -58,6 +59,9 @@ class FakeEngine:
 
     def default_model(self) -> str:
         return "dog-breeds"
+
+    def unavailable_choices(self) -> dict[str, dict[str, str]]:
+        return {k: dict(v) for k, v in self.choices_off.items()}
 
     def versions(self) -> dict[str, str]:
         return {
@@ -162,7 +166,11 @@ class FakeEngine:
                     **{p.name: params.get(p.name, p.default) for p in info.params},
                     **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {}),
                 },
-                extras={"convergence_delta": 0.01} if mid == "integrated_gradients" else {},
+                extras=(
+                    {"convergence_delta": 0.01, "score": 2.0, "baseline_score": 0.5}
+                    if mid == "integrated_gradients"
+                    else {}
+                ),
             )
             results[mid] = res
             if on_result is not None:

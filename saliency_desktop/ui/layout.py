@@ -1,0 +1,66 @@
+"""The window's dock layout: minimum sizes that keep names readable, the default layout (View >
+Reset layout), and the rule that a collapsed layout is never saved nor restored."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, Qt
+
+if TYPE_CHECKING:
+    from saliency_desktop.ui.main_window import MainWindow
+
+H = Qt.Orientation.Horizontal
+V = Qt.Orientation.Vertical
+
+
+def minimum_widths(win: MainWindow) -> dict[str, int]:
+    """Per dock: the narrowest width at which its names and settings still read whole."""
+    fm = win.fontMetrics()
+    adv = fm.horizontalAdvance
+    return {
+        "dock-images": adv("grace_hopper.jpg") + 80,  # thumbnail + a typical file name
+        "dock-methods": adv("Integrated Gradients") + adv("gausslegendre") + 60,
+        "dock-predictions": adv("Staffordshire bullterrier") + 60,
+        "dock-details": adv("completeness gap \u03b4  0.0123") + 40,
+    }
+
+
+def apply_minimums(win: MainWindow) -> None:
+    widths = minimum_widths(win)
+    for dock in win.docks:
+        dock.widget().setMinimumWidth(widths.get(dock.objectName(), 160))
+    win.view.setMinimumWidth(320)
+
+
+def default_layout(win: MainWindow) -> None:
+    """Every dock shown, docked where it belongs, at its default size."""
+    for dock, area in zip(win.docks, win.dock_areas, strict=True):
+        dock.setFloating(False)
+        win.addDockWidget(area, dock)
+        dock.show()
+    left, right = win.docks[:2], win.docks[2:]
+    win.splitDockWidget(left[0], left[1], V)
+    win.splitDockWidget(right[0], right[1], V)
+    win.resizeDocks(left, [330, 330], H)
+    win.resizeDocks(right, [250, 250], H)
+    win.resizeDocks(right, [230, 570], V)
+    win.resizeDocks(left, [200, 600], V)
+
+
+def collapsed(win: MainWindow) -> bool:
+    """True when a docked, visible panel is narrower than its readable minimum."""
+    widths = minimum_widths(win)
+    return any(
+        dock.isVisible()
+        and not dock.isFloating()
+        and dock.widget().width() < widths.get(dock.objectName(), 0) - 2
+        for dock in win.docks
+    )
+
+
+def restore(win: MainWindow, state: QByteArray | None) -> None:
+    """Restore a saved dock state, unless it is collapsed: then the default layout."""
+    if state is not None and win.restoreState(state) and not collapsed(win):
+        return
+    default_layout(win)

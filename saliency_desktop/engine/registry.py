@@ -86,5 +86,5 @@ def get_method(method_id: str) -> SaliencyMethod:
         return _REGISTRY[method_id]()
     except KeyError:
         raise EngineError(
-            f"Unknown method {method_id!r}; known methods: {', '.join(_REGISTRY)}."
+            f"Unknown method {method_id!r}; known methods: {', '.join(method_ids())}."
         ) from None

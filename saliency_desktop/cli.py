@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
     gui.add_argument("--model", metavar="ID|PATH", help=model_help)
     gui.add_argument("--methods", type=csv_list, metavar="all|ID,ID,...",
-                     help="methods to check (see `saliency-desktop methods`; default: as last time)")
+                     help="methods to check (`saliency-desktop methods`; default: as last time)")
     gui.add_argument("--screenshot", type=Path, metavar="PNG",
                      help="save a screenshot of the window once results are shown, then quit")
 

@@ -228,6 +228,9 @@ test)
     system_libraries || true # the tests that need them fail with the reason
     test_tools
     export QT_QPA_PLATFORM=offscreen
+    # Python's bytecode goes into the environment, not into __pycache__/ all over the checkout.
+    PYTHONPYCACHEPREFIX="$(cd "$VENV" && pwd)/pycache"
+    export PYTHONPYCACHEPREFIX
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
 setup)

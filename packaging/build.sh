@@ -8,6 +8,8 @@
 # makes it, with the embedded models) and installs PyInstaller and pyinstaller-hooks-contrib
 # into it when they are missing. --self-test runs the bundle's self-test after the build.
 # SALIENCY_WINDOWED=1 / SALIENCY_STRIP=0: see packaging/saliency_desktop.spec.
+# SALIENCY_DIST (default dist) and SALIENCY_WORK (default build) move the output and
+# PyInstaller's work folder (build/pyinstaller), e.g. out of the checkout for the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,11 +33,12 @@ if ! "$PY" -c 'import PyInstaller, _pyinstaller_hooks_contrib' 2>/dev/null; then
     "$PY" -m pip install -q "pyinstaller>=6.11" "pyinstaller-hooks-contrib>=2024.10"
 fi
 
-DIST=dist
+DIST="${SALIENCY_DIST:-dist}"
+WORK="${SALIENCY_WORK:-build}/pyinstaller"
 APP="$DIST/saliency-desktop"
 start=$(date +%s)
 "$PY" -m PyInstaller --noconfirm --log-level WARN \
-    --distpath "$DIST" --workpath build/pyinstaller "$@" packaging/saliency_desktop.spec
+    --distpath "$DIST" --workpath "$WORK" "$@" packaging/saliency_desktop.spec
 seconds=$(($(date +%s) - start))
 
 inside="$APP/_internal"

@@ -75,8 +75,8 @@ def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
     from saliency_desktop.engine.catalogue import CATALOGUE
     from saliency_desktop.engine.types import EngineError
 
-    if spec in CATALOGUE and (args.preprocess or args.labels):
-        error(f"note: --preprocess and --labels apply to model files; {spec} has its own.")
+    if spec in CATALOGUE and (args.preprocessing or args.labels):
+        error(f"note: --preprocessing and --labels apply to model files; {spec} has its own.")
     bar: tqdm | None = None
 
     def progress(done: int, total: int | None) -> None:
@@ -96,7 +96,7 @@ def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
     try:
         return load_model(
             spec,
-            preprocessing=args.preprocess,
+            preprocessing=args.preprocessing,
             labels=args.labels,
             trust_model=args.trust_model,
             output_index=getattr(args, "output_index", None),
@@ -165,6 +165,9 @@ def _check_explain_args(args: argparse.Namespace) -> None:
             )
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
+    missing = [raw for raw in args.inputs if not Path(raw).exists()]
+    if missing:  # a typo on the command line: nothing is loaded or created
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
 
 
 def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
@@ -187,6 +190,9 @@ def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[lis
         raise UsageError("No method can run on this model.")
     try:
         target = None if args.target == "auto" else model.class_index(args.target)
+    except EngineError as exc:
+        raise UsageError(f"{exc} `{PROG} classes {args.model}` lists them all.") from None
+    try:
         if any(get_method(m).info.needs_layer for m in methods):
             resolve_layer(model, args.layer)
         elif args.layer:

@@ -1,4 +1,4 @@
-"""The command line: `saliency-desktop [gui|explain|models|methods|layers] ...`.
+"""The command line: `saliency-desktop [gui|explain|models|methods|layers|classes] ...`.
 
 `gui` (the app) is the default command. TensorFlow, matplotlib and the engine's model code are
 imported inside the commands, so `--help` and `methods` answer at once.
@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from saliency_desktop import __version__
 from saliency_desktop.batch import (
@@ -33,12 +33,9 @@ from saliency_desktop.batch import (
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "evaluate", "predict", "models", "methods", "layers")
+COMMANDS = ("gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes")
 
 
 class _StderrHandler(logging.Handler):
@@ -92,15 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     method_ids()  # registers the methods in their display order before importing one of them
     from saliency_desktop.engine.methods.integrated import BASELINES, RULES
 
-    model_help = f"catalogue id ({', '.join(CATALOGUE)}) or model file (default {DEFAULT_MODEL})"
+    model_spec = f"catalogue id ({', '.join(CATALOGUE)}) or model file"
+    model_help = f"{model_spec} (default {DEFAULT_MODEL})"
     # fmt: off
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log details, with tracebacks, on stderr")
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--preprocess", choices=list(PREPROCESSING), metavar="P",
+    model.add_argument("--preprocessing", choices=list(PREPROCESSING), metavar="P",
                        help=f"preprocessing of a model file: {', '.join(PREPROCESSING)} "
                        "(default unit; catalogue models know their own)")
+    model.add_argument("--preprocess", choices=list(PREPROCESSING), dest="preprocessing",
+                       help=argparse.SUPPRESS)  # the old name, kept working
     model.add_argument("--labels", type=Path, metavar="FILE",
                        help="class names of a model file, one per line")
     model.add_argument("--output-index", type=int, metavar="N",
@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", parents=[common, model], help="open the app (the default)")
     gui.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
     gui.add_argument("--model", metavar="ID|PATH", help=model_help)
-    gui.add_argument("--methods", type=csv_list, metavar="LIST", help="method ids, comma-separated")
+    gui.add_argument("--methods", type=csv_list, metavar="all|ID,ID,...",
+                     help="methods to check (`saliency-desktop methods`; default: as last time)")
     gui.add_argument("--screenshot", type=Path, metavar="PNG",
                      help="save a screenshot of the window once results are shown, then quit")
 
@@ -189,8 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("methods", parents=[common], help="list the saliency methods and papers")
     layers = sub.add_parser("layers", parents=[common, model],
                             help="list a model's layers eligible for CAM methods")
-    layers.add_argument("model", metavar="MODEL", help=model_help)
+    layers.add_argument("model", metavar="MODEL", help=model_spec)
+    classes = sub.add_parser("classes", parents=[common, model],
+                             help="list a model's classes: index and label",
+                             description="Every class the model predicts, one per line: the "
+                             "index and the label that --target accepts.")
+    classes.add_argument("model", metavar="MODEL", help=model_spec)
     # fmt: on
+    for subparser in sub.choices.values():  # an unknown option shows the command's usage
+        subparser.set_defaults(command_parser=subparser)
     return parser
 
 
@@ -215,7 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = _with_default_command(raw)
     parser = build_parser()
     try:
-        args = parser.parse_args(args_list)
+        args, unknown = parser.parse_known_args(args_list)
+        if unknown:  # the subcommand's usage, not the top-level one
+            getattr(args, "command_parser", parser).error(
+                f"unrecognized arguments: {' '.join(unknown)}"
+            )
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 for --help/--version
         return int(exc.code or 0)
     if args.command != "gui":  # the app sets up its own logging
@@ -228,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": cmd_models,
         "methods": cmd_methods,
         "layers": cmd_layers,
+        "classes": cmd_classes,
     }
     try:
         return commands[args.command](args)
@@ -256,7 +269,25 @@ def _no_display() -> bool:
     )
 
 
+def _gui_methods(methods: list[str] | None) -> list[str] | None:
+    """`--methods` of the app checked like explain's: `all` is every method, in registry order."""
+    from saliency_desktop.engine.registry import method_ids
+
+    if methods is None:
+        return None
+    known = method_ids()
+    if methods == ["all"]:
+        return known
+    unknown = [m for m in methods if m not in known]
+    if unknown or not methods:
+        raise UsageError(
+            f"--methods: unknown {', '.join(unknown) or '(empty)'}; known: all, {', '.join(known)}."
+        )
+    return methods
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    methods = _gui_methods(args.methods)
     if _no_display():
         if args.screenshot is None:
             raise UsageError(
@@ -284,9 +315,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
         run(
             images=list(args.images),
             model=args.model,
-            methods=args.methods,
+            methods=methods,
             screenshot=args.screenshot,
-            preprocess=args.preprocess,
+            preprocess=args.preprocessing,
             labels=args.labels,
             trust_model=args.trust_model,
         )
@@ -344,4 +375,16 @@ def cmd_layers(args: argparse.Namespace) -> int:
         h, w, c = layer.shape
         default = "  (default)" if layer.path == info.default_layer else ""
         print(f"{layer.path:<{width}}{h}x{w}x{c}{default}")
+    return EXIT_OK
+
+
+def cmd_classes(args: argparse.Namespace) -> int:
+    model = load_model_or_fail(args.model, args)
+    labels = model.info.labels
+    width = len(str(model.n_classes - 1)) + 2
+    for index in range(model.n_classes):
+        label = labels[index] if index < len(labels) else ""
+        print(f"{index:<{width}}{label}".rstrip())
+    if not labels:
+        error("note: this model has no labels (--labels FILE gives them, one per line).")
     return EXIT_OK

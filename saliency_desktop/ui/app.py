@@ -148,7 +148,7 @@ def run(
     log.info("starting Saliency Desktop %s (log: %s)", __version__, log_file)
     persist = screenshot is None
     window = MainWindow(engine=engine, settings=settings, persist=persist)
-    known = set(window.session.infos)
+    known = list(window.session.infos)  # the registry's order
     if methods:
         unknown = [m for m in methods if m not in known]
         if unknown:

@@ -105,10 +105,9 @@ def sample_images() -> list[tuple[str, str]]:
     """(menu label, path) of the bundled photos and of those in installed packages."""
     found: list[tuple[str, str]] = []
     bundled = resources.files("saliency_desktop.resources").joinpath("samples")
-    for name in ("chelsea.png", "grace_hopper.jpg"):
-        item = bundled.joinpath(name)
-        if item.is_file():
-            found.append((f"{name} (bundled)", str(item)))
+    for item in sorted(bundled.iterdir(), key=lambda i: i.name):  # see its SOURCES.md
+        if item.is_file() and item.name.lower().endswith((".png", ".jpg")):
+            found.append((f"{item.name} (bundled)", str(item)))
     skimage = _package_dir("skimage")
     if skimage is not None:
         for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
+import types
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -51,3 +53,18 @@ def patch_load_model(mp: pytest.MonkeyPatch, model) -> None:
 def cli_model(dog_model, monkeypatch) -> Iterator[object]:
     patch_load_model(monkeypatch, dog_model)
     yield dog_model
+
+
+@pytest.fixture
+def fake_app(monkeypatch) -> list[dict]:
+    """`saliency_desktop.ui.app` replaced: `run(**kwargs)` records its arguments, returns 7."""
+    calls: list[dict] = []
+    module = types.ModuleType("saliency_desktop.ui.app")
+
+    def run(**kwargs):
+        calls.append(kwargs)
+        return 7
+
+    module.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "saliency_desktop.ui.app", module)
+    return calls

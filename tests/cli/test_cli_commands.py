@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -83,20 +82,6 @@ def test_help_and_version(capsys):
         assert option in out
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("saliency-desktop ")
-
-
-@pytest.fixture
-def fake_app(monkeypatch):
-    calls: list[dict] = []
-    module = types.ModuleType("saliency_desktop.ui.app")
-
-    def run(**kwargs):
-        calls.append(kwargs)
-        return 7
-
-    module.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "saliency_desktop.ui.app", module)
-    return calls
 
 
 def test_gui_is_the_default_command(fake_app):

@@ -72,6 +72,7 @@ def test_read_only_folder_gives_one_line(cli_model, images, tmp_path, monkeypatc
 OPTIONS = [
     "--model",
     "--preprocess",
+    "--preprocessing",
     "--labels",
     "--methods",
     "--target",
@@ -119,7 +120,7 @@ VALUES = [
 )
 @given(
     argv=st.lists(st.one_of(st.sampled_from(OPTIONS), st.sampled_from(VALUES)), max_size=8),
-    command=st.sampled_from(["explain", "models", "methods", "layers"]),
+    command=st.sampled_from(["explain", "models", "methods", "layers", "classes"]),
 )
 def test_fuzz_command_line(argv, command, tmp_path, monkeypatch, capsys):
     """Any command line: an exit status (0, 1 or 2) and at most one-line errors, never a trace.

@@ -1,6 +1,8 @@
-"""The PyInstaller bundle: packaging/build.sh builds dist/saliency-desktop/, then its self-test.
+"""The PyInstaller bundle: packaging/build.sh builds saliency-desktop/, then its self-test.
 
-About 2 minutes on 2 cores and 2.8 GB of disk (dist/ 1.6 GB, build/ 1.2 GB). Run alone with
+The build goes to a temporary folder (SALIENCY_DIST, SALIENCY_WORK), not the checkout's dist/
+and build/. About 2 minutes on 2 cores and 2.8 GB of disk (dist 1.6 GB, work 1.2 GB). Run alone
+with
 
     .venv/bin/python -m pytest -s tests/packaging/test_bundle.py
 
@@ -14,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -27,34 +31,54 @@ pytestmark = [
     ),
 ]
 
-APP = ROOT / "dist" / "saliency-desktop"
-EXE = APP / ("saliency-desktop.exe" if sys.platform == "win32" else "saliency-desktop")
-INSIDE = APP / "_internal"
+
+@dataclass(frozen=True)
+class Bundle:
+    output: str  # what build.sh printed
+    app: Path  # the one-folder bundle
+
+    @property
+    def exe(self) -> Path:
+        return self.app / (
+            "saliency-desktop.exe" if sys.platform == "win32" else "saliency-desktop"
+        )
+
+    @property
+    def inside(self) -> Path:
+        return self.app / "_internal"
 
 
 @pytest.fixture(scope="module")
-def bundle() -> str:
-    """Build (PyInstaller reuses its cache in build/pyinstaller); returns the build's output."""
+def bundle(tmp_path_factory) -> Bundle:
+    """Build into a temporary folder; nothing is written into the checkout."""
     if sys.platform.startswith("linux") and shutil.which("objdump") is None:
         pytest.fail("PyInstaller needs objdump on Linux (Debian: apt-get install binutils)")
     venv = os.environ.get("SALIENCY_VENV") or sys.prefix  # the venv running the tests
+    tmp = tmp_path_factory.mktemp("bundle")
+    env = dict(
+        os.environ, SALIENCY_VENV=venv, SALIENCY_DIST=str(tmp / "dist"), SALIENCY_WORK=str(tmp)
+    )
     proc = subprocess.run(
         ["nice", "-n", "10", "bash", str(ROOT / "packaging" / "build.sh")],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env=dict(os.environ, SALIENCY_VENV=venv),
+        env=env,
         timeout=3600,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
     print(proc.stdout)  # the size and the biggest entries, shown with -s or on failure
-    return proc.stdout
+    return Bundle(proc.stdout, tmp / "dist" / "saliency-desktop")
 
 
 def test_the_bundle_passes_its_self_test(bundle):
-    assert "Bundle size:" in bundle
+    assert "Bundle size:" in bundle.output
     proc = subprocess.run(
-        [str(EXE), "--self-test"], capture_output=True, text=True, timeout=900, cwd=ROOT.parent
+        [str(bundle.exe), "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT.parent,
     )
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
@@ -71,7 +95,7 @@ def test_the_bundle_carries_its_data_and_leaves_out_test_packages(bundle):
         "saliency_desktop/resources/icons/saliency-desktop-256.png",
         "saliency_desktop/resources/report.schema.json",
     ):
-        assert (INSIDE / path).is_file(), path
+        assert (bundle.inside / path).is_file(), path
     for name in (
         "pytest",
         "_pytest",
@@ -83,8 +107,9 @@ def test_the_bundle_carries_its_data_and_leaves_out_test_packages(bundle):
         "skimage",
         "jsonschema",
     ):
-        assert not (INSIDE / name).exists(), f"{name} is in the bundle"
-    assert not list(INSIDE.glob("_tkinter*")) and not list(INSIDE.glob("libtk*"))
+        assert not (bundle.inside / name).exists(), f"{name} is in the bundle"
+    assert not list(bundle.inside.glob("_tkinter*"))
+    assert not list(bundle.inside.glob("libtk*"))
 
 
 def test_the_bundle_runs_the_command_line_and_the_app(bundle, tmp_path):
@@ -96,7 +121,7 @@ def test_the_bundle_runs_the_command_line_and_the_app(bundle, tmp_path):
     )
     out = tmp_path / "out"
     proc = subprocess.run(
-        [str(EXE), "explain", str(SAMPLE), "--out", str(out), "--methods", "gradcam"],
+        [str(bundle.exe), "explain", str(SAMPLE), "--out", str(out), "--methods", "gradcam"],
         capture_output=True,
         text=True,
         env=env,
@@ -106,7 +131,7 @@ def test_the_bundle_runs_the_command_line_and_the_app(bundle, tmp_path):
     assert (out / "chelsea_report.png").is_file()
     shot = tmp_path / "shot.png"
     proc = subprocess.run(
-        [str(EXE), "gui", str(SAMPLE), "--methods", "gradcam", "--screenshot", str(shot)],
+        [str(bundle.exe), "gui", str(SAMPLE), "--methods", "gradcam", "--screenshot", str(shot)],
         capture_output=True,
         text=True,
         env=env,

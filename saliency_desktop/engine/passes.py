@@ -317,36 +317,3 @@ class PassCache:
         if not scores:
             return np.zeros(0), np.zeros(0)
         return np.concatenate(scores), np.concatenate(probs)
-
-    def path_integrals(
-        self,
-        baseline: np.ndarray,
-        alphas: np.ndarray,
-        weights: np.ndarray,
-        job: JobControl,
-        progress_span: tuple[float, float] = (0.0, 1.0),
-        label: str = "integrated gradients",
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Several weighted sums of dS/dx over one set of path points, in bounded batches.
-
-        `weights` is (k, n): row j gives sum_i weights[j, i] dS/dx(x' + alphas_i (x - x')).
-        Returns (integrals (k, H, W, C) float64, S at each of the n points). Used by the adaptive
-        IG, whose panels share batches; points are built batch by batch (bounded memory).
-        """
-        fn = self.runtime.batch(self.score)
-        size = self.model.batch_size
-        diff = self.x - baseline
-        integrals = np.zeros((len(weights), *self.x.shape), np.float64)
-        scores: list[np.ndarray] = []
-        lo, hi = progress_span
-        n = len(alphas)
-        for start in range(0, n, size):
-            job.check()
-            a = alphas[start : start + size].astype(np.float32)
-            points = baseline[None] + a[:, None, None, None] * diff[None]
-            s, g = fn(points.astype(np.float32), np.int32(self.target))
-            scores.append(np.asarray(s, np.float64))
-            w = weights[:, start : start + size].astype(np.float64)
-            integrals += np.tensordot(w, np.asarray(g, np.float64), axes=(1, 0))
-            job.report(lo + (hi - lo) * min(start + size, n) / max(n, 1), label)
-        return integrals, np.concatenate(scores) if scores else np.zeros(0)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_desktop.engine.batched import path_integrals
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import EngineError, JobControl, MethodInfo, ParamInfo
@@ -119,7 +120,7 @@ def converged_integral(
     while True:
         alphas, weights = _panel_points(rule, todo, splits)
         sub = (lo + (hi - lo) * used / cap, lo + (hi - lo) * min((used + len(alphas)) / cap, 1))
-        integrals, scores = ctx.path_integrals(baseline, alphas, weights, job, sub)
+        integrals, scores = path_integrals(ctx, baseline, alphas, weights, job, sub)
         used += len(alphas)
         known.update(zip(splits, scores[len(alphas) - len(splits) :].tolist(), strict=True))
         done += [(a, b, i) for (a, b), i in zip(todo, integrals, strict=True)]

@@ -287,9 +287,8 @@ def run_explain(args: argparse.Namespace) -> int:
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
     per_method: dict[str, dict[str, Any]] = {}
-    if getattr(args, "ig_steps", None) is not None:  # IG's steps (XRAI's base is IG)
-        for mid in ("integrated_gradients", "xrai"):
-            per_method[mid] = {"n_steps": args.ig_steps}
+    if getattr(args, "ig_steps", None) is not None:  # IG's only (others name theirs apart)
+        per_method["integrated_gradients"] = {"n_steps": args.ig_steps}
     for mid, name, value in getattr(args, "param", None) or []:
         per_method.setdefault(mid, {})[name] = value
     params["params"] = per_method

@@ -34,7 +34,7 @@ def test_command_line_takes_auto_steps():
     assert args.ig_steps == 12
     assert parser.parse_args(["explain", "x.png", "--out", "o"]).ig_steps is None
     assert method_param("integrated_gradients.n_steps=auto")[2] == "auto"
-    assert method_param("xrai.n_steps=100")[2] == 100
+    assert method_param("blur_ig.steps=100")[2] == 100
     with pytest.raises(argparse.ArgumentTypeError, match="'auto' or an integer"):
         method_param("integrated_gradients.n_steps=lots")
 

@@ -25,7 +25,9 @@ def _call_model(model, target):
 
 
 def test_blur_ig_matches_pair(tiny_model, tiny_image):
-    res = explain(tiny_model, tiny_image, methods=["blur_ig"], target=2, n_steps=20)
+    res = explain(
+        tiny_model, tiny_image, methods=["blur_ig"], target=2, params={"blur_ig": {"steps": 20}}
+    )
     x = tiny_model.prepare(tiny_image)[1].astype(np.float64)
     pair = saliency_core.BlurIG().GetMask(
         x, _call_model(tiny_model, 2), max_sigma=50, steps=20, grad_step=0.01, batch_size=7
@@ -40,7 +42,13 @@ def test_guided_ig_matches_pair(tiny_model, tiny_image, monkeypatch):
     shim = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
     shim.quantile = lambda a, q, interpolation="linear": np.quantile(a, q, method=interpolation)
     monkeypatch.setattr(pair_guided, "np", shim)
-    res = explain(tiny_model, tiny_image, methods=["guided_ig"], target=1, n_steps=30)
+    res = explain(
+        tiny_model,
+        tiny_image,
+        methods=["guided_ig"],
+        target=1,
+        params={"guided_ig": {"x_steps": 30}},
+    )
     x = tiny_model.prepare(tiny_image)[1].astype(np.float64)
     pair = saliency_core.GuidedIG().GetMask(
         x, _call_model(tiny_model, 1), x_baseline=np.zeros_like(x), x_steps=30,
@@ -88,8 +96,7 @@ def test_xrai_matches_pair_given_the_same_base_attribution(keras):
     image = np.stack([(x // 56) * 60, (y // 75) * 100, ((x + y) // 90) * 40], -1).astype(np.uint8)
     image = np.clip(image + np.random.default_rng(0).integers(0, 20, image.shape), 0, 255)
     res = explain(model, image.astype(np.uint8), methods=["integrated_gradients", "xrai"],
-                  params={"integrated_gradients": {"n_steps": 16},
-                          "xrai": {"n_steps": 16}})  # fmt: skip
+                  params={"integrated_gradients": {"n_steps": 16}})  # fmt: skip
     xin = model.prepare(image.astype(np.uint8))[1]
     base = _xrai_base(model, image.astype(np.uint8))
     pair = saliency_core.XRAI().GetMask(xin.astype(np.float64), None, base_attribution=base)
@@ -100,6 +107,6 @@ def _xrai_base(model, image):
     """The base attribution XRAI uses: mean of IG from the black and white baselines."""
     maps = []
     for baseline in ("black", "white"):
-        r = explain(model, image, methods=["integrated_gradients"], n_steps=16, baseline=baseline)
+        r = explain(model, image, methods=["integrated_gradients"], baseline=baseline)
         maps.append(r.methods["integrated_gradients"].attributions)
     return np.mean(maps, axis=0)

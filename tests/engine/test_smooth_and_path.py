@@ -37,15 +37,15 @@ def _run(model, image, method, **params):
 
 def test_smoothgrad_of_a_linear_model_is_its_gradient_and_vargrad_is_zero(linear, tiny_image):
     model, w = linear[0], _w(linear, 1)
-    sg = _run(model, tiny_image, "smoothgrad", n_samples=7)
+    sg = _run(model, tiny_image, "smoothgrad", nt_samples=7)
     np.testing.assert_allclose(sg.attributions, w, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(sg.map, np.abs(w).max(-1), rtol=1e-5)
-    sq = _run(model, tiny_image, "smoothgrad_squared", n_samples=7)
+    sq = _run(model, tiny_image, "smoothgrad_squared", nt_samples=7)
     np.testing.assert_allclose(sq.attributions, w * w, rtol=1e-5, atol=1e-9)
-    var = _run(model, tiny_image, "vargrad", n_samples=7)
+    var = _run(model, tiny_image, "vargrad", nt_samples=7)
     assert np.abs(var.attributions).max() < 1e-9
     for of in ("gradient_x_input", "integrated_gradients"):  # mean of (x + n - x') w: not 0
-        v = _run(model, tiny_image, "vargrad", n_samples=5, of=of, n_steps=4)
+        v = _run(model, tiny_image, "vargrad", nt_samples=5, of=of, ig_steps=4)
         assert v.attributions.max() > 1e-6
 
 
@@ -103,7 +103,7 @@ def test_blur_ig_of_a_linear_model_matches_its_closed_form(linear, tiny_image):
 
     model, w = linear[0], _w(linear, 1)
     x = tiny_image / 255.0
-    res = _run(model, tiny_image, "blur_ig", max_sigma=2.0, n_steps=400, grad_step=0.001)
+    res = _run(model, tiny_image, "blur_ig", max_sigma=2.0, steps=400, grad_step=0.001)
     closed = w * (x - gaussian_blur(x, 2.0))  # the integral along the blur path, exactly
     np.testing.assert_allclose(res.attributions, closed, atol=0.02 * np.abs(closed).max())
     assert res.extras["relative_delta"] < 0.02
@@ -120,15 +120,16 @@ def test_gaussian_blur_matches_scipy():
 
 
 def test_seeds_reproduce_and_batching_does_not_change_results(tiny_model, tiny_image, monkeypatch):
-    a = _run(tiny_model, tiny_image, "smoothgrad", n_samples=6, seed=3)
-    b = _run(tiny_model, tiny_image, "smoothgrad", n_samples=6, seed=3)
-    c = _run(tiny_model, tiny_image, "smoothgrad", n_samples=6, seed=4)
+    a = _run(tiny_model, tiny_image, "smoothgrad", nt_samples=6, seed=3)
+    b = _run(tiny_model, tiny_image, "smoothgrad", nt_samples=6, seed=3)
+    c = _run(tiny_model, tiny_image, "smoothgrad", nt_samples=6, seed=4)
     np.testing.assert_array_equal(a.attributions, b.attributions)
     assert not np.allclose(a.attributions, c.attributions) and a.params["seed"] == 3
     monkeypatch.setattr(tiny_model, "batch_size", 4)
-    for method in ("smoothgrad", "expected_gradients"):
-        params = dict(n_samples=9, seed=2, **({"of": "integrated_gradients", "n_steps": 3}
-                                               if method == "smoothgrad" else {}))  # fmt: skip
+    for method, params in (
+        ("smoothgrad", {"nt_samples": 9, "seed": 2, "of": "integrated_gradients", "ig_steps": 3}),
+        ("expected_gradients", {"n_samples": 9, "seed": 2}),
+    ):
         small = _run(tiny_model, tiny_image, method, **params)
         monkeypatch.setattr(tiny_model, "batch_size", 64)
         big = _run(tiny_model, tiny_image, method, **params)
@@ -151,11 +152,17 @@ def test_the_seed_is_in_the_json(tiny_model, tiny_image, tmp_path):
 def test_noise_tunnel_over_rerouted_relus(tiny_model, tiny_image, of):
     """With no noise, SmoothGrad of guided/deconv is that method's gradient."""
     plain = explain(tiny_model, tiny_image, methods=[of], target=1).methods[of]
-    sg = _run(tiny_model, tiny_image, "smoothgrad", of=of, noise=0.0, n_samples=3)
+    sg = _run(tiny_model, tiny_image, "smoothgrad", of=of, noise=0.0, nt_samples=3)
     np.testing.assert_allclose(sg.attributions, plain.attributions, rtol=1e-5, atol=1e-8)
 
 
-CANCEL_PARAMS = {"n_samples": 600, "n_steps": 600}  # several batches on the tiny model
+CANCEL_PARAMS = {
+    "n_samples": 600,
+    "nt_samples": 600,
+    "n_steps": 600,
+    "steps": 600,
+    "x_steps": 600,
+}  # several batches on the tiny model
 
 
 @pytest.mark.parametrize("method", [*NEW, "integrated_gradients", "xrai"])

@@ -69,7 +69,7 @@ class BlurIG(SaliencyMethod):
         paper="Xu, Venugopalan & Sundararajan 2020, Attribution in Scale and Space",
         params=(
             ParamInfo("max_sigma", "Max sigma", "float", 50.0, minimum=0.1, maximum=500.0),
-            ParamInfo("n_steps", "Steps", "int", 100, minimum=1, maximum=4096),
+            ParamInfo("steps", "Steps", "int", 100, minimum=1, maximum=4096, help="PAIR's steps."),
             ParamInfo("grad_step", "Gradient step", "float", 0.01, minimum=1e-4, maximum=1.0),
             ParamInfo("spacing", "Sigma spacing", "choice", "linear", choices=("linear", "sqrt")),
         ),
@@ -79,12 +79,12 @@ class BlurIG(SaliencyMethod):
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
-        return max((params.get("n_steps", 100) + 1) / max(batch_size, 1), 1.0) * 2.0
+        return max((params.get("steps", 100) + 1) / max(batch_size, 1), 1.0) * 2.0
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
-        x, steps, step = ctx.x, params["n_steps"], params["grad_step"]
+        x, steps, step = ctx.x, params["steps"], params["grad_step"]
         sigmas = blur_sigmas(params["max_sigma"], steps, params["spacing"])
         directions: dict[int, np.ndarray] = {}
         total = np.zeros(x.shape, np.float64)

@@ -70,7 +70,7 @@ def guided_step(
 @register
 class GuidedIG(SaliencyMethod):
     """Kapishnikov, Venugopalan, Avci, Wedin, Terry & Birodkar 2021, CVPR, sec. 3 (algorithm 1):
-    IG along an adaptive path from the baseline x' to x. At each of `n_steps` steps the features
+    IG along an adaptive path from the baseline x' to x. At each of `x_steps` steps the features
     with the smallest |dS/dx| (a `fraction` of them) move first, so the path avoids the regions of
     high gradient that make IG noisy; no feature strays more than `max_dist` (in alpha) from the
     straight line. attribution = sum over the path of (x_{k+1} - x_k) * dS/dx(x_k).
@@ -90,7 +90,9 @@ class GuidedIG(SaliencyMethod):
         paper="Kapishnikov et al. 2021, Guided Integrated Gradients: an Adaptive Path Method "
         "for Removing Noise",
         params=(
-            ParamInfo("n_steps", "Steps", "int", 200, minimum=1, maximum=4096),
+            ParamInfo(
+                "x_steps", "Steps", "int", 200, minimum=1, maximum=4096, help="PAIR's x_steps."
+            ),
             ParamInfo("fraction", "Fraction", "float", 0.25, minimum=0.001, maximum=1.0),
             ParamInfo("max_dist", "Max distance", "float", 0.02, minimum=0.0, maximum=1.0),
             ParamInfo("baseline", "Baseline", "choice", "black", choices=BASELINES),
@@ -102,7 +104,7 @@ class GuidedIG(SaliencyMethod):
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
-        return float(params.get("n_steps", 200))
+        return float(params.get("x_steps", 200))
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
@@ -113,7 +115,7 @@ class GuidedIG(SaliencyMethod):
         x = x_baseline.copy()
         attr = np.zeros_like(x_input)
         l1_total = float(np.abs(x_input - x_baseline).sum())
-        steps = params["n_steps"]
+        steps = params["x_steps"]
         lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
         baseline_score = None
         for step in range(steps if l1_total > 0 else 0):

@@ -36,10 +36,18 @@ PARAMS = (
         maximum=1.0,
         help="sigma of the Gaussian noise, as a fraction of max(x) - min(x).",
     ),
-    ParamInfo("n_samples", "Samples", "int", 50, minimum=1, maximum=10000),
+    ParamInfo(
+        "nt_samples",
+        "Samples",
+        "int",
+        50,
+        minimum=1,
+        maximum=10000,
+        help="Noisy copies (Captum's nt_samples).",
+    ),
     ParamInfo("seed", "Seed", "int", 0, minimum=0, help="Seed of the noise."),
     ParamInfo(
-        "n_steps",
+        "ig_steps",
         "IG steps",
         "int",
         32,
@@ -64,10 +72,10 @@ def noise_tunnel_moments(
     Each copy is x + N(0, sigma^2), sigma = noise (max x - min x); the copies (and, for IG,
     their path points) go through in batches under the memory budget.
     """
-    x, base, n = ctx.x, params["of"], params["n_samples"]
+    x, base, n = ctx.x, params["of"], params["nt_samples"]
     sigma = float(params["noise"]) * float(x.max() - x.min())
     black = make_baseline(ctx, "black").astype(np.float32)
-    steps = params["n_steps"] if base == "integrated_gradients" else 1
+    steps = params["ig_steps"] if base == "integrated_gradients" else 1
     alphas, weights = integration_points("gausslegendre", steps) if steps > 1 else ([1.0], [1.0])
     alphas, weights = np.asarray(alphas, np.float32), np.asarray(weights, np.float64)
     noisy: dict[int, np.ndarray] = {}
@@ -110,8 +118,8 @@ class _NoiseTunnel(SaliencyMethod):
     aggregation: ClassVar[str]
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
-        steps = params.get("n_steps", 32) if params.get("of") == "integrated_gradients" else 1
-        return max(params.get("n_samples", 50) * steps / max(batch_size, 1), 1.0) * 2.0
+        steps = params.get("ig_steps", 32) if params.get("of") == "integrated_gradients" else 1
+        return max(params.get("nt_samples", 50) * steps / max(batch_size, 1), 1.0) * 2.0
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl

@@ -85,7 +85,8 @@ class Xrai(SaliencyMethod):
 
     PAIR saliency's "full" algorithm and defaults (area threshold 1.0, min_pixel_diff 50). The
     base attribution is the mean of this engine's Integrated Gradients for the black and the
-    white baselines (IG's rule and steps, auto by default), reduced by max over channels.
+    white baselines (IG's defaults: Gauss-Legendre, auto steps to the 5 % tolerance), reduced
+    by max over channels.
     The map ranks regions (higher = more salient): thresholding it at its top 5/10/20 % of
     pixels gives XRAI's top regions.
     """
@@ -98,15 +99,6 @@ class Xrai(SaliencyMethod):
         "Gradients attribution they hold per pixel.",
         paper="Kapishnikov et al. 2019, XRAI: Better Attributions Through Regions",
         params=(
-            ParamInfo(
-                "n_steps",
-                "IG steps",
-                "int_or_auto",
-                "auto",
-                minimum=1,
-                maximum=4096,
-                help="Steps of each IG run (auto: to the 5 % completeness tolerance).",
-            ),
             ParamInfo("area_threshold", "Area threshold", "float", 1.0, minimum=0.0, maximum=1.0),
             ParamInfo("min_pixel_diff", "Min pixel diff", "int", 50, minimum=1, maximum=100000),
         ),
@@ -117,15 +109,13 @@ class Xrai(SaliencyMethod):
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
-        steps = params.get("n_steps", "auto")
-        steps = 160 if steps == "auto" else steps
-        return 2 * max(steps / max(batch_size, 1), 1.0) * 2.0 + 20.0
+        return 2 * max(160 / max(batch_size, 1), 1.0) * 2.0 + 20.0  # two auto IG runs
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
-        ig = {"n_steps": params["n_steps"], "rule": "gausslegendre", "tolerance": 0.05}
+        ig = {"n_steps": "auto", "rule": "gausslegendre", "tolerance": 0.05}  # IG's defaults
         attrs, deltas = [], []
         for i, kind in enumerate(("black", "white")):
             span = (lo + (hi - lo) * 0.4 * i, lo + (hi - lo) * 0.4 * (i + 1))

@@ -339,9 +339,12 @@ def _subtitle(result: MethodResult) -> str:
     parts = [f"{result.seconds:.2f} s"]
     if "layer" in result.params and result.params["layer"]:
         parts.append(str(result.params["layer"]).rsplit("/", 1)[-1])
-    if "n_steps" in result.params:
-        parts.append(f"{result.params['n_steps']} steps")
-    delta = result.extras.get("convergence_delta")
-    if isinstance(delta, float):
+    steps = result.extras.get("steps", result.params.get("n_steps"))  # steps used, for auto
+    if steps is not None:
+        parts.append(f"{steps} steps")
+    delta, relative = result.extras.get("convergence_delta"), result.extras.get("relative_delta")
+    if isinstance(relative, float):
+        parts.append(f"\u03b4 {relative:.1%}")  # |delta| / |S(x) - S(x')|
+    elif isinstance(delta, float):
         parts.append(f"\u03b4 {delta:.2g}")
     return " \u00b7 ".join(parts)

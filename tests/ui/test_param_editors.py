@@ -32,3 +32,19 @@ def test_int_or_auto_editor_reads_auto_below_its_minimum(qtbot):
     assert tree.params() == {"n_steps": "auto", "references": "/tmp/refs"}
     tree.set_params({"n_steps": 300})
     assert tree.params()["n_steps"] == 300
+
+
+def test_ig_tile_shows_the_steps_used_and_the_relative_delta():
+    import numpy as np
+
+    from saliency_desktop.engine.types import MethodResult
+    from saliency_desktop.ui.view_panel import _subtitle
+
+    zero = np.zeros((2, 2), np.float32)
+    auto = MethodResult(
+        "integrated_gradients", zero, None, None, 1.5, {"n_steps": "auto"},
+        {"steps": 298, "convergence_delta": -0.01, "relative_delta": 0.031},
+    )  # fmt: skip
+    assert _subtitle(auto) == "1.50 s \u00b7 298 steps \u00b7 \u03b4 3.1%"
+    fixed = MethodResult("x", zero, None, None, 0.5, {"n_steps": 50}, {"convergence_delta": -2.7})
+    assert _subtitle(fixed) == "0.50 s \u00b7 50 steps \u00b7 \u03b4 -2.7"

@@ -48,3 +48,19 @@ def test_ig_tile_shows_the_steps_used_and_the_relative_delta():
     assert _subtitle(auto) == "1.50 s \u00b7 298 steps \u00b7 \u03b4 3.1%"
     fixed = MethodResult("x", zero, None, None, 0.5, {"n_steps": 50}, {"convergence_delta": -2.7})
     assert _subtitle(fixed) == "0.50 s \u00b7 50 steps \u00b7 \u03b4 -2.7"
+
+
+def test_the_new_methods_get_tiles_in_their_groups(qtbot):
+    from saliency_desktop.engine.registry import list_methods
+    from saliency_desktop.ui.method_tree import MethodTree
+
+    tree = MethodTree(list_methods())
+    qtbot.addWidget(tree)
+    groups = {
+        "Gradients": ("gradient_x_input", "smoothgrad", "smoothgrad_squared", "vargrad"),
+        "Path": ("integrated_gradients", "expected_gradients", "blur_ig", "guided_ig", "xrai"),
+    }
+    for group, ids in groups.items():
+        for mid in ids:
+            assert tree.item(mid).parent().text(0) == group, mid
+    assert tree.params()["n_steps"] == "auto"  # IG's default

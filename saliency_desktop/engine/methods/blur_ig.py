@@ -115,11 +115,12 @@ class BlurIG(SaliencyMethod):
 
 def completeness(score: float, end_score: float, attributions: np.ndarray) -> dict[str, Any]:
     """The completeness check of a path method: delta = sum(attributions) - (S(x) - S(end))."""
+    score, end_score = float(score), float(end_score)
     delta = float(attributions.astype(np.float64).sum() - (score - end_score))
     gap = abs(score - end_score)
     return {
         "convergence_delta": delta,
         "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "score": float(score),
-        "baseline_score": float(end_score),
+        "score": score,
+        "baseline_score": end_score,
     }

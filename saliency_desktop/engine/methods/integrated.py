@@ -106,7 +106,8 @@ def converged_integral(
     of `rule`. Completeness holds on every panel, integral_a^b dS/dalpha = S(b) - S(a), so each
     panel's own gap e = (x - x') . I_panel - (S(b) - S(a)) is known; the panels with the largest
     |e| are halved (their nodes are discarded; the split point's S comes from one more point)
-    until delta = sum e meets |delta| <= tolerance |S(x) - S(x')|, or `cap` evaluations are spent.
+    until delta = sum e meets |delta| <= tolerance |S(x) - S(x')|, or no halving fits in `cap`
+    evaluations.
     ReLU networks make dS/dalpha piecewise constant with most of its jumps near the baseline,
     where uniform rules (any order) converge as 1/n; halving where the gap is puts the nodes there.
     """
@@ -115,7 +116,7 @@ def converged_integral(
     lo, hi = span
     per_batch = max(1, ctx.model.batch_size // (2 * PANEL + 1))
     known = {1.0: score}  # alpha -> S
-    done: list[tuple[float, float, np.ndarray]] = []  # (a, b, integral over [a, b])
+    done: list[tuple[float, float, np.ndarray, float]] = []  # (a, b, integral, its gap)
     todo, splits, used = [(0.0, 0.5), (0.5, 1.0)], [0.0, 0.5], 0
     while True:
         alphas, weights = _panel_points(rule, todo, splits)
@@ -123,20 +124,21 @@ def converged_integral(
         integrals, scores = path_integrals(ctx, baseline, alphas, weights, job, sub)
         used += len(alphas)
         known.update(zip(splits, scores[len(alphas) - len(splits) :].tolist(), strict=True))
-        done += [(a, b, i) for (a, b), i in zip(todo, integrals, strict=True)]
-        gaps = [float((diff * i).sum()) - (known[b] - known[a]) for a, b, i in done]
-        delta = sum(gaps)
-        if abs(delta) <= max(tolerance * abs(score - known[0.0]), 1e-6) or used >= cap:
+        for (a, b), i in zip(todo, integrals, strict=True):
+            gap = float((diff * i).sum()) - (known[b] - known[a])
+            done.append((a, b, i.astype(np.float32), gap))
+        delta = sum(p[3] for p in done)
+        room = (cap - used) // (2 * PANEL + 1)  # panels that can still be halved
+        if abs(delta) <= max(tolerance * abs(score - known[0.0]), 1e-6) or room < 1:
             break
-        worst = sorted(range(len(done)), key=lambda j: -abs(gaps[j]))[:per_batch]
-        worst = worst[: max(1, (cap - used) // (2 * PANEL + 1))]
+        worst = sorted(range(len(done)), key=lambda j: -abs(done[j][3]))[: min(per_batch, room)]
         todo, splits = [], []
         for j in worst:
-            a, b, _ = done[j]
+            a, b = done[j][:2]
             todo += [(a, (a + b) / 2), ((a + b) / 2, b)]
             splits.append((a + b) / 2)
         done = [p for j, p in enumerate(done) if j not in worst]
-    integral = np.sum([i for _, _, i in done], axis=0).astype(np.float32)
+    integral = np.sum([p[2] for p in done], axis=0, dtype=np.float64).astype(np.float32)
     return integral, known[0.0], used
 
 

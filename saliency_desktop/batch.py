@@ -51,8 +51,11 @@ def method_param(text: str) -> tuple[str, str, Any]:
     kind = declared[name].kind
     try:
         value: Any = int(raw) if kind == "int" else float(raw) if kind == "float" else raw.strip()
+        if kind == "int_or_auto" and value.lower() != "auto":
+            value = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{mid}.{name} must be a number, not {raw!r}") from None
+        what = "'auto' or an integer" if kind == "int_or_auto" else "a number"
+        raise argparse.ArgumentTypeError(f"{mid}.{name} must be {what}, not {raw!r}") from None
     return mid, name, value
 
 
@@ -283,7 +286,6 @@ def run_explain(args: argparse.Namespace) -> int:
         score=args.score,
         layer=args.layer,
         top_k=max(5, len(model.info.labels)),
-        n_steps=args.ig_steps,
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
@@ -291,6 +293,8 @@ def run_explain(args: argparse.Namespace) -> int:
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
     per_method: dict[str, dict[str, Any]] = {}
+    if getattr(args, "ig_steps", None) is not None:  # IG's only (others name theirs apart)
+        per_method["integrated_gradients"] = {"n_steps": args.ig_steps}
     for mid, name, value in getattr(args, "param", None) or []:
         per_method.setdefault(mid, {})[name] = value
     params["params"] = per_method

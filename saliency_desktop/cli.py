@@ -76,6 +76,10 @@ def _positive_int(text: str) -> int:
     return _number(text, int, 1, sys.maxsize, "a positive integer")
 
 
+def _steps(text: str) -> int | str:
+    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+
+
 def _percentile(text: str) -> float:
     return _number(text, float, 1e-9, 100.0, "in (0, 100]")
 
@@ -151,12 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep the image's and the model's absolute paths in the JSON records "
                     "(default: file names and SHA-256 only, so records can be shared)")
     ig = ex.add_argument_group("Integrated Gradients")
-    ig.add_argument("--ig-steps", type=_positive_int, default=50, metavar="N",
-                    help="points on the path (default 50)")
+    ig.add_argument("--ig-steps", type=_steps, metavar="auto|N",
+                    help="points on the path; auto (the default) adds points until the "
+                    "completeness gap is within the tolerance (5 %%, at most 1024)")
     ig.add_argument("--ig-method", choices=RULES, default="gausslegendre",
                     help="integration rule (default gausslegendre)")
     ig.add_argument("--baseline", choices=BASELINES, default="black", help="default black")
-    ig.add_argument("--seed", type=int, default=0, help="seed of the noise baseline")
+    ig.add_argument("--seed", type=int, default=0,
+                    help="seed of the noise baseline and of every sampling method (default 0)")
     ig_params = {p.name: p for p in get_method("integrated_gradients").info.params}
     if "backend" in ig_params:  # optional implementations (e.g. alibi's)
         ig.add_argument("--ig-backend", choices=ig_params["backend"].choices,

@@ -31,6 +31,14 @@ class SaliencyMethod(ABC):
                 value = int(value)
             elif p.kind == "float":
                 value = float(value)
+            elif p.kind == "int_or_auto":
+                value = self._int_or_auto(p.name, value)
+                if value == "auto":
+                    out[p.name] = value
+                    continue
+            elif p.kind == "folder":
+                out[p.name] = str(value or "").strip()
+                continue
             elif p.kind == "choice" and value not in p.choices:
                 raise EngineError(
                     f"{self.info.label}: {p.name} must be one of {', '.join(p.choices)}, "
@@ -42,6 +50,20 @@ class SaliencyMethod(ABC):
                 raise EngineError(f"{self.info.label}: {p.name} must be <= {p.maximum}.")
             out[p.name] = value
         return out
+
+    def _int_or_auto(self, name: str, value: Any) -> int | str:
+        """'auto' (any case) or an integer (an int, or a string or float holding one)."""
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if isinstance(value, bool) or not number.is_integer():
+            raise EngineError(
+                f"{self.info.label}: {name} must be 'auto' or an integer, not {value!r}."
+            )
+        return int(number)
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
         """Relative cost, in single forward+backward passes, for progress weighting."""

@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 Family = Literal["gradients", "cam", "perturbation", "path"]
-ParamKind = Literal["int", "float", "choice", "layer"]
+ParamKind = Literal["int", "float", "choice", "layer", "int_or_auto", "folder"]
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -36,7 +36,12 @@ class CancelledError(EngineError):
 
 @dataclass(frozen=True)
 class ParamInfo:
-    """One user-settable parameter of a method (drives the UI's editors and the CLI)."""
+    """One user-settable parameter of a method (drives the UI's editors and the CLI).
+
+    Kinds: int, float, choice (one of `choices`), layer, int_or_auto (the string "auto" or an
+    int in [minimum, maximum]: the method picks the value itself), folder (a folder path, or ""
+    for none).
+    """
 
     name: str
     label: str

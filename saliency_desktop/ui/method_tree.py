@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QSizePolicy,
     QSpinBox,
     QTreeWidget,
@@ -158,14 +159,22 @@ class MethodTree(QTreeWidget):
             spin.setKeyboardTracking(False)  # recompute on Enter or leaving the box, not per key
             spin.valueChanged.connect(self._emit)
             editor = spin
+        elif p.kind == "folder":
+            line = QLineEdit(str(p.default or ""))
+            line.setPlaceholderText("(none)")
+            line.editingFinished.connect(self._emit)
+            editor = line
         else:
             ispin = QSpinBox()
+            low = int(p.minimum) if p.minimum is not None else 0
             ispin.setRange(
-                int(p.minimum) if p.minimum is not None else 0,
+                low - 1 if p.kind == "int_or_auto" else low,
                 int(p.maximum) if p.maximum is not None else 2**31 - 1,
             )
-            ispin.setValue(int(p.default))
             ispin.setKeyboardTracking(False)  # recompute on Enter or leaving the box, not per key
+            if p.kind == "int_or_auto":  # the value below the minimum reads "auto"
+                ispin.setSpecialValueText("auto")
+            ispin.setValue(ispin.minimum() if p.default == "auto" else int(p.default))
             ispin.valueChanged.connect(self._emit)
             editor = ispin
         editor.setToolTip(p.help or p.label)
@@ -217,8 +226,13 @@ class MethodTree(QTreeWidget):
                 out[name] = editor.currentText()
             elif isinstance(editor, QSpinBox | QDoubleSpinBox):
                 out[name] = editor.value()
+            elif isinstance(editor, QLineEdit):
+                out[name] = editor.text().strip()
             if p.kind == "int":
                 out[name] = int(out[name])
+            elif p.kind == "int_or_auto" and isinstance(editor, QSpinBox):
+                auto = editor.value() == editor.minimum()
+                out[name] = "auto" if auto else int(out[name])
         return out
 
     def set_params(self, values: dict[str, Any]) -> None:
@@ -232,8 +246,12 @@ class MethodTree(QTreeWidget):
                     continue  # e.g. a stored "alibi" when alibi is not installed: keep native
                 if isinstance(editor, QComboBox) and str(value) in p.choices:
                     editor.setCurrentText(str(value))
+                elif isinstance(editor, QSpinBox) and value == "auto":
+                    editor.setValue(editor.minimum())
                 elif isinstance(editor, QSpinBox):
                     editor.setValue(int(value))
+                elif isinstance(editor, QLineEdit):
+                    editor.setText(str(value))
                 elif isinstance(editor, QDoubleSpinBox):
                     editor.setValue(float(value))
         except (TypeError, ValueError):

@@ -42,6 +42,9 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) ->
         cache.popitem(last=False)
 
 
+AUTO_STEPS_GUESS = 128  # IG's "auto" steps before any run on this model has measured them
+
+
 class Session(SessionImages, QObject):
     status = Signal(str)
     busy = Signal(bool)
@@ -80,6 +83,7 @@ class Session(SessionImages, QObject):
         self.was_cancelled = False  # the last job was cancelled: its tiles say so
         # (model spec, method) -> seconds per integration step, measured on the last run
         self.rates: dict[tuple[str, str], float] = {}
+        self.auto_steps: dict[tuple[str, str], int] = {}  # steps an "auto" run used last
         # asked once, before the first job (restored settings): run a job of this many seconds?
         self.confirm_heavy: Callable[[float], bool] | None = None
         self.face_crop = False  # explain the face found in each photo (face models)
@@ -265,9 +269,10 @@ class Session(SessionImages, QObject):
             return
         _remember(self._results, (mid, *key), result, MAX_RESULTS)
         self._job_maps += 1
-        steps = result.params.get("n_steps")
+        steps = result.extras.get("steps", result.params.get("n_steps"))  # steps used ("auto")
         if self.model is not None and isinstance(steps, int) and steps > 0 and result.seconds > 0:
             self.rates[(self.model.request.spec, mid)] = result.seconds / steps
+            self.auto_steps[(self.model.request.spec, mid)] = steps
         self.results_changed.emit()
 
     @Slot(int, object)
@@ -342,7 +347,10 @@ class Session(SessionImages, QObject):
             if rate is None or info is None or not any(p.name == name for p in info.params):
                 continue
             default = next(p.default for p in info.params if p.name == name)
-            total += rate * float(self.params.get(name, default))
+            value = self.params.get(name, default)
+            if value == "auto":  # as many steps as the last run needed (or a typical count)
+                value = self.auto_steps.get((self.model.request.spec, mid), AUTO_STEPS_GUESS)
+            total += rate * float(value)
             known = True
         return total if known else None
 

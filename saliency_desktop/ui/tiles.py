@@ -67,6 +67,10 @@ def delta_text(result: MethodResult) -> tuple[str, bool]:
     delta = result.extras.get("convergence_delta")
     if not isinstance(delta, int | float):
         return "", False
+    relative = result.extras.get("relative_delta")  # |delta| / |S(x) - S(x')|, from the engine
+    if isinstance(relative, int | float):
+        text = f"\u03b4 {float(relative):.1%} of S(x)\u2212S(x\u2032)"
+        return (f"\u26a0 {text}", True) if relative > DELTA_WARN else (text, False)
     score, base = result.extras.get("score"), result.extras.get("baseline_score")
     if isinstance(score, int | float) and isinstance(base, int | float) and score != base:
         rel = abs(float(delta)) / abs(float(score) - float(base))
@@ -85,8 +89,9 @@ def subtitle(result: MethodResult, info: MethodInfo | None) -> tuple[str, bool]:
         parts = [f"{result.seconds:.2f} s"]
     if result.params.get("layer"):
         parts.append(str(result.params["layer"]).rsplit("/", 1)[-1])
-    if "n_steps" in result.params:
-        parts.append(f"{result.params['n_steps']} steps")
+    steps = result.extras.get("steps", result.params.get("n_steps"))  # steps used, for auto
+    if steps is not None:
+        parts.append(f"{steps} steps")
     delta, warn = delta_text(result)
     if delta:  # first: on a narrow tile the elided end is the time, not the gap
         parts.insert(0, delta)

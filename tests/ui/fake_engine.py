@@ -166,11 +166,7 @@ class FakeEngine:
                     **{p.name: params.get(p.name, p.default) for p in info.params},
                     **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {}),
                 },
-                extras=(
-                    {"convergence_delta": 0.01, "score": 2.0, "baseline_score": 0.5}
-                    if mid == "integrated_gradients"
-                    else {}
-                ),
+                extras=_fake_extras(mid, params),
             )
             results[mid] = res
             if on_result is not None:
@@ -271,6 +267,15 @@ class FakeEngine:
                 progress((k + 1) / len(explanation.methods), mid)
         return Evaluation(explanation.target, explanation.target_label, tuple(metrics), results,
                           {"fake": True}, 0.01)  # fmt: skip
+
+
+def _fake_extras(mid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """IG's convergence report, with the steps an "auto" run would have used (64)."""
+    if mid != "integrated_gradients":
+        return {}
+    steps = params.get("n_steps", "auto")
+    used = 64 if steps == "auto" else int(steps)
+    return {"convergence_delta": 0.01, "score": 2.0, "baseline_score": 0.5, "steps": used}
 
 
 def fake_probabilities(image: np.ndarray) -> np.ndarray:

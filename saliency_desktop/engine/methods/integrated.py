@@ -1,4 +1,8 @@
-"""Integrated Gradients (Sundararajan, Taly & Yan 2017), with alibi's integration rules."""
+"""Integrated Gradients (Sundararajan, Taly & Yan 2017), with alibi's integration rules.
+
+`n_steps="auto"` (the default) grows the number of steps until the completeness gap meets the
+tolerance; see `converged_integral`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from saliency_desktop.engine.batched import path_integrals
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import EngineError, JobControl, MethodInfo, ParamInfo
+
+AUTO_CAP = 1024  # most gradient evaluations n_steps='auto' spends
+PANEL = 16  # nodes per panel of the adaptive rule
 
 RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 BASELINES = ("black", "white", "zeros", "blur", "noise")
@@ -68,6 +76,72 @@ def make_baseline(ctx: PassCache, kind: str, seed: int = 0) -> np.ndarray:
     raise EngineError(f"Unknown baseline {kind!r}; use one of {', '.join(BASELINES)}.")
 
 
+def _panel_points(
+    rule: str, panels: list[tuple[float, float]], splits: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes of `rule` (PANEL points) on each panel [a, b], then the split points.
+
+    Returns (alphas (n,), weights (len(panels), n)): row j integrates over panel j only; the
+    split points have zero weight (their scores S are what is wanted)."""
+    nodes, w = integration_points(rule, PANEL)
+    alphas = [a + (b - a) * nodes for a, b in panels] + [np.asarray(splits, np.float64)]
+    weights = np.zeros((len(panels), PANEL * len(panels) + len(splits)))
+    for j, (a, b) in enumerate(panels):
+        weights[j, j * PANEL : (j + 1) * PANEL] = (b - a) * w
+    return np.concatenate(alphas), weights
+
+
+def converged_integral(
+    ctx: PassCache,
+    baseline: np.ndarray,
+    rule: str,
+    tolerance: float,
+    job: JobControl,
+    span: tuple[float, float],
+    cap: int = AUTO_CAP,
+) -> tuple[np.ndarray, float, int]:
+    """(integral of dS/dx along the path, S(x'), gradient evaluations) for n_steps='auto'.
+
+    Adaptive composite quadrature: [0, 1] is cut into panels, each integrated with PANEL nodes
+    of `rule`. Completeness holds on every panel, integral_a^b dS/dalpha = S(b) - S(a), so each
+    panel's own gap e = (x - x') . I_panel - (S(b) - S(a)) is known; the panels with the largest
+    |e| are halved (their nodes are discarded; the split point's S comes from one more point)
+    until delta = sum e meets |delta| <= tolerance |S(x) - S(x')|, or no halving fits in `cap`
+    evaluations.
+    ReLU networks make dS/dalpha piecewise constant with most of its jumps near the baseline,
+    where uniform rules (any order) converge as 1/n; halving where the gap is puts the nodes there.
+    """
+    score = ctx.plain().score
+    diff = (ctx.x - baseline).astype(np.float64)
+    lo, hi = span
+    per_batch = max(1, ctx.model.batch_size // (2 * PANEL + 1))
+    known = {1.0: score}  # alpha -> S
+    done: list[tuple[float, float, np.ndarray, float]] = []  # (a, b, integral, its gap)
+    todo, splits, used = [(0.0, 0.5), (0.5, 1.0)], [0.0, 0.5], 0
+    while True:
+        alphas, weights = _panel_points(rule, todo, splits)
+        sub = (lo + (hi - lo) * used / cap, lo + (hi - lo) * min((used + len(alphas)) / cap, 1))
+        integrals, scores = path_integrals(ctx, baseline, alphas, weights, job, sub)
+        used += len(alphas)
+        known.update(zip(splits, scores[len(alphas) - len(splits) :].tolist(), strict=True))
+        for (a, b), i in zip(todo, integrals, strict=True):
+            gap = float((diff * i).sum()) - (known[b] - known[a])
+            done.append((a, b, i.astype(np.float32), gap))
+        delta = sum(p[3] for p in done)
+        room = (cap - used) // (2 * PANEL + 1)  # panels that can still be halved
+        if abs(delta) <= max(tolerance * abs(score - known[0.0]), 1e-6) or room < 1:
+            break
+        worst = sorted(range(len(done)), key=lambda j: -abs(done[j][3]))[: min(per_batch, room)]
+        todo, splits = [], []
+        for j in worst:
+            a, b = done[j][:2]
+            todo += [(a, (a + b) / 2), ((a + b) / 2, b)]
+            splits.append((a + b) / 2)
+        done = [p for j, p in enumerate(done) if j not in worst]
+    integral = np.sum([p[2] for p in done], axis=0, dtype=np.float64).astype(np.float32)
+    return integral, known[0.0], used
+
+
 @register
 class IntegratedGradients(SaliencyMethod):
     """Sundararajan, Taly & Yan 2017, eq. (1):
@@ -90,11 +164,21 @@ class IntegratedGradients(SaliencyMethod):
             ParamInfo(
                 "n_steps",
                 "Steps",
-                "int",
-                50,
+                "int_or_auto",
+                "auto",
                 minimum=1,
                 maximum=4096,
-                help="Number of points on the path (quadrature nodes).",
+                help="Number of points on the path (quadrature nodes); auto: grown until "
+                "|delta| <= tolerance x |S(x) - S(x')| (at most 1024).",
+            ),
+            ParamInfo(
+                "tolerance",
+                "Tolerance",
+                "float",
+                0.05,
+                minimum=1e-4,
+                maximum=1.0,
+                help="For auto steps: the largest |delta| / |S(x) - S(x')| accepted.",
             ),
             ParamInfo("rule", "Integration rule", "choice", "gausslegendre", choices=RULES),
             ParamInfo("baseline", "Baseline", "choice", "black", choices=BASELINES),
@@ -115,30 +199,66 @@ class IntegratedGradients(SaliencyMethod):
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
-        return max(params.get("n_steps", 50) / max(batch_size, 1), 1.0) * 2.0
+        steps = params.get("n_steps", "auto")
+        steps = 160 if steps == "auto" else steps  # a typical auto count on a photo
+        return max(steps / max(batch_size, 1), 1.0) * 2.0
 
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
-        alphas, weights = integration_points(params["rule"], params["n_steps"])
         baseline = make_baseline(ctx, params["baseline"], params["seed"]).astype(np.float32)
-        span = ctx.shared.get("progress_span", (0.0, 1.0))
-        if params["backend"] == "alibi":
-            from saliency_desktop.engine.methods.alibi_backend import alibi_integrated_gradients
-
-            job.check()
-            attributions = alibi_integrated_gradients(
-                ctx, baseline, params["rule"], params["n_steps"]
-            )
-            _, _, baseline_score = ctx.path_integral(baseline, alphas[:1], weights[:1], job, span)
-        else:
-            integral, _, baseline_score = ctx.path_integral(baseline, alphas, weights, job, span)
-            attributions = ((ctx.x - baseline) * integral).astype(np.float32)
-        score = ctx.plain().score
-        delta = float(attributions.astype(np.float64).sum() - (score - baseline_score))
-        extras = {
-            "convergence_delta": delta,
-            "score": score,
-            "baseline_score": baseline_score,
-        }
+        attributions, extras = integrated_gradients(
+            ctx, baseline, params, job, ctx.shared.get("progress_span", (0.0, 1.0))
+        )
         return attributions.sum(axis=-1).astype(np.float32), attributions, None, extras
+
+
+def integrated_gradients(
+    ctx: PassCache,
+    baseline: np.ndarray,
+    params: dict[str, Any],
+    job: JobControl,
+    span: tuple[float, float],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """IG attributions (H, W, C) from `baseline` with params n_steps, rule, tolerance, backend,
+    and the extras: steps used, the completeness delta and |delta| / |S(x) - S(x')|."""
+    rule, n_steps = params["rule"], params["n_steps"]
+    if params.get("backend", "native") == "alibi":
+        from saliency_desktop.engine.methods.alibi_backend import (
+            INSTALL_HINT,
+            alibi_integrated_gradients,
+        )
+
+        job.check()
+        try:
+            import alibi.explainers  # noqa: F401
+        except ImportError:
+            raise EngineError(INSTALL_HINT) from None
+        if n_steps == "auto":
+            raise EngineError(
+                "Integrated Gradients: the alibi backend takes a fixed number of steps "
+                "(n_steps), not auto."
+            )
+        attributions = alibi_integrated_gradients(ctx, baseline, rule, n_steps)
+        alphas, weights = integration_points(rule, n_steps)
+        _, _, baseline_score = ctx.path_integral(baseline, alphas[:1], weights[:1], job, span)
+    else:
+        if n_steps == "auto":
+            integral, baseline_score, n_steps = converged_integral(
+                ctx, baseline, rule, params["tolerance"], job, span
+            )
+        else:
+            alphas, weights = integration_points(rule, n_steps)
+            integral, _, baseline_score = ctx.path_integral(baseline, alphas, weights, job, span)
+        attributions = ((ctx.x - baseline) * integral).astype(np.float32)
+    score = ctx.plain().score
+    delta = float(attributions.astype(np.float64).sum() - (score - baseline_score))
+    gap = abs(score - baseline_score)
+    extras = {
+        "convergence_delta": delta,
+        "relative_delta": abs(delta) / gap if gap > 0 else None,
+        "steps": int(n_steps),
+        "score": score,
+        "baseline_score": baseline_score,
+    }
+    return attributions, extras

@@ -1,0 +1,111 @@
+"""Batched gradient passes for the sampling and path methods (noise tunnel, Expected Gradients,
+Blur IG, adaptive IG): gradients at many inputs built on demand, in batches under the memory
+budget, with progress and cancel between batches. Functions over a `PassCache` (kept apart from
+passes.py, whose single-image passes they reuse)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from saliency_desktop.engine.graph import RunState
+from saliency_desktop.engine.types import EngineError, JobControl
+
+if TYPE_CHECKING:
+    from saliency_desktop.engine.passes import PassCache, Runtime
+
+
+def _batch_rerouted(runtime: Runtime, score: str, rule: str) -> Any:
+    """Scores and gradients for a batch of inputs with every ReLU re-routed by `rule`
+    (the noise tunnel over Guided Backpropagation or DeconvNet). Cached on the runtime."""
+    key = ("batch_rerouted", score, rule)
+    if key not in runtime._fns:
+        import tensorflow as tf
+
+        def fn(x: Any, target: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                st = RunState(rule=rule)  # type: ignore[arg-type]
+                probs, logits = runtime._outputs(x, st)
+                s = runtime._score(probs, logits, target, score)
+                total = tf.reduce_sum(s)
+            if not st.overridden:
+                raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
+            return s, tape.gradient(total, x)
+
+        runtime._fns[key] = tf.function(
+            fn,
+            input_signature=[runtime._spec(), tf.TensorSpec([], tf.int32)],
+            autograph=False,
+        )
+    return runtime._fns[key]
+
+
+def path_integrals(
+    ctx: PassCache,
+    baseline: np.ndarray,
+    alphas: np.ndarray,
+    weights: np.ndarray,
+    job: JobControl,
+    progress_span: tuple[float, float] = (0.0, 1.0),
+    label: str = "integrated gradients",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Several weighted sums of dS/dx over one set of path points, in bounded batches.
+
+    `weights` is (k, n): row j gives sum_i weights[j, i] dS/dx(x' + alphas_i (x - x')).
+    Returns (integrals (k, H, W, C) float64, S at each of the n points). Used by the adaptive
+    IG, whose panels share batches; points are built batch by batch (bounded memory).
+    """
+    fn = ctx.runtime.batch(ctx.score)
+    size = ctx.model.batch_size
+    diff = ctx.x - baseline
+    integrals = np.zeros((len(weights), *ctx.x.shape), np.float64)
+    scores: list[np.ndarray] = []
+    lo, hi = progress_span
+    n = len(alphas)
+    for start in range(0, n, size):
+        job.check()
+        a = alphas[start : start + size].astype(np.float32)
+        points = baseline[None] + a[:, None, None, None] * diff[None]
+        s, g = fn(points.astype(np.float32), np.int32(ctx.target))
+        scores.append(np.asarray(s, np.float64))
+        w = weights[:, start : start + size].astype(np.float64)
+        integrals += np.tensordot(w, np.asarray(g, np.float64), axes=(1, 0))
+        job.report(lo + (hi - lo) * min(start + size, n) / max(n, 1), label)
+    return integrals, np.concatenate(scores) if scores else np.zeros(0)
+
+
+def batched_gradients(
+    ctx: PassCache,
+    make_batch: Any,
+    n: int,
+    job: JobControl,
+    label: str,
+    consume: Any,
+    rule: str | None = None,
+) -> np.ndarray:
+    """dS/dx at n inputs built on demand by `make_batch(start, stop)` -> (m, H, W, C).
+
+    Each batch's gradients go to `consume(start, stop, points, gradients)` as they come, so
+    memory is bounded by the batch size; progress is reported (over
+    `shared["progress_span"]`) and cancel checked between batches. `rule` "guided" or
+    "deconv" re-routes every ReLU. Returns S at the n inputs.
+    """
+    fn = (
+        ctx.runtime.batch(ctx.score)
+        if rule is None
+        else _batch_rerouted(ctx.runtime, ctx.score, rule)
+    )
+    size = ctx.model.batch_size
+    lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
+    scores: list[np.ndarray] = []
+    for start in range(0, n, size):
+        job.check()
+        stop = min(start + size, n)
+        points = np.asarray(make_batch(start, stop), np.float32)
+        s, g = fn(points, np.int32(ctx.target))
+        scores.append(np.asarray(s, np.float64))
+        consume(start, stop, points, np.asarray(g))
+        job.report(lo + (hi - lo) * stop / n, label)
+    return np.concatenate(scores) if scores else np.zeros(0)

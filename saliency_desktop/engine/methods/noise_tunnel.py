@@ -1,0 +1,198 @@
+"""The noise tunnel over a gradient method: SmoothGrad, SmoothGrad-squared and VarGrad.
+
+One wrapper (as Captum's `NoiseTunnel`), three ids so that the aggregations can be compared side
+by side; the parameter `of` picks the base method.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from saliency_desktop.engine.batched import batched_gradients
+from saliency_desktop.engine.methods.gradients import channel_max_abs
+from saliency_desktop.engine.methods.integrated import integration_points, make_baseline
+from saliency_desktop.engine.passes import PassCache
+from saliency_desktop.engine.registry import SaliencyMethod, register
+from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+
+BASES = (
+    "vanilla_gradients",
+    "guided_backprop",
+    "deconvnet",
+    "gradient_x_input",
+    "integrated_gradients",
+)
+RULES = {"guided_backprop": "guided", "deconvnet": "deconv"}
+PARAMS = (
+    ParamInfo("of", "Base method", "choice", "vanilla_gradients", choices=BASES),
+    ParamInfo(
+        "noise",
+        "Noise level",
+        "float",
+        0.15,
+        minimum=0.0,
+        maximum=1.0,
+        help="sigma of the Gaussian noise, as a fraction of max(x) - min(x).",
+    ),
+    ParamInfo(
+        "nt_samples",
+        "Samples",
+        "int",
+        50,
+        minimum=1,
+        maximum=10000,
+        help="Noisy copies (Captum's nt_samples).",
+    ),
+    ParamInfo("seed", "Seed", "int", 0, minimum=0, help="Seed of the noise."),
+    ParamInfo(
+        "ig_steps",
+        "IG steps",
+        "int",
+        32,
+        minimum=1,
+        maximum=1024,
+        help="Gauss-Legendre steps per sample when the base is Integrated Gradients.",
+    ),
+)
+
+
+def sample_noise(shape: tuple[int, ...], sigma: float, seed: int, i: int) -> np.ndarray:
+    """Noise of sample i: its own seeded stream, so results do not depend on the batch size."""
+    rng = np.random.default_rng([seed, i])
+    return (sigma * rng.standard_normal(shape)).astype(np.float32)
+
+
+def noise_tunnel_moments(
+    ctx: PassCache, params: dict[str, Any], job: JobControl
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, mean of squares) over n noisy copies of the base method's attributions (H, W, C).
+
+    Each copy is x + N(0, sigma^2), sigma = noise (max x - min x); the copies (and, for IG,
+    their path points) go through in batches under the memory budget.
+    """
+    x, base, n = ctx.x, params["of"], params["nt_samples"]
+    sigma = float(params["noise"]) * float(x.max() - x.min())
+    black = make_baseline(ctx, "black").astype(np.float32)
+    steps = params["ig_steps"] if base == "integrated_gradients" else 1
+    alphas, weights = integration_points("gausslegendre", steps) if steps > 1 else ([1.0], [1.0])
+    alphas, weights = np.asarray(alphas, np.float32), np.asarray(weights, np.float64)
+    noisy: dict[int, np.ndarray] = {}
+    partial: dict[int, np.ndarray] = {}
+    total = np.zeros(x.shape, np.float64)
+    total_sq = np.zeros(x.shape, np.float64)
+
+    def copy(i: int) -> np.ndarray:
+        if i not in noisy:
+            noisy[i] = x + sample_noise(x.shape, sigma, params["seed"], i)
+        return noisy[i]
+
+    def make_batch(start: int, stop: int) -> np.ndarray:
+        if steps == 1:
+            return np.stack([copy(k) for k in range(start, stop)])
+        ks = range(start, stop)
+        return np.stack([black + alphas[k % steps] * (copy(k // steps) - black) for k in ks])
+
+    def consume(start: int, stop: int, points: np.ndarray, grads: np.ndarray) -> None:
+        nonlocal total, total_sq
+        for k in range(start, stop):
+            i, j = divmod(k, steps)
+            g = grads[k - start].astype(np.float64) * weights[j]
+            partial[i] = partial.get(i, 0.0) + g
+            if j == steps - 1:
+                a = partial.pop(i)
+                if base in ("gradient_x_input", "integrated_gradients"):
+                    a = (noisy.pop(i) - black) * a
+                noisy.pop(i, None)
+                total += a
+                total_sq += a * a
+
+    batched_gradients(ctx, make_batch, n * steps, job, "noise tunnel", consume, RULES.get(base))
+    return total / n, total_sq / n
+
+
+class _NoiseTunnel(SaliencyMethod):
+    """Aggregates the base method's attributions over noisy copies (see `aggregate`)."""
+
+    aggregation: ClassVar[str]
+
+    def cost(self, params: dict[str, Any], batch_size: int) -> float:
+        steps = params.get("ig_steps", 32) if params.get("of") == "integrated_gradients" else 1
+        return max(params.get("nt_samples", 50) * steps / max(batch_size, 1), 1.0) * 2.0
+
+    def compute(
+        self, ctx: PassCache, params: dict[str, Any], job: JobControl
+    ) -> tuple[Any, Any, Any, dict[str, Any]]:
+        mean, mean_sq = noise_tunnel_moments(ctx, params, job)
+        if self.aggregation == "mean":
+            attributions = mean
+        elif self.aggregation == "mean_sq":
+            attributions = mean_sq
+        else:
+            attributions = np.maximum(mean_sq - mean * mean, 0.0)
+        attributions = attributions.astype(np.float32)
+        if params["of"] in ("gradient_x_input", "integrated_gradients"):
+            heat = attributions.sum(axis=-1)  # the base method's own map: channel sum
+        else:
+            heat = channel_max_abs(attributions)  # Simonyan's map, as the base method
+        sigma = float(params["noise"]) * float(ctx.x.max() - ctx.x.min())
+        return heat.astype(np.float32), attributions, None, {"sigma": sigma}
+
+
+@register
+class SmoothGrad(_NoiseTunnel):
+    """Smilkov, Thorat, Kim, Viegas & Wattenberg 2017, eq. (3):
+    M^(x) = (1/n) sum_{i=1..n} M(x + N(0, sigma^2)), with M the base method's attributions
+    (Captum's NoiseTunnel "smoothgrad"); sigma = noise (max x - min x), sec. 3.2."""
+
+    aggregation = "mean"
+    info = MethodInfo(
+        id="smoothgrad",
+        label="SmoothGrad",
+        family="gradients",
+        summary="Averages a gradient method's attributions over noisy copies of the image.",
+        paper="Smilkov et al. 2017, SmoothGrad: removing noise by adding noise",
+        params=PARAMS,
+        signed=True,
+        first_pass_backward=False,
+        order=50,
+    )
+
+
+@register
+class SmoothGradSquared(_NoiseTunnel):
+    """Smilkov et al. 2017, eq. (3) with squared attributions: (1/n) sum_i M(x + N(0, sigma^2))^2
+    (PAIR saliency's GetSmoothedMask(magnitude=True); Captum's "smoothgrad_sq")."""
+
+    aggregation = "mean_sq"
+    info = MethodInfo(
+        id="smoothgrad_squared",
+        label="SmoothGrad squared",
+        family="gradients",
+        summary="Averages the squares of a gradient method's attributions over noisy copies.",
+        paper="Smilkov et al. 2017, SmoothGrad: removing noise by adding noise",
+        params=PARAMS,
+        first_pass_backward=False,
+        order=51,
+    )
+
+
+@register
+class VarGrad(_NoiseTunnel):
+    """Adebayo, Gilmer, Goodfellow & Kim 2018 (arXiv:1810.03307), sec. 2.1:
+    V(x) = Var_i M(x + N(0, sigma^2)) = mean of squares - square of mean (population variance,
+    as Captum's "vargrad")."""
+
+    aggregation = "var"
+    info = MethodInfo(
+        id="vargrad",
+        label="VarGrad",
+        family="gradients",
+        summary="The variance of a gradient method's attributions over noisy copies.",
+        paper="Adebayo et al. 2018, Local Explanation Methods for Deep Neural Networks Lack "
+        "Sensitivity to Parameter Values",
+        params=PARAMS,
+        first_pass_backward=False,
+        order=52,
+    )

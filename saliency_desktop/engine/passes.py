@@ -41,6 +41,7 @@ class Runtime:
         self.model = model
         self._fns: dict[tuple[Any, ...], Any] = {}
         self.cam_exact: dict[tuple[Any, ...], bool] = {}
+        self.head_cut: dict[tuple[Any, ...], bool] = {}  # see `head`
 
     def _spec(self) -> Any:
         import tensorflow as tf
@@ -144,6 +145,72 @@ class Runtime:
                 probs, logits = self._outputs(x, RunState())
                 s = self._score(probs, logits, target, score)
                 return s, tf.gather(probs, target, axis=1)
+
+            self._fns[key] = tf.function(
+                fn,
+                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
+                autograph=False,
+            )
+        return self._fns[key]
+
+    def layer_spec(self, path: str) -> Any:
+        """The TensorSpec of a batch of the feature layer `path`'s outputs."""
+        import tensorflow as tf
+
+        shape = next(i.shape for i in self.model.info.layers if i.path == path)
+        return tf.TensorSpec([None, *shape], tf.float32)
+
+    def head(self, capture: str, score: str) -> Any:
+        """(S, P) for a batch of activations given at the layer `capture`: fn(x, a, target).
+
+        The model runs with `a` in place of the layer's output. When the layer is a cut vertex
+        (nothing computed before it reaches the output except through it), `head_cut[key]` is
+        True after tracing: x may then be one image, and the layers before `capture` feed
+        nothing the outputs need, so the traced graph prunes them (only the head runs). When it
+        is not (a skip connection crosses the layer), x must have a's batch size and the run is
+        a full forward with the substitution.
+        """
+        key = ("head", capture, score)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any, a: Any, target: Any) -> Any:
+                st = RunState(capture=capture, substitute=a)
+                probs, logits = self._outputs(x, st)
+                if not st.derived:
+                    raise EngineError(f"The layer {capture!r} is not on the path to the output.")
+                self.head_cut[key] = not st.crosses_cut
+                s = self._score(probs, logits, target, score)
+                return s, tf.gather(probs, target, axis=1)
+
+            compiled = tf.function(
+                fn,
+                input_signature=[
+                    self._spec(),
+                    self.layer_spec(capture),
+                    tf.TensorSpec([], tf.int32),
+                ],
+                autograph=False,
+            )
+            compiled.get_concrete_function()  # trace now: head_cut is known from here on
+            self._fns[key] = compiled
+        return self._fns[key]
+
+    def multi_capture(self, layers: tuple[str, ...], score: str) -> Any:
+        """Forward + backward for one image capturing several layers at once:
+        fn(x, target) -> (S, A_1..A_n, dS/dA_1..dS/dA_n)."""
+        key = ("multi", layers, score)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any, target: Any) -> Any:
+                with tf.GradientTape() as tape:
+                    st = RunState(captures=layers)
+                    probs, logits = self._outputs(x, st)
+                    s = self._score(probs, logits, target, score)
+                    total = tf.reduce_sum(s)
+                acts = [st.captured_many[p] for p in layers]
+                return (s, *acts, *tape.gradient(total, acts))
 
             self._fns[key] = tf.function(
                 fn,
@@ -317,3 +384,42 @@ class PassCache:
         if not scores:
             return np.zeros(0), np.zeros(0)
         return np.concatenate(scores), np.concatenate(probs)
+
+    def head_scores(
+        self, make_batch: Any, n: int, job: JobControl, label: str
+    ) -> tuple[np.ndarray, bool]:
+        """S for n activation tensors of the CAM layer, built by `make_batch(start, stop)` ->
+        (m, h, w, K), run through the layers after it only (see `Runtime.head`).
+
+        Batched as `forward_scores`, with progress and cancel between batches. Returns (S, cut):
+        cut is False when the layer is not a cut vertex and each batch ran the full model.
+        """
+        if self.layer is None:
+            raise EngineError("This model has no 4-D feature-map layer for the CAM methods.")
+        fn = self.runtime.head(self.layer, self.score)
+        cut = self.runtime.head_cut[("head", self.layer, self.score)]
+        t = np.int32(self.target)
+        size = max(1, min(2 * self.model.batch_size, 128))
+        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        scores: list[np.ndarray] = []
+        for start in range(0, n, size):
+            job.check()
+            a = np.asarray(make_batch(start, min(start + size, n)), np.float32)
+            x = self.x[None] if cut else np.repeat(self.x[None], len(a), axis=0)
+            s, _ = fn(x, a, t)
+            scores.append(np.asarray(s, np.float64))
+            job.report(lo + (hi - lo) * min(start + size, n) / n, label)
+        return (np.concatenate(scores) if scores else np.zeros(0)), cut
+
+    def layers_inputs(self, layers: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(A, dS/dA)] of several layers from one forward+backward pass (the request's CAM
+        layer alone reuses the shared pass)."""
+        if layers == (self.layer,):
+            return [self.cam_inputs()]
+        key = ("layers", layers)
+        if key not in self.shared:
+            fn = self.runtime.multi_capture(layers, self.score)
+            out = [np.asarray(o) for o in fn(self.x[None], np.int32(self.target))]
+            n = len(layers)
+            self.shared[key] = [(out[1 + i][0], out[1 + n + i][0]) for i in range(n)]
+        return self.shared[key]

@@ -142,3 +142,17 @@ def test_no_feature_map_layer_makes_every_cam_unavailable(keras, tiny_image):
         with pytest.raises(EngineError, match="not available for this model"):
             explain(model, tiny_image, methods=[mid])
     assert "occlusion" not in model.info.unavailable and "rise" not in model.info.unavailable
+
+
+@pytest.mark.parametrize("shape", [(5, 5, 64), (12, 10, 6)])  # positions < and > channels
+def test_eigencam_is_the_first_principal_component(shape):
+    rng = np.random.default_rng(5)
+    acts = rng.random(shape) * rng.random(shape[-1])  # channels of different scales
+    c = acts.reshape(-1, shape[-1])
+    c = c - c.mean(axis=0)
+    _, _, vt = np.linalg.svd(c, full_matrices=False)
+    projection = c @ vt[0]
+    if np.dot(projection, acts.reshape(-1, shape[-1]).sum(axis=1)) < 0:
+        projection = -projection
+    expected = np.maximum(projection, 0).reshape(shape[:2])
+    np.testing.assert_allclose(eigencam_image(acts), expected, rtol=1e-6, atol=1e-9)

@@ -78,6 +78,8 @@ def test_eigencam_is_class_agnostic(tiny_model, tiny_image):
         for t in (0, 3)
     ]
     np.testing.assert_array_equal(maps[0], maps[1])
+    res = explain(tiny_model, tiny_image, methods=["eigencam"])
+    assert "class-agnostic" in res.methods["eigencam"].extras["note"]  # the report's caption
 
 
 def test_layercam_fuses_several_layers_in_one_pass(tiny_model, tiny_image):

@@ -18,6 +18,7 @@ from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import EngineError, JobControl, MethodInfo, ParamInfo
 
+CLASS_AGNOSTIC = "class-agnostic: the same map for every target class"
 LAYERCAM_GAMMA = 2.0  # Jiang et al. 2021, sec. III-C: the scale of the tanh before fusion
 
 
@@ -239,4 +240,5 @@ class EigenCam(SaliencyMethod):
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         acts, _ = ctx.cam_inputs()
         cam = eigencam_image(acts).astype(np.float32)
-        return resize_bilinear(cam, ctx.model.info.input_size), None, cam, {"layer": ctx.layer}
+        extras = {"layer": ctx.layer, "note": CLASS_AGNOSTIC}  # the report's caption
+        return resize_bilinear(cam, ctx.model.info.input_size), None, cam, extras

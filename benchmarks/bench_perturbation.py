@@ -8,8 +8,8 @@ limit is one compiled forward+backward of the plain Keras model plus
   inputs (in batches of the engine's forward batch size), K = the channels scored;
 * RISE: the same over its N masked inputs;
 * Occlusion: the same over its window count;
-* Ablation-CAM: the model's head (the layers after the nested MobileNetV2: pooling, dropout,
-  dense), compiled, over K prepared activation tensors (one per channel).
+* Ablation-CAM: A times K prepared channel masks, then the model's head (the layers after the
+  nested MobileNetV2: pooling, dropout, dense), compiled, in batches of the engine's head size.
 
 So the ratio is what building the perturbed inputs, batching, progress and cancel checks cost on
 top of the passes themselves.
@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
+
+from saliency_desktop.engine.passes import HEAD_BATCH_BYTES
 
 PERTURBATION = ("scorecam", "faster_scorecam", "ablationcam", "occlusion", "rise")
 TARGET = 1.3
@@ -44,24 +46,30 @@ def _limits(model: Any, x: Any, rise_masks: int) -> dict[str, Callable[[], objec
         return km(batch, training=False)[:, 0]
 
     @tf.function
-    def head(a: Any) -> Any:
+    def head(factors: Any) -> Any:
+        a = acts * factors  # the ablation itself, then the layers after the CAM layer
         for layer in km.layers[2:]:
             a = layer(a, training=False)
         return a[:, 0]
 
     one = tf.constant(x[None])
     full = tf.constant(np.repeat(x[None], size, axis=0) * 0.5)
-    k = model.info.layers[-1].shape[-1]
-    acts = tf.constant(np.ones((size, *model.info.layers[-1].shape), np.float32))
+    shape = model.info.layers[-1].shape
+    k = shape[-1]
+    acts = tf.constant(np.ones((1, *shape), np.float32))
+    head_size = max(size, min(HEAD_BATCH_BYTES // (4 * math.prod(shape)), 1024))  # as ours
+    factors = tf.constant(np.ones((head_size, 1, 1, k), np.float32))
 
     def passes(fn: Callable[[Any], Any], batch: Any, n: int) -> Callable[[], object]:
+        m = len(batch)
+
         def run() -> object:
             fwd_bwd(one).numpy()
             last = None
-            for _ in range(n // size):
+            for _ in range(n // m):
                 last = fn(batch).numpy()
-            if n % size:
-                last = fn(batch[: n % size]).numpy()
+            if n % m:
+                last = fn(batch[: n % m]).numpy()
             return last
 
         return run
@@ -71,7 +79,7 @@ def _limits(model: Any, x: Any, rise_masks: int) -> dict[str, Callable[[], objec
     return {
         "scorecam": passes(forward, full, k),
         "faster_scorecam": passes(forward, full, max(1, min(128, math.ceil(k / 10)))),
-        "ablationcam": passes(head, acts, k),
+        "ablationcam": passes(head, factors, k),
         "occlusion": passes(forward, full, windows),
         "rise": passes(forward, full, rise_masks),
     }

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from saliency_desktop.engine.models import LoadedModel
 
 
+HEAD_BATCH_BYTES = 64 * 2**20  # head-only passes: this many bytes of activations per batch
+
+
 @dataclass(frozen=True)
 class PlainPass:
     probabilities: np.ndarray  # (n_classes,)
@@ -161,21 +164,22 @@ class Runtime:
         return tf.TensorSpec([None, *shape], tf.float32)
 
     def head(self, capture: str, score: str) -> Any:
-        """(S, P) for a batch of activations given at the layer `capture`: fn(x, a, target).
+        """(S, P) for variants of activations given at the layer `capture`:
+        fn(x, a, factors, target), a (1 or n, h, w, K), factors broadcast against it.
 
-        The model runs with `a` in place of the layer's output. When the layer is a cut vertex
-        (nothing computed before it reaches the output except through it), `head_cut[key]` is
-        True after tracing: x may then be one image, and the layers before `capture` feed
-        nothing the outputs need, so the traced graph prunes them (only the head runs). When it
-        is not (a skip connection crosses the layer), x must have a's batch size and the run is
-        a full forward with the substitution.
+        The model runs with `a * factors` in place of the layer's output. When the layer is a
+        cut vertex (nothing computed before it reaches the output except through it),
+        `head_cut[key]` is True after tracing: x may then be one image, and the layers before
+        `capture` feed nothing the outputs need, so the traced graph prunes them (only the head
+        runs). When it is not (a skip connection crosses the layer), x must have the batch size
+        of `a * factors` and the run is a full forward with the substitution.
         """
         key = ("head", capture, score)
         if key not in self._fns:
             import tensorflow as tf
 
-            def fn(x: Any, a: Any, target: Any) -> Any:
-                st = RunState(capture=capture, substitute=a)
+            def fn(x: Any, a: Any, factors: Any, target: Any) -> Any:
+                st = RunState(capture=capture, substitute=a * factors)
                 probs, logits = self._outputs(x, st)
                 if not st.derived:
                     raise EngineError(f"The layer {capture!r} is not on the path to the output.")
@@ -188,6 +192,7 @@ class Runtime:
                 input_signature=[
                     self._spec(),
                     self.layer_spec(capture),
+                    tf.TensorSpec([None, None, None, None], tf.float32),
                     tf.TensorSpec([], tf.int32),
                 ],
                 autograph=False,
@@ -386,27 +391,31 @@ class PassCache:
         return np.concatenate(scores), np.concatenate(probs)
 
     def head_scores(
-        self, make_batch: Any, n: int, job: JobControl, label: str
+        self, make_factors: Any, n: int, job: JobControl, label: str
     ) -> tuple[np.ndarray, bool]:
-        """S for n activation tensors of the CAM layer, built by `make_batch(start, stop)` ->
-        (m, h, w, K), run through the layers after it only (see `Runtime.head`).
+        """S for n variants A * F_i of the CAM layer's activations A, run through the layers
+        after it only (see `Runtime.head`). `make_factors(start, stop)` gives the factors
+        F_i, (m, 1, 1, K) or (m, h, w, K), broadcast against A inside the compiled pass (so
+        ablating a channel sends K numbers, not a copy of A).
 
         Batched as `forward_scores`, with progress and cancel between batches. Returns (S, cut):
         cut is False when the layer is not a cut vertex and each batch ran the full model.
         """
-        if self.layer is None:
-            raise EngineError("This model has no 4-D feature-map layer for the CAM methods.")
+        acts, _ = self.cam_inputs()
         fn = self.runtime.head(self.layer, self.score)
         cut = self.runtime.head_cut[("head", self.layer, self.score)]
+        a = acts[None].astype(np.float32)
         t = np.int32(self.target)
         size = max(1, min(2 * self.model.batch_size, 128))
+        if cut:  # only the head runs: batches bounded by the activations' bytes instead
+            size = max(size, min(HEAD_BATCH_BYTES // max(a.nbytes, 1), 1024))
         lo, hi = self.shared.get("progress_span", (0.0, 1.0))
         scores: list[np.ndarray] = []
         for start in range(0, n, size):
             job.check()
-            a = np.asarray(make_batch(start, min(start + size, n)), np.float32)
-            x = self.x[None] if cut else np.repeat(self.x[None], len(a), axis=0)
-            s, _ = fn(x, a, t)
+            f = np.asarray(make_factors(start, min(start + size, n)), np.float32)
+            x = self.x[None] if cut else np.repeat(self.x[None], len(f), axis=0)
+            s, _ = fn(x, a, f, t)
             scores.append(np.asarray(s, np.float64))
             job.report(lo + (hi - lo) * min(start + size, n) / n, label)
         return (np.concatenate(scores) if scores else np.zeros(0)), cut

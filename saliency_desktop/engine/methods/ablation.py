@@ -52,15 +52,14 @@ class AblationCam(SaliencyMethod):
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         acts, _ = ctx.cam_inputs()
-        acts32 = acts.astype(np.float32)
         k = acts.shape[-1]
 
-        def make_batch(start: int, stop: int) -> np.ndarray:
-            batch = np.repeat(acts32[None], stop - start, axis=0)
-            batch[np.arange(stop - start), ..., np.arange(start, stop)] = 0.0
-            return batch
+        def keep(start: int, stop: int) -> np.ndarray:  # (m, 1, 1, K): 0 at the ablated channel
+            factors = np.ones((stop - start, 1, 1, k), np.float32)
+            factors[np.arange(stop - start), 0, 0, np.arange(start, stop)] = 0.0
+            return factors
 
-        ablated, cut = ctx.head_scores(make_batch, k, job, self.info.label)
+        ablated, cut = ctx.head_scores(keep, k, job, self.info.label)
         weights = ablation_weights(ctx.plain().score, ablated)
         cam = np.maximum(np.tensordot(acts.astype(np.float64), weights, axes=(-1, 0)), 0.0)
         cam = cam.astype(np.float32)

@@ -100,6 +100,11 @@ def test_layercam_fuses_several_layers_in_one_pass(tiny_model, tiny_image):
         fused.map, fuse_layer_cams([alone["conv1"], alone["act3"]]), rtol=1e-5, atol=1e-6
     )
     assert fused.extras["layers"] == ["conv1", "act3"] and fused.cam.shape == (4, 4)
+    one = explain(
+        tiny_model, tiny_image, methods=["layercam"], target=1,
+        params={"layercam": {"layers": "conv1"}},
+    ).methods["layercam"]  # fmt: skip
+    np.testing.assert_allclose(one.map, alone["conv1"], rtol=1e-5, atol=1e-7)  # no fusion
     with pytest.raises(EngineError, match="not an eligible CAM layer"):
         explain(tiny_model, tiny_image, methods=["layercam"], params={"layercam": {"layers": "x"}})
 

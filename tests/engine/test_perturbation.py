@@ -224,3 +224,25 @@ def test_ablationcam_through_a_skip_connection(keras, tiny_image):
     np.testing.assert_allclose(m.cam, expected, rtol=1e-4, atol=1e-6)
     cut = explain(model, tiny_image, methods=["ablationcam"], target=0, layer="add")
     assert cut.methods["ablationcam"].extras["head_only"] is True
+
+
+def test_head_pass_on_a_nested_model(dog_model, sample_photo):
+    """A substituted into the nested MobileNetV2: unchanged A gives S(x); A = 0 gives the
+    head's output for zero features (the dense layer's bias)."""
+    from saliency_desktop.engine.images import load_image
+    from saliency_desktop.engine.passes import PassCache
+    from saliency_desktop.engine.types import JobControl
+
+    raw, x = dog_model.prepare(load_image(sample_photo)[0])
+    layer = dog_model.info.default_layer
+    ctx = PassCache(dog_model, x, raw, 3, "logit", layer, {"ablationcam"})
+    k = dog_model.info.layers[-1].shape[-1]
+
+    def factors(value: float):
+        return lambda start, stop: np.full((stop - start, 1, 1, k), value, np.float32)
+
+    same, cut = ctx.head_scores(factors(1.0), 2, JobControl(), "test")
+    assert cut and np.allclose(same, ctx.plain().score, rtol=1e-4)
+    zero, _ = ctx.head_scores(factors(0.0), 1, JobControl(), "test")
+    bias = dog_model.keras_model.get_layer("dense").get_weights()[1][3]
+    np.testing.assert_allclose(zero, [bias], rtol=1e-5, atol=1e-6)

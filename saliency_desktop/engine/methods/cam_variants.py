@@ -142,7 +142,7 @@ def fuse_layer_cams(maps: list[np.ndarray], gamma: float = LAYERCAM_GAMMA) -> np
 
 
 @register
-class LayerCam(_ImageCam):
+class LayerCam(SaliencyMethod):
     """Jiang et al. 2021, 'LayerCAM': L = ReLU(sum_k ReLU(dS/dA^k) (*) A^k),
     each position weighted by its own positive gradient (tf-keras-vis and pytorch-grad-cam
     alike). With several layers (`layers`), their maps are fused as in sec. III-C (see
@@ -173,24 +173,25 @@ class LayerCam(_ImageCam):
         order=60,
     )
 
-    cam_image = staticmethod(layercam_image)
-
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         layers = _resolve_layers(ctx, str(params.get("layers", "")))
-        if layers == (ctx.layer,):
-            return super().compute(ctx, params, job)
-        size = ctx.model.info.input_size
         cams = [
-            layercam_image(a.astype(np.float64), g.astype(np.float64))
+            layercam_image(a.astype(np.float64), g.astype(np.float64)).astype(np.float32)
             for a, g in ctx.layers_inputs(layers)
         ]
-        fused = fuse_layer_cams([resize_bilinear(c.astype(np.float32), size) for c in cams])
+        size = ctx.model.info.input_size
+        extras: dict[str, Any] = {"layer": ctx.layer}
+        if len(layers) == 1:
+            if layers != (ctx.layer,):
+                extras["layers"] = list(layers)
+            return resize_bilinear(cams[0], size), None, cams[0], extras
+        fused = fuse_layer_cams([resize_bilinear(c, size) for c in cams])
         # `cam` is the map of the deepest layer listed, at its own resolution
         deepest = max(range(len(layers)), key=lambda i: _depth(ctx, layers[i]))
-        extras = {"layer": ctx.layer, "layers": list(layers), "fusion": "tanh-max"}
-        return fused.astype(np.float32), None, cams[deepest].astype(np.float32), extras
+        extras.update(layers=list(layers), fusion="tanh-max")
+        return fused.astype(np.float32), None, cams[deepest], extras
 
 
 def _depth(ctx: PassCache, path: str) -> int:

@@ -5,6 +5,8 @@
 Limits (what no implementation can beat by much), measured here on the same inputs:
 * single: one compiled (tf.function) forward + backward pass of the plain Keras model, batch 1;
 * batch50: the same over IG's 50 path points as one batch.
+"all" is every method that shares those passes (the gradient methods, the gradient CAMs and IG);
+the perturbation methods are timed against their own limits (bench_perturbation.py).
 Each method is timed through the public `explain()` (image decoding, resizing and all), after a
 warm-up, alternating with its limit; the ratio is the median of `--repeats` pair ratios. An
 eager reference (GradientTape without tf.function, the way tf-keras-vis, alibi and PAIR saliency
@@ -31,6 +33,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_perturbation import PERTURBATION, bench_perturbation  # noqa: E402
+
 TARGETS = {"single": 1.5, "ig": 1.2, "all": 1.2}
 
 
@@ -140,6 +145,8 @@ def main() -> int:
     parser.add_argument("--memory-archs", default=",".join(MEMORY_ARCHS))
     parser.add_argument("--peers-python", help="python of a side venv with tf-keras-vis, alibi")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--rise-masks", type=int, default=4000, help="RISE's N (default 4000)")
+    parser.add_argument("--skip-perturbation", action="store_true")
     args = parser.parse_args()
 
     from saliency_desktop.engine import explain, load_image, load_model, method_ids
@@ -173,8 +180,10 @@ def main() -> int:
             lim["single"]()
         lim["batch50"]()
 
-    for mid in [*method_ids(), "all"]:
-        methods = "all" if mid == "all" else [mid]
+    # the gradient and CAM methods that share the first passes; perturbation methods below
+    gradient_ids = [m for m in method_ids() if m not in PERTURBATION]
+    for mid in [*gradient_ids, "all"]:
+        methods = gradient_ids if mid == "all" else [mid]
         if mid == "integrated_gradients":
             limit, name, target = lim["batch50"], "1 fwd+bwd over 50 points", TARGETS["ig"]
         elif mid == "all":
@@ -193,6 +202,10 @@ def main() -> int:
         print(
             f"{mid:22s} {r['ours'] * 1e3:8.1f} {r['limit'] * 1e3:9.1f} {r['ratio']:6.2f} "
             f"{target:7.2f}  {name}  {flag}"
+        )
+    if not args.skip_perturbation:
+        figures["perturbation"] = bench_perturbation(
+            model, image, x, max(args.repeats // 2, 3), args.rise_masks, paired
         )
     if args.peers_python:
         done = subprocess.run(

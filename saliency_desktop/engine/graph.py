@@ -36,6 +36,15 @@ class RunState:
     overridden: list[str] = field(default_factory=list)
     skip: frozenset[str] = frozenset()  # ReLU paths left plain (gates)
     relu_after_capture: bool = False  # a re-routed ReLU runs after the captured layer
+    # Several layers captured at once (multi-layer CAMs): path -> output tensor.
+    captures: tuple[str, ...] = ()
+    captured_many: dict[str, Any] = field(default_factory=dict)
+    # Head-only runs: `substitute` is returned for the `capture` layer instead of calling it.
+    # `derived` holds the tensors computed from it; `crosses_cut` records that some operation
+    # combined such a tensor with one computed before the layer (the layer is not a cut vertex).
+    substitute: Any = None
+    derived: dict[int, Any] = field(default_factory=dict)
+    crosses_cut: bool = False
 
 
 def is_graph_model(layer: Any) -> bool:
@@ -131,6 +140,9 @@ def _call_without_activation(layer: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> Any:
     path = prefix + op.name
+    if st.substitute is not None and path == st.capture:
+        st.derived[id(st.substitute)] = st.substitute
+        return st.substitute
     if getattr(op, "_call_has_training_arg", False):
         kwargs["training"] = False  # inference mode: no dropout, augmentation or noise
     if is_graph_model(op):
@@ -151,7 +163,23 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
         y = op(*args, **kwargs)
     if path == st.capture:
         st.captured = y
+    if path in st.captures:
+        st.captured_many[path] = y
+    if st.substitute is not None and not is_graph_model(op):
+        _track_substitute(st, (args, kwargs), y)
     return y
+
+
+def _track_substitute(st: RunState, inputs: Any, outputs: Any) -> None:
+    """Mark `outputs` as derived from the substitute when an input is; note a mixed operation."""
+    import tensorflow as tf
+
+    tensors = [t for t in tf.nest.flatten(inputs) if tf.is_tensor(t)]
+    derived = [id(t) in st.derived for t in tensors]
+    if any(derived):
+        st.crosses_cut = st.crosses_cut or not all(derived)
+        for t in tf.nest.flatten(outputs):
+            st.derived[id(t)] = t  # kept alive, so an id is never reused during the trace
 
 
 def _call_output(op: Any, st: RunState, *args: Any, **kwargs: Any) -> Any:

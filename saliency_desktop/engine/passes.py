@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 TRIAL_BATCH = 4  # path points in the measured first batch (the baseline rides along)
 
 
+HEAD_BATCH_BYTES = 64 * 2**20  # head-only passes: this many bytes of activations per batch
+
+
 @dataclass(frozen=True)
 class PlainPass:
     probabilities: np.ndarray  # (n_classes,)
@@ -54,6 +57,7 @@ class Runtime:
         self.model = model
         self._fns: dict[tuple[Any, ...], Any] = {}
         self.cam_exact: dict[tuple[Any, ...], bool] = {}
+        self.head_cut: dict[tuple[Any, ...], bool] = {}  # see `head`
 
     def _spec(self) -> Any:
         import tensorflow as tf
@@ -90,8 +94,12 @@ class Runtime:
 
     @staticmethod
     def _score(probs: Any, logits: Any, target: Any, use_prob: Any) -> Any:
+        """S for `target`: `use_prob` is a bool tensor (one trace for both scores) or the score's
+        name, "logit" or "probability" (passes whose cache key holds the score)."""
         import tensorflow as tf
 
+        if isinstance(use_prob, str):
+            return tf.gather(probs if use_prob == "probability" else logits, target, axis=1)
         return tf.gather(tf.where(use_prob, probs, logits), target, axis=1)
 
     @staticmethod
@@ -203,6 +211,74 @@ class Runtime:
             self._fns[key] = tf.function(
                 lambda x: self._outputs(x, RunState())[0],
                 input_signature=[self._spec()],
+                autograph=False,
+            )
+        return self._fns[key]
+
+    def layer_spec(self, path: str) -> Any:
+        """The TensorSpec of a batch of the feature layer `path`'s outputs."""
+        import tensorflow as tf
+
+        shape = next(i.shape for i in self.model.info.layers if i.path == path)
+        return tf.TensorSpec([None, *shape], tf.float32)
+
+    def head(self, capture: str, score: str) -> Any:
+        """(S, P) for variants of activations given at the layer `capture`:
+        fn(x, a, factors, target), a (1 or n, h, w, K), factors broadcast against it.
+
+        The model runs with `a * factors` in place of the layer's output. When the layer is a
+        cut vertex (nothing computed before it reaches the output except through it),
+        `head_cut[key]` is True after tracing: x may then be one image, and the layers before
+        `capture` feed nothing the outputs need, so the traced graph prunes them (only the head
+        runs). When it is not (a skip connection crosses the layer), x must have the batch size
+        of `a * factors` and the run is a full forward with the substitution.
+        """
+        key = ("head", capture, score)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any, a: Any, factors: Any, target: Any) -> Any:
+                st = RunState(capture=capture, substitute=a * factors)
+                probs, logits = self._outputs(x, st)
+                if not st.derived:
+                    raise EngineError(f"The layer {capture!r} is not on the path to the output.")
+                self.head_cut[key] = not st.crosses_cut
+                s = self._score(probs, logits, target, score)
+                return s, tf.gather(probs, target, axis=1)
+
+            compiled = tf.function(
+                fn,
+                input_signature=[
+                    self._spec(),
+                    self.layer_spec(capture),
+                    tf.TensorSpec([None, None, None, None], tf.float32),
+                    tf.TensorSpec([], tf.int32),
+                ],
+                autograph=False,
+            )
+            compiled.get_concrete_function()  # trace now: head_cut is known from here on
+            self._fns[key] = compiled
+        return self._fns[key]
+
+    def multi_capture(self, layers: tuple[str, ...], score: str) -> Any:
+        """Forward + backward for one image capturing several layers at once:
+        fn(x, target) -> (S, A_1..A_n, dS/dA_1..dS/dA_n)."""
+        key = ("multi", layers, score)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any, target: Any) -> Any:
+                with tf.GradientTape() as tape:
+                    st = RunState(captures=layers)
+                    probs, logits = self._outputs(x, st)
+                    s = self._score(probs, logits, target, score)
+                    total = tf.reduce_sum(s)
+                acts = [st.captured_many[p] for p in layers]
+                return (s, *acts, *tape.gradient(total, acts))
+
+            self._fns[key] = tf.function(
+                fn,
+                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
                 autograph=False,
             )
         return self._fns[key]
@@ -398,3 +474,46 @@ class PassCache:
         if not scores:
             return np.zeros(0), np.zeros(0)
         return np.concatenate(scores), np.concatenate(probs)
+
+    def head_scores(
+        self, make_factors: Any, n: int, job: JobControl, label: str
+    ) -> tuple[np.ndarray, bool]:
+        """S for n variants A * F_i of the CAM layer's activations A, run through the layers
+        after it only (see `Runtime.head`). `make_factors(start, stop)` gives the factors
+        F_i, (m, 1, 1, K) or (m, h, w, K), broadcast against A inside the compiled pass (so
+        ablating a channel sends K numbers, not a copy of A).
+
+        Batched as `forward_scores`, with progress and cancel between batches. Returns (S, cut):
+        cut is False when the layer is not a cut vertex and each batch ran the full model.
+        """
+        acts, _ = self.cam_inputs()
+        fn = self.runtime.head(self.layer, self.score)
+        cut = self.runtime.head_cut[("head", self.layer, self.score)]
+        a = acts[None].astype(np.float32)
+        t = np.int32(self.target)
+        size = max(1, min(2 * self.model.batch_size, 128))
+        if cut:  # only the head runs: batches bounded by the activations' bytes instead
+            size = max(size, min(HEAD_BATCH_BYTES // max(a.nbytes, 1), 1024))
+        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        scores: list[np.ndarray] = []
+        for start in range(0, n, size):
+            job.check()
+            f = np.asarray(make_factors(start, min(start + size, n)), np.float32)
+            x = self.x[None] if cut else np.repeat(self.x[None], len(f), axis=0)
+            s, _ = fn(x, a, f, t)
+            scores.append(np.asarray(s, np.float64))
+            job.report(lo + (hi - lo) * min(start + size, n) / n, label)
+        return (np.concatenate(scores) if scores else np.zeros(0)), cut
+
+    def layers_inputs(self, layers: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(A, dS/dA)] of several layers from one forward+backward pass (the request's CAM
+        layer alone reuses the shared pass)."""
+        if layers == (self.layer,):
+            return [self.cam_inputs()]
+        key = ("layers", layers)
+        if key not in self.shared:
+            fn = self.runtime.multi_capture(layers, self.score)
+            out = [np.asarray(o) for o in fn(self.x[None], np.int32(self.target))]
+            n = len(layers)
+            self.shared[key] = [(out[1 + i][0], out[1 + n + i][0]) for i in range(n)]
+        return self.shared[key]

@@ -8,9 +8,10 @@ Adebayo et al. 2018, fig. 1).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ _CB_GAP = 0.06
 _CB_H = 0.08
 _TICKS_H = 0.22
 _HEADER_PT, _ROW_PT, _TICK_PT = 8.0, 7.0, 6.0
+_BAND_GAP = 0.25  # between the bands of a grid with more methods than columns
 
 
 def grid_row(explanation: Explanation, keep_attributions: bool = False) -> Explanation:
@@ -78,6 +80,15 @@ def _row_label(name: str, e: Explanation) -> str:
     return f"{name}\n{e.target_label}{prob}"
 
 
+def bands(method_ids: Sequence[str], max_columns: int) -> list[list[str]]:
+    """The method columns split into as few bands as `max_columns` allows, balanced: 16
+    methods at 8 per band are two bands of 8, 9 methods are 5 + 4."""
+    mids = list(method_ids)
+    n = max(1, math.ceil(len(mids) / max(max_columns, 1)))
+    per = math.ceil(len(mids) / n) if mids else 0
+    return [mids[i : i + per] for i in range(0, len(mids), per)] if mids else [[]]
+
+
 def grid_figure(
     explanations: Sequence[Explanation],
     names: Sequence[str] | None = None,
@@ -88,11 +99,14 @@ def grid_figure(
     *,
     signed_cmap: str | None = None,
     rgb_gradients: bool = False,
+    max_columns: int = 8,
 ) -> Any:
     """The grid as a `matplotlib.figure.Figure` (not saved).
 
     `names` label the rows (default: "image 1", ...); `method_ids` default to the methods of
-    the first explanation, in its order.
+    the first explanation, in its order. More than `max_columns` methods wrap into bands
+    stacked one above the other, each with the original images, row labels and colorbars, so
+    the figure stays legible at page width with 15+ methods.
     """
     from matplotlib.figure import Figure
 
@@ -104,63 +118,83 @@ def grid_figure(
         list(names) if names is not None else [f"image {i + 1}" for i in range(len(explanations))]
     )
     mids = list(method_ids) if method_ids is not None else list(explanations[0].methods)
-    scales = column_scales(explanations, mids, percentile)
+    groups = bands(mids, max_columns)
     aspects = [e.image.shape[0] / e.image.shape[1] for e in explanations]
     cw = min(_CELL_W, _CELL_MAX_H / max(aspects))
     heights = [cw * a for a in aspects]
-    ncols = 1 + len(mids)
     titles = ["Original image"] + [method_label(m) for m in mids]
-    wrapped = ["\n".join(wrap_lines([t], cw * 1.1, _HEADER_PT)[:2]) for t in titles]
-    header_h = max(t.count("\n") + 1 for t in wrapped) * _HEADER_PT * 1.3 / 72 + 0.08
+    header_h = max(len(_header(t, cw).split("\n")) for t in titles) * _HEADER_PT * 1.3 / 72
+    header_h += 0.08
+    ncols = 1 + max(len(g) for g in groups)
     width = _MARGIN + _ROW_LABEL_W + ncols * cw + (ncols - 1) * _GAP + _MARGIN
-    body = sum(heights) + (len(heights) - 1) * _GAP
-    height = _MARGIN + header_h + body + _CB_GAP + _CB_H + _TICKS_H + _MARGIN / 2
+    band_h = header_h + sum(heights) + (len(heights) - 1) * _GAP + _CB_GAP + _CB_H + _TICKS_H
+    height = _MARGIN + len(groups) * band_h + (len(groups) - 1) * _BAND_GAP + _MARGIN / 2
     fig = Figure(figsize=(width, height), facecolor="white")
-    size = (width, height)
-    x0 = _MARGIN + _ROW_LABEL_W
-    for col, text in enumerate(wrapped):
-        x = x0 + col * (cw + _GAP)
-        fig.text(
-            (x + cw / 2) / width,
-            1 - (_MARGIN + header_h - 0.04) / height,
-            text,
-            ha="center",
-            va="bottom",
-            fontsize=_HEADER_PT,
-        )
-    y = _MARGIN + header_h
-    last_panels: dict[str, Any] = {}
-    for e, name, h in zip(explanations, names, heights, strict=True):
-        ax = place(fig, size, x0, y, cw, h)
-        image_axes(ax, e.image)
-        ax.set_ylabel(_row_label(name, e), fontsize=_ROW_PT, labelpad=3)
-        for col, mid in enumerate(mids, start=1):
-            ax = place(fig, size, x0 + col * (cw + _GAP), y, cw, h)
-            if mid not in e.methods:
-                ax.set_axis_off()
-                ax.text(0.5, 0.5, "n/a", ha="center", va="center", fontsize=_ROW_PT)
-                continue
-            panel = method_panel(
-                e.image,
-                e.methods[mid],
-                cmap,
-                signed_cmap,
-                opacity,
-                percentile,
-                scale=scales[mid],
-                rgb_gradients=rgb_gradients,
-            )
-            image_axes(ax, panel.rgb)
-            if panel.cmap is not None or mid not in last_panels:
-                last_panels[mid] = panel  # the column's colorbar: any row with a colour scale
-        y += h + _GAP
-    y += _CB_GAP - _GAP
-    for col, mid in enumerate(mids, start=1):
-        if mid in last_panels:
-            x = x0 + col * (cw + _GAP)
-            cax = place(fig, size, x + 0.08 * cw, y, 0.84 * cw, _CB_H)
-            draw_colorbar(fig, cax, last_panels[mid], fontsize=_TICK_PT)
+    grid = _Grid(fig, (width, height), cw, heights, header_h)
+    style = (cmap, signed_cmap, opacity, percentile, rgb_gradients)
+    scales = column_scales(explanations, mids, percentile)
+    top = _MARGIN
+    for group in groups:
+        grid.band(top, explanations, names, group, scales, style)
+        top += band_h + _BAND_GAP
     return fig
+
+
+def _header(title: str, cw: float) -> str:
+    return "\n".join(wrap_lines([title], cw * 1.1, _HEADER_PT)[:2])
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The geometry shared by the bands of one grid figure."""
+
+    fig: Any
+    size: tuple[float, float]
+    cw: float
+    heights: list[float]
+    header_h: float
+
+    def band(
+        self,
+        top: float,
+        explanations: Sequence[Explanation],
+        names: Sequence[str],
+        mids: Sequence[str],
+        scales: dict[str, float],
+        style: tuple[Any, ...],
+    ) -> None:
+        """One band at `top` inches: headers, a row per image, a colorbar under each column."""
+        cmap, signed_cmap, opacity, percentile, rgb_gradients = style
+        fig, size, cw = self.fig, self.size, self.cw
+        x0 = _MARGIN + _ROW_LABEL_W
+        for col, title in enumerate(["Original image"] + [method_label(m) for m in mids]):
+            x = x0 + col * (cw + _GAP)
+            fig.text((x + cw / 2) / size[0], 1 - (top + self.header_h - 0.04) / size[1],
+                     _header(title, cw), ha="center", va="bottom", fontsize=_HEADER_PT)  # fmt: skip
+        y = top + self.header_h
+        last_panels: dict[str, Any] = {}
+        for e, name, h in zip(explanations, names, self.heights, strict=True):
+            ax = place(fig, size, x0, y, cw, h)
+            image_axes(ax, e.image)
+            ax.set_ylabel(_row_label(name, e), fontsize=_ROW_PT, labelpad=3)
+            for col, mid in enumerate(mids, start=1):
+                ax = place(fig, size, x0 + col * (cw + _GAP), y, cw, h)
+                if mid not in e.methods:
+                    ax.set_axis_off()
+                    ax.text(0.5, 0.5, "n/a", ha="center", va="center", fontsize=_ROW_PT)
+                    continue
+                panel = method_panel(e.image, e.methods[mid], cmap, signed_cmap, opacity,
+                                     percentile, scale=scales[mid],
+                                     rgb_gradients=rgb_gradients)  # fmt: skip
+                image_axes(ax, panel.rgb)
+                if panel.cmap is not None or mid not in last_panels:
+                    last_panels[mid] = panel  # the column's colorbar: any row with a scale
+            y += h + _GAP
+        y += _CB_GAP - _GAP
+        for col, mid in enumerate(mids, start=1):
+            if mid in last_panels:
+                cax = place(fig, size, x0 + col * (cw + _GAP) + 0.08 * cw, y, 0.84 * cw, _CB_H)
+                draw_colorbar(fig, cax, last_panels[mid], fontsize=_TICK_PT)
 
 
 def render_grid(
@@ -177,6 +211,7 @@ def render_grid(
     method_ids: Sequence[str] | None = None,
     signed_cmap: str | None = None,
     rgb_gradients: bool = False,
+    max_columns: int = 8,
 ) -> list[Path]:
     """Write the grid as `<path_base>.<fmt>` for each format; returns the paths."""
     base = Path(path_base)
@@ -190,5 +225,6 @@ def render_grid(
         percentile,
         signed_cmap=signed_cmap,
         rgb_gradients=rgb_gradients,
+        max_columns=max_columns,
     )
     return save_figure(fig, base, formats, dpi, force)

@@ -139,6 +139,8 @@ class MethodTree(QTreeWidget):
         return self._family_items[family]
 
     def _add_param(self, parent: QTreeWidgetItem, p: ParamInfo) -> None:
+        if p.kind == "layer":  # layer lists (Layer-CAM's fusion) have no editor here yet
+            return
         row = QTreeWidgetItem(parent, [p.label])
         row.setToolTip(0, p.help or p.label)
         editor: QWidget

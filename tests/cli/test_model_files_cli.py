@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from saliency_desktop.cli import main
+from saliency_desktop.engine.registry import list_methods
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,9 @@ def test_model_without_feature_maps_skips_cam_with_a_note(files, tmp_path, capsy
     assert "gradcam skipped" in err and "4-D feature-map" in err
     assert "guided_backprop skipped" in err and "no ReLU" in err  # no ReLU in this model either
     record = json.loads((tmp_path / "x.json").read_text())
-    assert set(record["methods"]) == {"vanilla_gradients", "integrated_gradients"}
+    assert set(record["methods"]) == {
+        i.id for i in list_methods() if not i.needs_layer and not i.relu_rule
+    }
 
 
 def test_logits_model(files, tmp_path):

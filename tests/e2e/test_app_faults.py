@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from saliency_desktop.engine.registry import list_methods
 from tests.ui.helpers import wait_done
 
 pytestmark = pytest.mark.e2e
 
-CAM = ("gradcam", "gradcam_plus_plus", "guided_gradcam")
+CAM = tuple(i.id for i in list_methods() if i.needs_layer)
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +220,7 @@ def test_a_model_without_feature_maps_disables_cam_and_runs_the_rest(qtbot, wind
     for mid in CAM:
         assert tree.item(mid).isDisabled()
         assert "4-D feature-map" in tree.item(mid).toolTip(0)  # the reason, where it is greyed
-    others = {"vanilla_gradients", "deconvnet", "guided_backprop", "integrated_gradients"}
+    others = {i.id for i in list_methods() if not i.needs_layer}
     for mid in others:
         assert not tree.item(mid).isDisabled()
     assert not tree.layer_combo.isEnabled()

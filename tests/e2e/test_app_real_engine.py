@@ -11,18 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from saliency_desktop.engine.registry import method_ids
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHELSEA = ROOT / "saliency_desktop" / "resources" / "samples" / "chelsea.png"
-ALL = (
-    "vanilla_gradients",
-    "deconvnet",
-    "guided_backprop",
-    "gradcam",
-    "gradcam_plus_plus",
-    "guided_gradcam",
-    "integrated_gradients",
-)
+ALL = tuple(method_ids())  # every registered method, in display order
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -32,7 +32,7 @@ def test_self_test_passes_and_writes_a_checked_report(tmp_path, capsys):
     line = one_line(capsys)
     match = OK_LINE.match(line)
     assert match, line
-    assert int(match["n"]) == len(method_ids()) == 7
+    assert int(match["n"]) == len(method_ids()) >= 7
     assert int(match["w"]) >= 100 and int(match["h"]) >= 100
     record = json.loads((tmp_path / "chelsea.json").read_text())
     assert record["device"] == match["device"]

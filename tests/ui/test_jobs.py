@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 
+from saliency_desktop.engine.registry import list_methods
 from tests.ui.fake_engine import FakeEngine, fake_map, write_png
 from tests.ui.helpers import open_and_wait, wait_done
 
@@ -44,7 +45,7 @@ def test_cancel_stops_a_long_job_and_the_next_job_still_runs(qtbot, make_window,
     gate.set()
     win.menus.actions["explain"].trigger()  # F5: the next job runs to the end
     wait_done(qtbot, win)
-    assert len(win.session.results()) == 7
+    assert len(win.session.results()) == len(list_methods())
 
 
 def test_a_superseded_jobs_results_are_ignored(qtbot, make_window, tmp_path):
@@ -119,6 +120,7 @@ rc = run([img], model="dog-breeds", screenshot={str(tmp_path / "shot.png")!r},
 assert rc == 0, rc
 from saliency_desktop.ui import dialogs
 from saliency_desktop.ui.main_window import MainWindow
+from saliency_desktop.engine.registry import list_methods
 real = MainWindow(settings=Settings({str(tmp_path / "r.ini")!r}), persist=False)  # real engine
 real.show()
 dialogs.OpenModelDialog(real).show()

@@ -73,6 +73,7 @@ class MethodInfo:
     gradient_image: bool = False  # reports may show its attributions as an RGB gradient image
     plain_gradient: bool = False  # needs the plain dS/dx of the image (the first pass is plain)
     first_pass_backward: bool = True  # uses gradients from the shared first pass (else forward)
+    default_on: bool = True  # chosen in the app until the user changes it (heavy methods: off)
     order: int = 50  # display order within its family (menus, reports, the app's tree)
 
 

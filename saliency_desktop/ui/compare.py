@@ -172,6 +172,7 @@ class CompareView(QWidget):
         bar = QRect(0, target.bottom() + 4, min(target.width(), 260), max(fm.height() // 2, 6))
         bar.moveLeft(target.left() + (target.width() - bar.width()) // 2)
         y, h = bar.bottom() + 1, fm.height()
+        w_hi = min(w_hi, bar.width())  # a tile narrower than its label clips it (many methods)
         labels = [(QRect(bar.right() - w_hi + 1, y, w_hi, h), Qt.AlignmentFlag.AlignRight, hi)]
         if w_lo + w_hi + 4 <= bar.width():
             labels.append((QRect(bar.left(), y, w_lo, h), Qt.AlignmentFlag.AlignLeft, lo))

@@ -84,6 +84,7 @@ class MethodTree(QTreeWidget):
         self._editors: dict[str, tuple[ParamInfo, QWidget]] = {}
         self._family_items: dict[str, QTreeWidgetItem] = {}
         self._estimates: dict[str, QLabel] = {}
+        self._default_on: dict[str, bool] = {}
         self._unavailable: dict[str, dict[str, str]] = {}  # param -> choice -> reason
         self._building = True
         for info in methods:
@@ -91,9 +92,11 @@ class MethodTree(QTreeWidget):
             item = QTreeWidgetItem(family, [info.label])
             item.setData(0, ROLE_ID, info.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, Qt.CheckState.Checked)
+            on = info.default_on  # heavy methods wait to be asked for
+            item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
             item.setToolTip(0, method_tooltip(info))
             self._items[info.id] = item
+            self._default_on[info.id] = info.default_on
             for p in info.params:
                 self._add_param(item, p)
         cam = self._family_items.get("cam")
@@ -209,10 +212,10 @@ class MethodTree(QTreeWidget):
         ]
 
     def set_selected(self, ids: list[str] | None) -> None:
-        """Check exactly `ids` (None: all methods)."""
+        """Check exactly `ids` (None: the methods on by default)."""
         self._building = True
         for mid, item in self._items.items():
-            on = ids is None or mid in ids
+            on = self._default_on[mid] if ids is None else mid in ids
             item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
         self._building = False
         self.changed.emit()

@@ -23,9 +23,14 @@ def _qt_test_paths(qapp):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def settings(tmp_path):  # type: ignore[no-untyped-def]
+    from saliency_desktop.engine.registry import method_ids
     from saliency_desktop.ui.settings import Settings
 
-    return Settings(tmp_path / "settings.ini")
+    st = Settings(tmp_path / "settings.ini")
+    # Every method chosen, so the tests see every tile; a fresh settings file chooses only the
+    # methods on by default (test_method_defaults.py).
+    st.set_methods(method_ids())
+    return st
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ class BlurIG(SaliencyMethod):
         signed=True,
         first_pass_backward=False,
         order=30,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

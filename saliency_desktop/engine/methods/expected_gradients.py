@@ -108,6 +108,7 @@ class ExpectedGradients(SaliencyMethod):
         signed=True,
         first_pass_backward=False,
         order=20,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

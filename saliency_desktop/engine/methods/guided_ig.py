@@ -101,6 +101,7 @@ class GuidedIG(SaliencyMethod):
         signed=True,
         first_pass_backward=False,
         order=40,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -175,6 +175,7 @@ class SmoothGradSquared(_NoiseTunnel):
         params=PARAMS,
         first_pass_backward=False,
         order=51,
+        default_on=False,
     )
 
 
@@ -195,4 +196,5 @@ class VarGrad(_NoiseTunnel):
         params=PARAMS,
         first_pass_backward=False,
         order=52,
+        default_on=False,
     )

@@ -71,6 +71,7 @@ class Occlusion(SaliencyMethod):
         has_attributions=False,
         first_pass_backward=False,
         order=10,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -99,6 +99,7 @@ class Rise(SaliencyMethod):
         has_attributions=False,
         first_pass_backward=False,
         order=20,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -73,6 +73,7 @@ class ScoreCam(SaliencyMethod):
         has_attributions=False,
         has_cam=True,
         order=80,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
@@ -137,6 +138,7 @@ class FasterScoreCam(ScoreCam):
         has_attributions=False,
         has_cam=True,
         order=90,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

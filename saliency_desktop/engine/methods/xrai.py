@@ -106,6 +106,7 @@ class Xrai(SaliencyMethod):
         has_attributions=False,
         first_pass_backward=False,
         order=50,
+        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

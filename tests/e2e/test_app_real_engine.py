@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from saliency_desktop.engine.registry import method_ids
+from saliency_desktop.engine.registry import list_methods
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHELSEA = ROOT / "saliency_desktop" / "resources" / "samples" / "chelsea.png"
-ALL = tuple(method_ids())  # every registered method, in display order
+DEFAULT = tuple(m.id for m in list_methods() if m.default_on)  # what a first start runs
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -51,7 +51,7 @@ def test_screenshot_mode_shows_every_methods_overlay(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(x for x in out.stdout.splitlines() if x.startswith("saved"))
     shown = line.split("maps: ", 1)[1].split(", ")
-    assert shown == list(ALL)  # every method's overlay was on screen when the picture was taken
+    assert shown == list(DEFAULT)  # each default method's overlay was on screen for the picture
     pic = np.asarray(Image.open(shot).convert("RGB")).astype(np.float32)
     assert pic.shape == (900, 1440, 3)
     assert pic.std() > 20
@@ -106,7 +106,7 @@ def test_window_with_the_real_engine_and_export(qtbot, tmp_path):
             timeout=300_000,
         )
         results = win.session.results()
-        assert list(results) == list(ALL)
+        assert list(results) == list(DEFAULT)
         assert all(np.isfinite(r.map).all() and r.map.shape == (160, 160) for r in results.values())
         assert win.view.canvas.has_overlay()
         assert win.predictions.tree.topLevelItemCount() == 5

@@ -83,7 +83,7 @@ def test_the_bundle_passes_its_self_test(bundle):
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     assert len(lines) == 1, proc.stdout
-    assert re.match(r"^self-test ok: 7 methods, top-1 .+, report \d+x\d+ px, device ", lines[0])
+    assert re.match(r"^self-test ok: \d+ methods, top-1 .+, report \d+x\d+ px, device ", lines[0])
 
 
 def test_the_bundle_carries_its_data_and_leaves_out_test_packages(bundle):

@@ -59,6 +59,24 @@ def method_param(text: str) -> tuple[str, str, Any]:
     return mid, name, value
 
 
+def params_by_method(pairs: Sequence[tuple[str, str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """`--param ID.NAME=VALUE` values (parsed by `method_param`) as {method id: {name: value}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for mid, name, value in pairs or []:
+        out.setdefault(mid, {})[name] = value
+    return out
+
+
+def refuse_planned(planned: Sequence[Path], force: bool) -> None:
+    """Outputs that exist without --force: a UsageError (exit 2) before any work is done."""
+    from saliency_desktop.render.export import OutputExistsError, refuse_existing
+
+    try:
+        refuse_existing(planned, force)
+    except OutputExistsError as exc:
+        raise UsageError(str(exc)) from None
+
+
 class UsageError(Exception):
     """Bad arguments found after parsing (exit status 2); the message is one line."""
 
@@ -245,7 +263,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from saliency_desktop.render import maps
-    from saliency_desktop.render.export import OutputExistsError, output_names, refuse_existing
+    from saliency_desktop.render.export import output_names
     from saliency_desktop.render.figures import grid_row
 
     _check_explain_args(args)
@@ -258,10 +276,7 @@ def run_explain(args: argparse.Namespace) -> int:
     planned = [out / f"{n}.{ext}" for n in names for ext in ("npz", "json")]
     planned += [out / f"{n}_report.{fmt}" for n in names for fmt in formats]
     planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
-    try:
-        refuse_existing(planned, args.force)
-    except OutputExistsError as exc:
-        raise UsageError(str(exc)) from None
+    refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
@@ -292,11 +307,10 @@ def run_explain(args: argparse.Namespace) -> int:
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
-    per_method: dict[str, dict[str, Any]] = {}
+    per_method = params_by_method(getattr(args, "param", None))
     if getattr(args, "ig_steps", None) is not None:  # IG's only (others name theirs apart)
-        per_method["integrated_gradients"] = {"n_steps": args.ig_steps}
-    for mid, name, value in getattr(args, "param", None) or []:
-        per_method.setdefault(mid, {})[name] = value
+        ig = per_method.setdefault("integrated_gradients", {})
+        ig.setdefault("n_steps", args.ig_steps)  # an explicit --param wins, as before
     params["params"] = per_method
     rows: list[tuple[str, Explanation]] = []  # kept for the grid
     ok = failed = 0

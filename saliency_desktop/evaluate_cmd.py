@@ -28,6 +28,8 @@ from saliency_desktop.batch import (
     error,
     load_model_or_fail,
     method_param,
+    params_by_method,
+    refuse_planned,
 )
 
 if TYPE_CHECKING:
@@ -201,7 +203,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from saliency_desktop.engine import evaluate, explain
     from saliency_desktop.render.evaluation import render_evaluation
-    from saliency_desktop.render.export import OutputExistsError, output_names, refuse_existing
+    from saliency_desktop.render.export import output_names
 
     args.metric_list = _check_args(args)
     out: Path = args.out
@@ -212,16 +214,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     formats = list(dict.fromkeys(args.format))
     planned = [out / f"{n}.npz" for n in names] + [out / "metrics.csv", out / "metrics.json"]
     planned += [out / f"evaluation.{fmt}" for fmt in formats]
-    try:
-        refuse_existing(planned, args.force)
-    except OutputExistsError as exc:
-        raise UsageError(str(exc)) from None
+    refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
-    params: dict[str, dict[str, Any]] = {}
-    for mid, pname, value in args.param:
-        params.setdefault(mid, {})[pname] = value
+    params = params_by_method(args.param)
     rows: list[tuple[str, str, str, float]] = []
     records: list[dict[str, Any]] = []
     done: list[tuple[str, Evaluation, Explanation]] = []

@@ -16,7 +16,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saliency_desktop.batch import EXIT_FAILED, EXIT_OK, UsageError, error, load_model_or_fail
+from saliency_desktop.batch import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    error,
+    load_model_or_fail,
+    refuse_planned,
+)
 
 if TYPE_CHECKING:
     from saliency_desktop.engine.dataset import Confusion, PredictionRow
@@ -58,7 +65,6 @@ def run_predict(args: argparse.Namespace) -> int:
     from saliency_desktop.batch import csv_list
     from saliency_desktop.engine.dataset import confusion, open_dataset, predict_dataset
     from saliency_desktop.engine.types import EngineError
-    from saliency_desktop.render.export import OutputExistsError, refuse_existing
     from saliency_desktop.render.report import FORMATS
 
     formats = csv_list(args.format)
@@ -79,10 +85,7 @@ def run_predict(args: argparse.Namespace) -> int:
     planned = [out / "predictions.csv", out / "confusion.json"]
     planned += [out / f"confusion.{f}" for f in formats]
     planned += [out / f"mistakes.{f}" for f in formats] if args.mistakes else []
-    try:
-        refuse_existing(planned, args.force)
-    except OutputExistsError as exc:
-        raise UsageError(str(exc)) from None
+    refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     try:
         data = open_dataset(args.data, model.info.labels)

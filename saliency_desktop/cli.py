@@ -30,6 +30,7 @@ from saliency_desktop.batch import (
     method_param,
     run_explain,
 )
+from saliency_desktop.cluster import add_cluster_arguments
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--dpi", type=_positive_int, default=300, help="default 300")
     fig.add_argument("--grid", action="store_true",
                      help="also write grid.<format>: a row per image, a column per method")
+    add_cluster_arguments(ex)
 
     add_predict_parser(sub, [common, model], model_help)
     add_evaluate_parser(sub, [common, model])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -48,9 +47,8 @@ def connect(address: str, verbose: bool) -> None:
         options["object_store_memory"] = 500_000_000
     else:
         options["address"] = address
-    env = {k: os.environ[k] for k in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL") if k in os.environ}
-    try:
-        ray.init(runtime_env={"env_vars": env} if env else None, **options)
+    try:  # the workers run the same saliency_desktop, installed on every node
+        ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         log.debug("ray.init failed", exc_info=True)
         raise UsageError(f"--ray {address}: cannot connect to Ray ({exc}).") from None

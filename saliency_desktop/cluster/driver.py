@@ -139,7 +139,7 @@ def _dispatch(ray, actors, args, model, images, work, deliver, fail, bar) -> Non
         for actor in list(actors):
             while queue and load[id(actor)] < IN_FLIGHT:
                 i, attempt = queue.popleft()
-                image = str(images[i]) if args.ray_worker_reads else _read(images[i])
+                image = str(images[i].absolute()) if args.ray_worker_reads else _read(images[i])
                 if isinstance(image, Exception):
                     fail(i, image)
                     finished += 1

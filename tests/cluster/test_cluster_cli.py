@@ -100,7 +100,8 @@ def test_evaluate_on_the_cluster_writes_what_a_local_run_writes(
     local, remote = tmp_path / "local", tmp_path / "ray"
     done = run_cli("evaluate", *images, "--out", str(local), *common)
     assert done.returncode == 0, done.stderr
-    done = run_cli("evaluate", *images, "--out", str(remote), *common, "--ray", ray_cluster.address)
+    ray = ["--ray", ray_cluster.address, "--ray-worker-reads"]  # the workers open the files
+    done = run_cli("evaluate", *images, "--out", str(remote), *common, *ray)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in remote.iterdir()) == sorted(p.name for p in local.iterdir())
     for npz in local.glob("*.npz"):

@@ -27,6 +27,7 @@ log = logging.getLogger("saliency_desktop.cluster")
 MAX_ATTEMPTS = 3  # per image: the first try and two retries on other actors
 IN_FLIGHT = 2  # tasks queued per actor, so that the next image is there when one finishes
 WAIT_S = 0.5  # ray.wait's timeout: Ctrl-C is seen within this
+READY_S = 600  # for the actors to start and load the model
 
 
 class WorkerLost(RuntimeError):
@@ -81,19 +82,29 @@ def start_actors(ray: Any, args: argparse.Namespace) -> list[Any]:
 
 
 def ready_actors(ray: Any, actors: list[Any]) -> list[Any]:
-    """The actors that loaded the model; a UsageError when none could."""
+    """The actors that loaded the model within READY_S; a UsageError when none could."""
+    import time
+
+    waiting = {actor.ready.remote(): actor for actor in actors}
     alive, reasons = [], []
-    for actor in actors:
-        try:
-            problem, where = ray.get(actor.ready.remote())
-        except ray.exceptions.RayError as exc:
-            problem, where = f"the worker died ({type(exc).__name__})", ""
-        if problem is None:
-            alive.append(actor)
-            log.info("worker ready on %s", where)
-        else:
-            reasons.append(problem)
-            ray.kill(actor)
+    deadline = time.monotonic() + READY_S
+    while waiting and time.monotonic() < deadline:
+        done, _ = ray.wait(list(waiting), num_returns=len(waiting), timeout=WAIT_S)
+        for ref in done:
+            actor = waiting.pop(ref)
+            try:
+                problem, where = ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                problem, where = f"the worker died ({type(exc).__name__})", ""
+            if problem is None:
+                alive.append(actor)
+                log.info("worker ready on %s", where)
+            else:
+                reasons.append(problem)
+                ray.kill(actor)
+    for actor in waiting.values():  # never scheduled (no free CPU/GPU) or still loading
+        reasons.append(f"not started within {READY_S} s (no free resources?)")
+        ray.kill(actor)
     if not alive:
         raise UsageError(f"no Ray worker could load the model: {reasons[0]}")
     if reasons:

@@ -158,7 +158,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.paper:
         throughput(args)
-    paper(args)
+    if args.paper_images > 0:
+        paper(args)
 
 
 if __name__ == "__main__":

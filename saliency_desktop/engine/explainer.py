@@ -52,6 +52,7 @@ def explain(
     top_k: int = 5,
     on_predictions: Callable[[list[Prediction], int], None] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
+    contrast: int | str | None = None,
     **method_params: Any,
 ) -> Explanation:
     """Explain `image` for `target` (top-1 when None) with each method in `methods`.
@@ -65,6 +66,8 @@ def explain(
     per-method form wins where both are given. Unknown ids or names raise an error.
     `on_result` is called with each method's result as soon as it is ready, and
     `on_predictions(top_k, target)` once the first pass has run, before any method.
+    `contrast` (a class index or label B) makes every method explain S_target - S_B, the
+    logit (or probability) difference: "why this class and not that one".
     """
     job = JobControl(progress, cancel)
     ids = _method_list(methods, model)
@@ -74,14 +77,20 @@ def explain(
     rgb, notes = load_image(image)
     raw, x = model.prepare(rgb)
     target_index = None if target is None else model.class_index(target)
+    contrast_index = None if contrast is None else model.class_index(contrast)
     needs_layer = any(get_method(m).info.needs_layer for m in ids)
     cam_layer = resolve_layer(model, layer) if needs_layer else None
     with model.lock:
         job.check()
         job.report(0.0, "predicting")
-        ctx = PassCache(model, x, raw, target_index, score, cam_layer, set(ids))
+        ctx = PassCache(model, x, raw, target_index, score, cam_layer, set(ids), contrast_index)
         start = time.perf_counter()
         plain = ctx.plain()
+        if contrast_index is not None and contrast_index == plain.target:
+            raise EngineError(
+                f"The contrast class {model.label(contrast_index)!r} is the target itself; "
+                "choose another class to explain against."
+            )
         plain_seconds = time.perf_counter() - start
         order = np.argsort(-plain.probabilities, kind="stable")[:top_k]
         predictions = [
@@ -135,6 +144,8 @@ def explain(
         methods={m: results[m] for m in ids},
         device=model.device,
         notes=notes,
+        contrast=contrast_index,
+        contrast_label=None if contrast_index is None else model.label(contrast_index),
     )
 
 

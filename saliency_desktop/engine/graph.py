@@ -31,6 +31,8 @@ class RunState:
     logits: Any = None
     overridden: list[str] = field(default_factory=list)
     relu_after_capture: bool = False  # a re-routed ReLU runs after the captured layer
+    capture_many: frozenset[str] = frozenset()  # more layers to capture (the Neurons browser)
+    captured_many: dict[str, Any] = field(default_factory=dict)
 
 
 def is_graph_model(layer: Any) -> bool:
@@ -141,6 +143,8 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
         y = op(*args, **kwargs)
     if path == st.capture:
         st.captured = y
+    if path in st.capture_many:
+        st.captured_many[path] = y
     return y
 
 

@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from saliency_desktop.engine.models import LoadedModel
 
 
+CONTRAST = " vs "
+
+
+def contrast_score(score: str, contrast: int | None) -> str:
+    """The score spec of a contrastive explanation: "logit vs 7" is S_target - S_7.
+
+    Every pass takes its score through `Runtime._score`, so each method that explains a scalar
+    (gradients, CAMs, IG, perturbations) explains the difference when given this spec.
+    """
+    return score if contrast is None else f"{score}{CONTRAST}{int(contrast)}"
+
+
 @dataclass(frozen=True)
 class PlainPass:
     probabilities: np.ndarray  # (n_classes,)
@@ -66,8 +78,12 @@ class Runtime:
     def _score(self, probs: Any, logits: Any, target: Any, score: str) -> Any:
         import tensorflow as tf
 
-        source = probs if score == "probability" else logits
-        return tf.gather(source, target, axis=1)
+        base, _, contrast = score.partition(CONTRAST)
+        source = probs if base == "probability" else logits
+        s = tf.gather(source, target, axis=1)
+        if contrast:  # S_A - S_B (see `contrast_score`)
+            s = s - tf.gather(source, int(contrast), axis=1)
+        return s
 
     @staticmethod
     def single_key(
@@ -152,6 +168,20 @@ class Runtime:
             )
         return self._fns[key]
 
+    def capture(self, layers: tuple[str, ...]) -> Any:
+        """Forward only: (probabilities, *outputs of `layers`) for a batch (Neurons browser)."""
+        key = ("capture", layers)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any) -> Any:
+                st = RunState(capture_many=frozenset(layers))
+                probs, _ = self._outputs(x, st)
+                return (probs, *[st.captured_many[name] for name in layers])
+
+            self._fns[key] = tf.function(fn, input_signature=[self._spec()], autograph=False)
+        return self._fns[key]
+
 
 class PassCache:
     """The passes of one request (one image, target, score and layer), each run at most once.
@@ -171,11 +201,13 @@ class PassCache:
         score: str,
         layer: str | None,
         methods: set[str],
+        contrast: int | None = None,
     ) -> None:
         self.model = model
         self.x = x.astype(np.float32)
         self.raw = raw  # the image at model size, uint8, before preprocessing
-        self.score = score
+        self.score = contrast_score(score, contrast)  # "logit", or "logit vs B" for S_A - S_B
+        self.contrast = contrast
         self.layer = layer
         self._target_in = -1 if target is None else int(target)
         self._passes: dict[str | None, PlainPass] = {}
@@ -205,6 +237,10 @@ class PassCache:
         key = self.runtime.single_key(rule, capture, self.score, with_grad)
         if rule is not None and acts is not None and not self.runtime.cam_exact.get(key, False):
             acts = grad_a = None  # dS/dA went through re-routed ReLUs: not usable for CAM
+        if capture is not None and acts is not None:  # for the Neurons browser: no second pass
+            from saliency_desktop.engine.activations import remember
+
+            remember(self.model, self.x, capture, acts, grad_a, t, self.score, int(probs.argmax()))
         return PlainPass(probs, logits, t, s, grad_x, acts, grad_a)
 
     def plain(self) -> PlainPass:

@@ -134,6 +134,8 @@ class Explanation:
     methods: dict[str, MethodResult]
     device: str
     notes: tuple[str, ...] = ()  # e.g. "animated GIF: first frame used"
+    contrast: int | None = None  # explained S_target - S_contrast ("A vs B") when set
+    contrast_label: str | None = None
 
 
 @dataclass

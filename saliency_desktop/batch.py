@@ -207,12 +207,14 @@ def _explain_one(
     progress: Callable[[float, str], None],
 ) -> Explanation:
     """Explain one image and write its .npz, .json and report figure(s)."""
+    from saliency_desktop.cli_boxes import annotate
     from saliency_desktop.engine import explain
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 
     e = explain(model, path, progress=progress, **params)
     extra = {"image": {"path": str(path)}, "settings": settings}
+    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
     write_arrays(e, base, model_spec=args.model, extra=extra, force=args.force)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
@@ -255,6 +257,9 @@ def run_explain(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
+    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+
+    prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -281,6 +286,7 @@ def run_explain(args: argparse.Namespace) -> int:
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
+        contrast=args.contrast_index,
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
@@ -339,6 +345,8 @@ def run_explain(args: argparse.Namespace) -> int:
             "every file written is complete."
         )
         return EXIT_INTERRUPTED
+    if (line := localization_summary(args)) is not None:
+        error(line)
     tail = f"; {failed} failed." if failed else "."
     error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
     return EXIT_FAILED if failed else EXIT_OK

@@ -30,13 +30,15 @@ from saliency_desktop.batch import (
     method_param,
     run_explain,
 )
+from saliency_desktop.cli_activations import add_commands as add_activation_commands
+from saliency_desktop.cli_activations import run_activations
 
 if TYPE_CHECKING:
     pass
 
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "models", "methods", "layers")
+COMMANDS = ("gui", "explain", "models", "methods", "layers", "activations")
 
 
 class _StderrHandler(logging.Handler):
@@ -182,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     layers = sub.add_parser("layers", parents=[common, model],
                             help="list a model's layers eligible for CAM methods")
     layers.add_argument("model", metavar="MODEL", help=model_help)
+    add_activation_commands(sub, ex, [common, model])  # activations; explain --boxes, --contrast
     # fmt: on
     return parser
 
@@ -218,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": cmd_models,
         "methods": cmd_methods,
         "layers": cmd_layers,
+        "activations": run_activations,
     }
     try:
         return commands[args.command](args)

@@ -54,6 +54,12 @@ class EngineLike(Protocol):
 
     def versions(self) -> dict[str, str]: ...
 
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any: ...
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]: ...
+
 
 class EngineAdapter:
     """The real engine: a thin adapter over `saliency_desktop.engine` (TensorFlow loads lazily)."""
@@ -126,6 +132,19 @@ class EngineAdapter:
         from saliency_desktop.engine.device import versions
 
         return versions()
+
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any:
+        """The Neurons panel's channels (`engine.activations.LayerActivations`)."""
+        from saliency_desktop.engine.activations import layer_activations
+
+        return layer_activations(model, image, layer, top=top, rank=rank, target=target)
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]:
+        from saliency_desktop.engine.activations import layer_summaries
+
+        return layer_summaries(model, image)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class Session(QObject):
         self.params: dict[str, Any] = {}
         self.layer: str | None = None
         self.target: int | None = None
+        self.contrast: int | None = None  # explain S_target - S_contrast ("A vs B") when set
         self._model_token = 0
         self._job_started = time.perf_counter()
         self._pasted = 0
@@ -230,6 +231,14 @@ class Session(QObject):
 
     def set_target(self, target: int | None) -> None:
         self.target = target
+        if target is not None and target == self.contrast:
+            self.contrast = None
+        self.results_changed.emit()
+        self.explain_now()
+
+    def set_contrast(self, contrast: int | None) -> None:
+        """Explain the target against class `contrast` (None: the target alone)."""
+        self.contrast = contrast
         self.results_changed.emit()
         self.explain_now()
 
@@ -246,7 +255,14 @@ class Session(QObject):
         info = self.infos[mid]
         own = tuple(sorted((p.name, self.params.get(p.name, p.default)) for p in info.params))
         layer = self.layer if info.needs_layer else None
-        return (self.current_key, self._model_token, self._resolved_target(), layer, own)
+        return (
+            self.current_key,
+            self._model_token,
+            self._resolved_target(),
+            layer,
+            own,
+            self.contrast,
+        )
 
     def results(self) -> dict[str, MethodResult]:
         """The current image's results for the chosen methods, in the chosen order."""
@@ -284,9 +300,10 @@ class Session(QObject):
         target = None if self.target is None else int(self.target)
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
-        request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key
-        )
+        params = dict(self.params)
+        if self.contrast is not None:
+            params["contrast"] = self.contrast
+        request = ExplainRequest(entry.rgb, tuple(missing), target, self.layer, params, entry.key)
         self.client.explain(request)
         self._job_started = time.perf_counter()
         self.busy.emit(True)
@@ -317,17 +334,18 @@ class Session(QObject):
                 _remember(
                     self._results, (*key[:3], explanation.target, *key[4:]), result, MAX_RESULTS
                 )
-        _remember(self._explanations, (*top, explanation.target), explanation, MAX_EXPLANATIONS)
+        key = (*top, explanation.target, explanation.contrast)
+        _remember(self._explanations, key, explanation, MAX_EXPLANATIONS)
         self.results_changed.emit()
         self.explanation_ready.emit(self.explanation())
 
     def _explanation_matches(self) -> bool:
-        key = (self.current_key, self._model_token, self._resolved_target())
+        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
         return key in self._explanations
 
     def explanation(self) -> Explanation | None:
         """The current Explanation with every result in (several jobs merged), or None."""
-        key = (self.current_key, self._model_token, self._resolved_target())
+        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
         base = self._explanations.get(key)
         if base is None:
             return None

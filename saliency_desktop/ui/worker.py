@@ -62,6 +62,11 @@ class Worker(QObject):
         self._model: Any = None
         self._versions: dict[str, str] = {}
 
+    @property
+    def model(self) -> Any:
+        """The loaded model, for other jobs run in this thread (the Neurons panel's)."""
+        return self._model
+
     @Slot(int, object, object)
     def load_model(self, job_id: int, request: ModelRequest, cancel: threading.Event) -> None:
         try:

@@ -44,7 +44,7 @@ def test_cancel_stops_a_long_job_and_the_next_job_still_runs(qtbot, make_window,
     gate.set()
     win.menus.actions["explain"].trigger()  # F5: the next job runs to the end
     wait_done(qtbot, win)
-    assert len(win.session.results()) == 7
+    assert len(win.session.results()) == len(win.session.wanted()) >= 7  # every method
 
 
 def test_a_superseded_jobs_results_are_ignored(qtbot, make_window, tmp_path):

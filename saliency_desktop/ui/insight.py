@@ -8,7 +8,7 @@ View > Localization box, which draws the shown map's box on the canvas.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -20,6 +20,16 @@ from saliency_desktop.ui.neurons_panel import NeuronsPanel
 
 if TYPE_CHECKING:
     from saliency_desktop.ui.main_window import MainWindow
+
+
+def _show_channel(window: MainWindow, pixmap: Any, caption: str) -> None:
+    """A channel's map over the image, like a saliency map, until the view shows a method."""
+    view = window.view
+    view.set_mode("single")
+    view.canvas.set_overlay(pixmap)
+    view.colorbar.setVisible(False)  # the method's colour scale does not apply
+    view.set_caption(caption)
+    window.insight.box.update(None, None)
 
 
 @dataclass
@@ -39,7 +49,7 @@ def attach_insight(window: MainWindow) -> Insight:
     window.docks[-1].raise_()  # Details stays in front; Neurons computes only when shown
     s.model_ready.connect(lambda st: panel.set_layers(list(st.info.layers), st.info.default_layer))
     s.image_shown.connect(lambda _entry: panel.invalidate())
-    panel.overlay_ready.connect(window.view.canvas.set_overlay)
+    panel.overlay_ready.connect(lambda pixmap, caption: _show_channel(window, pixmap, caption))
     window.predictions.contrast_chosen.connect(s.set_contrast)
 
     box = BoxOverlay(window.view.canvas)

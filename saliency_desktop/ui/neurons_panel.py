@@ -41,7 +41,7 @@ ICON = 72
 
 
 class NeuronsPanel(QWidget):
-    overlay_ready = Signal(object)  # QPixmap of the clicked channel at the image's resolution
+    overlay_ready = Signal(object, str)  # the clicked channel's QPixmap (image size), caption
 
     def __init__(self, session: Any, jobs: NeuronsJobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,9 +61,15 @@ class NeuronsPanel(QWidget):
         self.top.setValue(16)
         self.top.setPrefix("top ")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Layer", "Size", "Active", "Mean", "Max"])
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setStretchLastSection(False)
+        self.tree.setHeaderLabels(["Layer", "Active", "Mean", "Max"])
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        self.tree.setIndentation(10)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setToolTip("Active: fraction of the layer's units > 0; mean and max activation")
         self.grid = QListWidget()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(ICON, ICON))
@@ -109,20 +115,21 @@ class NeuronsPanel(QWidget):
                     branches[key].setExpanded(True)
                 parent = branches[key]
             h, w, c = info.shape
-            item = QTreeWidgetItem(parent, [parts[-1], f"{h}×{w}×{c}"])
+            item = QTreeWidgetItem(parent, [parts[-1]])
             item.setData(0, ROLE_PATH, info.path)
-            item.setToolTip(0, info.path)
+            item.setToolTip(0, f"{info.path}: {h}×{w}×{c}")
             self._layer_items[info.path] = item
         self.invalidate()
         if default in self._layer_items:
             self.tree.setCurrentItem(self._layer_items[default])
+            self.tree.scrollToItem(self._layer_items[default])
 
     def invalidate(self) -> None:
         """A new image or model: clear the channels and recompute when visible."""
         self.result = None
         self.grid.clear()
         for item in self._layer_items.values():
-            for col in (2, 3, 4):
+            for col in (1, 2, 3):
                 item.setText(col, "")
         self._dirty = True
         self.refresh()
@@ -168,9 +175,11 @@ class NeuronsPanel(QWidget):
         for s in result.summaries or []:
             item = self._layer_items.get(s.layer)
             if item is not None:
-                item.setText(2, f"{100 * s.active_fraction:.0f} %")
-                item.setText(3, f"{s.mean:.3g}")
-                item.setText(4, f"{s.max:.3g}")
+                item.setText(1, f"{100 * s.active_fraction:.0f} %")
+                item.setText(2, f"{s.mean:.2g}")
+                item.setText(3, f"{s.max:.2g}")
+        if self.tree.currentItem() is not None:
+            self.tree.scrollToItem(self.tree.currentItem())
         self.grid.clear()
         scale = max(float(np.max(acts.maps)), 1e-12)
         for i, (k, value) in enumerate(zip(acts.indices, acts.values, strict=True)):
@@ -184,8 +193,8 @@ class NeuronsPanel(QWidget):
         s = acts.summary
         what = "mean activation" if acts.rank == "mean" else f"contribution to class {acts.target}"
         self.note.setText(
-            f"{s.layer}: {100 * s.active_fraction:.1f} % of units active, mean {s.mean:.3g}, "
-            f"max {s.max:.3g}; top {len(acts.indices)} by {what}."
+            f"{s.layer} ({'×'.join(map(str, s.shape))}): {100 * s.active_fraction:.1f} % of "
+            f"units active, mean {s.mean:.3g}, max {s.max:.3g}; top {len(acts.indices)} by {what}."
         )
 
     def _on_channel(self, item: QListWidgetItem) -> None:
@@ -193,7 +202,12 @@ class NeuronsPanel(QWidget):
         entry = self.session.current_entry()
         if self.result is None or not isinstance(i, int) or entry is None or entry.rgb is None:
             return
-        self.overlay_ready.emit(self.channel_pixmap(i, entry.rgb))
+        acts = self.result.activations
+        caption = (
+            f"<b>Neurons</b> · {acts.layer} · channel #{int(acts.indices[i])} "
+            f"({acts.rank}: {float(acts.values[i]):.3g})"
+        )
+        self.overlay_ready.emit(self.channel_pixmap(i, entry.rgb), caption)
 
     def channel_pixmap(self, i: int, image: np.ndarray) -> QPixmap:
         """Channel i's map coloured at the image's resolution, on the grid's colour scale."""

@@ -34,7 +34,7 @@ def test_neurons_layer_chosen_channel_clicked_overlay_shown(qtbot, make_window, 
         lambda: panel.result is not None and panel.result.activations.layer == LAYERS[0].path,
         timeout=5000,
     )
-    assert backbone.child(1).text(2) == "50 %" and backbone.child(0).text(4) == "1"
+    assert backbone.child(1).text(1) == "50 %" and backbone.child(0).text(3) == "1"
     assert panel.grid.count() == 16 and panel.grid.item(2).text().startswith("#2\n")
     # clicking a channel overlays its map on the canvas
     win.view.canvas.set_overlay(None)
@@ -47,6 +47,7 @@ def test_neurons_layer_chosen_channel_clicked_overlay_shown(qtbot, make_window, 
     assert (shown.width(), shown.height()) == (rgb.shape[1], rgb.shape[0])
     assert shown == panel.channel_pixmap(2, rgb).toImage()
     assert shown != panel.channel_pixmap(0, rgb).toImage()
+    assert "channel #2" in win.view.caption.text() and not win.view.colorbar.isVisible()
 
 
 def test_neurons_rank_by_contribution_passes_the_target(qtbot, make_window, image_file):

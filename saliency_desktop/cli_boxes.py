@@ -34,6 +34,7 @@ def prepare_localization(model: LoadedModel, args: argparse.Namespace) -> None:
             args.contrast_index = model.class_index(args.contrast)
             if args.target != "auto" and model.class_index(args.target) == args.contrast_index:
                 raise UsageError("--contrast names the target itself; choose another class.")
+            _refuse_class_agnostic(args)
         if getattr(args, "annotations", None) is not None:
             args.truth = load_annotations(args.annotations)
             args.boxes = True
@@ -41,16 +42,27 @@ def prepare_localization(model: LoadedModel, args: argparse.Namespace) -> None:
         raise UsageError(str(exc)) from None
 
 
+def _refuse_class_agnostic(args: argparse.Namespace) -> None:
+    """--contrast with a method named that ignores the class (Eigen-CAM): a usage error
+    (with --methods all such a method is skipped, and the JSON says why)."""
+    from saliency_desktop.batch import csv_list
+    from saliency_desktop.engine.registry import get_method
+
+    if args.methods == "all":
+        return
+    agnostic = [m for m in csv_list(args.methods) if get_method(m).info.class_agnostic]
+    if agnostic:
+        raise UsageError(
+            f"--contrast: {', '.join(agnostic)} is class-agnostic (the same map for every "
+            "class), so it has no A vs B map; leave it out of --methods."
+        )
+
+
 def annotate(e: Explanation, path: Path, args: argparse.Namespace, extra: dict) -> Explanation:
-    """`e` with a box (and IoU / pointing hit) in each method's extras; records on `extra`."""
+    """`e` with a box (and IoU / pointing hit) in each method's extras; records on `extra`.
+    (The contrast, "A vs B", is recorded by `write_arrays` from the explanation itself.)"""
     from saliency_desktop.engine.localization import map_box, score_map, truth_for
 
-    if e.contrast_label is not None:
-        extra["contrast"] = {
-            "index": e.contrast,
-            "label": e.contrast_label,
-            "title": f"{e.target_label} vs {e.contrast_label}",
-        }
     if not getattr(args, "boxes", False):
         return e
     size = e.image.shape[:2]

@@ -114,6 +114,7 @@ def test_explain_boxes_without_annotations(cli_model, images, tmp_path, capsys):
         (["--contrast", "unicorn"], "Unknown class"),
         (["--annotations", "missing.xml"], "cannot read it"),
         (["--box-threshold", "0"], "must be in (0, 1]"),
+        (["--contrast", "1", "--methods", "gradcam,eigencam"], "eigencam is class-agnostic"),
     ],
 )
 def test_explain_bad_localization_arguments_exit_2(
@@ -123,3 +124,11 @@ def test_explain_bad_localization_arguments_exit_2(
     assert main([*args, *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_refuses_a_contrast(images, tmp_path, capsys):
+    out = tmp_path / "ev"
+    assert main(["evaluate", str(images[0]), "--out", str(out), "--contrast", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--contrast: evaluate measures maps of one class's score" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saliency_desktop.engine import EngineError, explain
+from saliency_desktop.engine import EngineError, explain, get_method, method_ids
 
 
 def _attr(model, image, method, **kw):
@@ -76,3 +76,58 @@ def test_contrast_with_the_target_itself_is_refused(tiny_model, tiny_image):
         explain(tiny_model, tiny_image, methods=["gradcam"], target=1, contrast="b")
     with pytest.raises(EngineError):
         explain(tiny_model, tiny_image, methods=["gradcam"], target=1, contrast=99)
+
+
+# Methods whose output is linear in the score S (same seed, same samples, fixed steps), so the
+# map of S_A - S_B is the map of A minus the map of B; the array compared for each.
+LINEAR = {
+    "vanilla_gradients": "attributions",
+    "gradient_x_input": "attributions",
+    "integrated_gradients": "attributions",
+    "smoothgrad": "attributions",
+    "expected_gradients": "attributions",
+    "blur_ig": "attributions",
+    "occlusion": "map",
+    "rise": "map",
+}
+FIXED = {"integrated_gradients": {"n_steps": 8}, "smoothgrad": {"nt_samples": 4}}
+
+
+@pytest.mark.parametrize("method", method_ids())
+def test_every_method_explains_a_contrast_or_refuses_it(method, tiny_model, tiny_image):
+    kw = dict(methods=[method], params={k: v for k, v in FIXED.items() if k == method})
+    if get_method(method).info.class_agnostic:
+        with pytest.raises(EngineError, match="class-agnostic"):
+            explain(tiny_model, tiny_image, target=1, contrast=2, **kw)
+        everything = explain(tiny_model, tiny_image, methods="all", target=1, contrast=2)
+        assert method in everything.skipped and method not in everything.methods
+        return
+    res = explain(tiny_model, tiny_image, target=1, contrast=2, **kw)
+    again = explain(tiny_model, tiny_image, target=1, contrast=2, **kw)
+    m = res.methods[method]
+    assert res.contrast == 2 and res.contrast_label == "c" and res.target == 1
+    assert m.map.shape == (8, 8) and np.isfinite(m.map).all()
+    np.testing.assert_array_equal(m.map, again.methods[method].map)  # deterministic
+    if method in LINEAR:
+        field = LINEAR[method]
+        a = getattr(explain(tiny_model, tiny_image, target=1, **kw).methods[method], field)
+        b = getattr(explain(tiny_model, tiny_image, target=2, **kw).methods[method], field)
+        np.testing.assert_allclose(getattr(m, field), a - b, rtol=1e-4, atol=1e-6)
+        assert not np.allclose(getattr(m, field), a)
+
+
+def test_contrast_adds_no_trace(tiny_model, tiny_image):
+    """The contrast class is a tensor argument of the compiled passes: no retrace per class."""
+    explain(tiny_model, tiny_image, methods=["vanilla_gradients", "gradcam"], target=1)
+    before = tiny_model.runtime.tracing_count()
+    for b in (0, 2, 3):
+        explain(tiny_model, tiny_image, ["vanilla_gradients", "gradcam"], target=1, contrast=b)
+    assert tiny_model.runtime.tracing_count() == before
+
+
+def test_metrics_refuse_a_contrastive_explanation(tiny_model, tiny_image):
+    from saliency_desktop.engine.metrics import evaluate
+
+    e = explain(tiny_model, tiny_image, methods=["gradcam"], target=1, contrast=2)
+    with pytest.raises(EngineError, match="b vs c"):
+        evaluate(tiny_model, tiny_image, e, metrics=["deletion"])

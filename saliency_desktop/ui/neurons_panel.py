@@ -53,6 +53,11 @@ class NeuronsPanel(QWidget):
         self.rank = QComboBox()
         self.rank.addItem("Mean activation", "mean")
         self.rank.addItem("Contribution to the class", "contribution")
+        # elided rather than widening the dock it shares with Details and Trust
+        self.rank.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.rank.setMinimumContentsLength(6)
         self.rank.setToolTip(
             "Contribution: Grad-CAM's channel weight (mean gradient) × mean activation"
         )

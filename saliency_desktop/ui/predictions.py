@@ -104,7 +104,7 @@ class PredictionsPanel(QWidget):
             return
         self.set_predictions(explanation.top_k, explanation.target, explanation.score)
         if explanation.contrast_label is not None:
-            vs = explanation.contrast_label.replace("_", " ")
+            vs = html.escape(explanation.contrast_label)
             self.target_label.setText(
                 self.target_label.text().replace("</b>", f"</b> vs <b>{vs}</b>", 1)
             )

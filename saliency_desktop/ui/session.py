@@ -30,7 +30,8 @@ from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
 _TOP = "top-1"
-MAX_RESULTS = 48  # results kept for going back to a class, a parameter value or an image
+MAX_RESULTS = 128  # results kept for going back (about five images of every method) to a class,
+# a parameter value or an image
 MAX_EXPLANATIONS = 16
 HEAVY_JOB_S = 10.0  # a restored job estimated over this asks before it starts at launch
 

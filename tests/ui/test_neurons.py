@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QPoint
 
@@ -87,7 +89,7 @@ def test_explain_against_this_class(qtbot, make_window, image_file):
         expected = np.roll(fake_map(mid, first.target, rgb), 3 * (1 + second.index), axis=0)
         assert np.array_equal(result.map, expected), mid
     label = win.predictions.target_label.text()
-    assert " vs <b>" + second.label.replace("_", " ") in label
+    assert " vs <b>" + html.escape(second.label) in label
     n = len(engine.explain_calls)
     actions["Explain the target alone"].trigger()  # back: cached, no job
     qtbot.waitUntil(lambda: win.session.explanation().contrast is None, timeout=3000)
@@ -114,3 +116,22 @@ def test_localization_box_on_the_canvas(qtbot, make_window, image_file):
     win.insight.box_action.trigger()
     assert not box.item.isVisible()
     assert win.insight.box_action.shortcut().toString() == "B"
+
+
+def test_explain_class_takes_a_target_and_a_contrast_in_one_job(qtbot, make_window, image_file):
+    """`Session.explain_class(target, contrast)`: the entry point of the data-set view."""
+    engine = FakeEngine()
+    win = make_window(engine)
+    open_and_wait(qtbot, win, image_file)
+    n = len(engine.explain_calls)
+    win.session.explain_class(2, 0)
+    qtbot.waitUntil(lambda: len(engine.explain_calls) == n + 1, timeout=3000)
+    wait_done(qtbot, win)
+    assert engine.explain_calls[-1]["target"] == 2
+    assert engine.explain_calls[-1]["params"]["contrast"] == 0
+    e = win.session.explanation()
+    assert (e.target, e.contrast) == (2, 0) and len(engine.explain_calls) == n + 1
+    win.session.explain_class(2, 2)  # a class against itself: the class alone
+    qtbot.waitUntil(lambda: win.session.explanation() is not None, timeout=3000)
+    wait_done(qtbot, win)
+    assert win.session.contrast is None and "contrast" not in engine.explain_calls[-1]["params"]

@@ -66,15 +66,16 @@ class NeuronsPanel(QWidget):
         self.top.setValue(16)
         self.top.setPrefix("top ")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Layer", "Active", "Mean", "Max"])
+        # the mean is in each layer's tooltip and the note: the dock is narrow, names come first
+        self.tree.setHeaderLabels(["Layer", "Active", "Max"])
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3):
+        for col in (1, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
         self.tree.setIndentation(10)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.tree.setToolTip("Active: fraction of the layer's units > 0; mean and max activation")
+        self.tree.setToolTip("Active: fraction of the layer's units > 0; Max: largest activation")
         self.grid = QListWidget()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(ICON, ICON))
@@ -134,7 +135,7 @@ class NeuronsPanel(QWidget):
         self.result = None
         self.grid.clear()
         for item in self._layer_items.values():
-            for col in (1, 2, 3):
+            for col in (1, 2):
                 item.setText(col, "")
         self._dirty = True
         self.refresh()
@@ -181,8 +182,13 @@ class NeuronsPanel(QWidget):
             item = self._layer_items.get(s.layer)
             if item is not None:
                 item.setText(1, f"{100 * s.active_fraction:.0f} %")
-                item.setText(2, f"{s.mean:.2g}")
-                item.setText(3, f"{s.max:.2g}")
+                item.setText(2, f"{s.max:.2g}")
+                h, w, c = s.shape
+                item.setToolTip(
+                    0,
+                    f"{s.layer}: {h}×{w}×{c}; {100 * s.active_fraction:.1f} % of units active, "
+                    f"mean {s.mean:.3g}, max {s.max:.3g}",
+                )
         if self.tree.currentItem() is not None:
             self.tree.scrollToItem(self.tree.currentItem())
         self.grid.clear()

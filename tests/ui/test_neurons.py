@@ -36,7 +36,8 @@ def test_neurons_layer_chosen_channel_clicked_overlay_shown(qtbot, make_window, 
         lambda: panel.result is not None and panel.result.activations.layer == LAYERS[0].path,
         timeout=5000,
     )
-    assert backbone.child(1).text(1) == "50 %" and backbone.child(0).text(3) == "1"
+    assert backbone.child(1).text(1) == "50 %" and backbone.child(0).text(2) == "1"
+    assert "mean 0, max 1" in backbone.child(0).toolTip(0)
     assert panel.grid.count() == 16 and panel.grid.item(2).text().startswith("#2\n")
     # clicking a channel overlays its map on the canvas
     win.view.canvas.set_overlay(None)

@@ -51,15 +51,16 @@ class NeuronsPanel(QWidget):
         self._dirty = True
         self._layer_items: dict[str, QTreeWidgetItem] = {}
         self.rank = QComboBox()
-        self.rank.addItem("Mean activation", "mean")
-        self.rank.addItem("Contribution to the class", "contribution")
+        self.rank.addItem("Mean", "mean")
+        self.rank.addItem("Contribution", "contribution")
         # elided rather than widening the dock it shares with Details and Trust
         self.rank.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.rank.setMinimumContentsLength(6)
         self.rank.setToolTip(
-            "Contribution: Grad-CAM's channel weight (mean gradient) × mean activation"
+            "Mean: the channel's mean activation. Contribution: Grad-CAM's channel weight "
+            "(mean gradient of the class score) × mean activation"
         )
         self.top = QSpinBox()
         self.top.setRange(1, 64)

@@ -229,13 +229,15 @@ def report_title(explanation: Explanation, title: str | None = None) -> tuple[st
     p = target_probability(e)
     prob = f"p = {p:.3f}" if p is not None else "p not in top-k"
     target = target_text(display_label(e.target_label), e.target)
-    second = f"target: {target}, {prob}  ·  score: {e.score}"
+    score = e.score
+    first = f"{title}  ·  {e.model.label}" if title else e.model.label
+    if e.contrast_label is not None:  # a contrastive explanation: S_A - S_B
+        a, b = display_label(e.target_label), display_label(e.contrast_label)
+        first += f"  ·  {a} vs {b}"
+        score = f"{e.score}({a}) − {e.score}({b}, class {e.contrast})"
+    second = f"target: {target}, {prob}  ·  score: {score}"
     if e.layer:
         second += f"  ·  CAM layer: {e.layer}"
-    first = f"{title}  ·  {e.model.label}" if title else e.model.label
-    if getattr(e, "contrast_label", None):  # a contrastive explanation: S_A - S_B
-        first += f"  ·  {e.target_label} vs {e.contrast_label}"
-        second = second.replace("score: ", f"score: difference (class {e.contrast}) of ")
     return first, second
 
 

@@ -38,9 +38,10 @@ def test_report_title_says_a_vs_b():
     e = make_explanation()
     first, second = report_title(e, "photo.png")
     assert " vs " not in first
-    contrast = replace(e, contrast=0, contrast_label="cat")
+    contrast = replace(e, contrast=0, contrast_label="tabby_cat")
     first, second = report_title(contrast, "photo.png")
-    assert first.endswith("dog vs cat") and "difference (class 0)" in second
+    assert first.endswith("dog vs tabby cat")
+    assert f"score: {e.score}(dog) − {e.score}(tabby cat, class 0)" in second
 
 
 def _acts(n: int = 5) -> LayerActivations:

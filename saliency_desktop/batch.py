@@ -235,15 +235,19 @@ def write_explanation(
     args: argparse.Namespace,
     style: dict[str, Any],
     settings: dict[str, Any],
-) -> None:
-    """Write one image's .npz, .json and report figure(s) (atomic; --force as given)."""
+) -> Explanation:
+    """Write one image's .npz, .json and report figure(s) (atomic; --force as given); returns
+    `e` as written: with the --boxes scores, added here (in the driver, for --ray too)."""
+    from saliency_desktop.cli_boxes import annotate
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 
     extra = {"image": {"path": str(path.resolve())}, "settings": settings}
+    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
     write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
+    return e
 
 
 def _failure(path: Path, exc: Exception) -> str:
@@ -281,6 +285,9 @@ def run_explain(args: argparse.Namespace) -> int:
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
+    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+
+    prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -306,6 +313,7 @@ def run_explain(args: argparse.Namespace) -> int:
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
+        contrast=args.contrast_index,
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
@@ -326,7 +334,7 @@ def run_explain(args: argparse.Namespace) -> int:
     def deliver(i: int, e: Explanation) -> None:
         nonlocal ok
         try:
-            write_explanation(e, images[i], out / names[i], args, style, settings)
+            e = write_explanation(e, images[i], out / names[i], args, style, settings)
         except Exception as exc:  # one line for the user
             fail(i, exc)
             return
@@ -386,6 +394,8 @@ def run_explain(args: argparse.Namespace) -> int:
             "every file written is complete."
         )
         return EXIT_INTERRUPTED
+    if (line := localization_summary(args)) is not None:
+        error(line)
     tail = f"; {failed} failed." if failed else "."
     error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
     return EXIT_FAILED if failed else EXIT_OK

@@ -53,6 +53,21 @@ def build_menus(win: MainWindow) -> Menus:
     a["open_folder"] = _action(
         win, file, "Open &folder...", c.open_folder, "Ctrl+Shift+O", "Open every image in a folder"
     )
+    a["open_dataset"] = _action(
+        win,
+        file,
+        "Open &data set...",
+        c.open_dataset,
+        "Ctrl+D",
+        "A folder whose subfolders are class names: predictions, accuracy, confusion, mistakes",
+    )
+    a["open_dataset_csv"] = _action(
+        win,
+        file,
+        "Open data set from CS&V...",
+        c.open_dataset_csv,
+        tip="A CSV of path,label rows: predictions, accuracy, confusion, mistakes",
+    )
     recent = file.addMenu("Open &recent")
     samples = file.addMenu("&Samples")
     a["paste"] = _action(
@@ -148,7 +163,7 @@ def build_menus(win: MainWindow) -> Menus:
     a["prev"] = _action(win, view, "&Previous image", lambda: win.strip.step(-1), "PgUp")
     a["next"] = _action(win, view, "&Next image", lambda: win.strip.step(1), "PgDown")
     view.addSeparator()
-    for dock in win.docks:
+    for dock in (*win.docks, win.trust, win.dataset):
         view.addAction(dock.toggleViewAction())
     a["reset_layout"] = _action(
         win, view, "&Reset layout", win.reset_layout, tip="Every panel back in place at its size"

@@ -145,7 +145,7 @@ class EngineAdapter:
             on_result=on_result,
             top_k=max(5, len(model.info.labels)),
             on_predictions=on_predictions,
-            **params,
+            params=params,  # by method id: RISE's seed is not IG's
         )
 
     def versions(self) -> dict[str, str]:
@@ -243,7 +243,7 @@ class ExplainRequest:
     target: int | None = None
     layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    image_key: str = ""
+    image_key: str = ""  # params: method id -> that method's parameters
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
 
 

@@ -286,7 +286,8 @@ class MainWindow(QMainWindow):
 
     def _on_results(self) -> None:
         s = self.session
-        self.tree.set_estimate("n_steps", s.estimate(list(s.methods)))
+        for mid, name in self.tree.heavy():
+            self.tree.set_estimate(mid, name, s.estimate([mid], name))
         busy = s.client.is_busy()
         pending = s.missing() if busy or s.was_cancelled else []
         note = tiles.COMPUTING if busy else tiles.CANCELLED

@@ -185,12 +185,12 @@ class DatasetPanel(QWidget):
         left = QWidget()
         box = QVBoxLayout(left)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(
-            QLabel(
-                "Confusion: rows = true class, columns = predicted (click a count); classes "
-                "with no image are hidden"
-            )
+        caption = QLabel(
+            "Confusion: rows = true class, columns = predicted (click a count); classes "
+            "with no image are hidden"
         )
+        caption.setWordWrap(True)  # its width must not push the splitter
+        box.addWidget(caption)
         box.addWidget(self.confusion, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -175,6 +176,8 @@ class LayerPicker(QWidget):
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         box = QVBoxLayout(dialog)
+        hint = "Click each layer to fuse (deepest first)." if self.multi else "Pick a layer."
+        box.addWidget(QLabel(hint + " None: the CAM layer of the tree."))
         box.addWidget(listing)
         box.addWidget(buttons)
         dialog.resize(360, 420)

@@ -71,8 +71,12 @@ class DatasetDock(QDockWidget):
 
     def open_source(self, source: str) -> None:
         """Show the dock and predict every image of `source` (a folder or a CSV)."""
+        first = self.isHidden() and not self.isFloating()
         self.show()
         self.raise_()
+        window = self.parentWidget()
+        if first and window is not None:  # a third of the window: the maps keep their room
+            window.resizeDocks([self], [window.height() // 3], Qt.Orientation.Vertical)
         name = Path(source).name or source
         if self.session.model is None:
             self.status.emit(f"Load a model first: {name} is predicted by the model.")

@@ -234,12 +234,14 @@ def _explain_one(
     progress: Callable[[float, str], None],
 ) -> Explanation:
     """Explain one image and write its .npz, .json and report figure(s)."""
+    from saliency_desktop.cli_boxes import annotate
     from saliency_desktop.engine import explain
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 
     e = explain(model, path, progress=progress, **params)
     extra = {"image": {"path": str(path.resolve())}, "settings": settings}
+    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
     write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
@@ -279,6 +281,9 @@ def run_explain(args: argparse.Namespace) -> int:
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
+    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+
+    prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -304,6 +309,7 @@ def run_explain(args: argparse.Namespace) -> int:
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
+        contrast=args.contrast_index,
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
@@ -363,6 +369,8 @@ def run_explain(args: argparse.Namespace) -> int:
             "every file written is complete."
         )
         return EXIT_INTERRUPTED
+    if (line := localization_summary(args)) is not None:
+        error(line)
     tail = f"; {failed} failed." if failed else "."
     error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
     return EXIT_FAILED if failed else EXIT_OK

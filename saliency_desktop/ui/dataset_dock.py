@@ -42,7 +42,7 @@ def is_dataset_source(path: str) -> bool:
 
 def contrast_unavailable(session: Any) -> str:
     """Why the session cannot explain one class against another ("" when it can)."""
-    return "" if callable(getattr(session, "set_contrast", None)) else NO_CONTRAST
+    return "" if callable(getattr(session, "explain_class", None)) else NO_CONTRAST
 
 
 class DatasetDock(QDockWidget):
@@ -101,13 +101,15 @@ class DatasetDock(QDockWidget):
             if not added:
                 return
             key = added[0].key
+        reason = contrast_unavailable(s)
         if key != s.current_key:
+            if not reason:
+                s.contrast = None if contrast == target else contrast  # for the job select starts
             s.select(key, target=int(target))
+        elif not reason:
+            s.explain_class(int(target), contrast)
         elif s.target != target:
             s.set_target(int(target))
-        reason = contrast_unavailable(s)
-        if not reason and getattr(s, "contrast", None) != contrast:
-            s.set_contrast(contrast)  # None: the predicted class alone
         label = Path(path).name
         if contrast is not None and reason:
             self.status.emit(reason)

@@ -68,10 +68,23 @@ def test_a_row_click_opens_the_image_with_its_class(qtbot, make_window, tmp_path
     panel.table.selectRow(1)
     panel.table.selectRow(0)  # again: the same strip entry, not a second one
     assert len(s.entries) == n_entries + 1
-    # without issue 16's contrast entry point, the button says why instead of doing nothing
-    if not callable(getattr(s, "set_contrast", None)):
-        panel.contrast_button.click()
-        assert "issue 16" in messages[-1] and "issue 16" in panel.contrast_button.toolTip()
+    # a mistake: "predicted vs true" is one click away (issue 16's contrast)
+    n = len(win.engine.explain_calls)
+    panel.contrast_button.click()
+    qtbot.waitUntil(lambda: len(win.engine.explain_calls) > n, timeout=3000)
+    assert s.target == row.predicted and s.contrast == row.item.true
+    assert win.engine.explain_calls[-1]["params"]["contrast"] == row.item.true
+    assert "predicted vs true" in messages[-1]
+    panel.table.selectRow(1)  # another row: its predicted class alone again
+    qtbot.waitUntil(lambda: s.contrast is None, timeout=3000)
+
+
+def test_without_a_contrast_entry_point_the_button_says_why(qtbot, make_window, tmp_path):
+    from saliency_desktop.ui.dataset_dock import NO_CONTRAST, contrast_unavailable
+
+    win = make_window()
+    assert contrast_unavailable(win.session) == ""
+    assert contrast_unavailable(object()) == NO_CONTRAST
 
 
 def test_dropping_a_labelled_folder_opens_it_as_a_data_set(qtbot, make_window, tmp_path):

@@ -140,9 +140,12 @@ class EngineAdapter:
     ) -> Explanation:
         from saliency_desktop.engine.explainer import explain
 
+        params = dict(params)
+        contrast = params.pop("contrast", None)  # the class B of "A vs B"; the rest by method
         return explain(
             model,
             image,
+            contrast=contrast,
             methods=methods,
             target=target,
             layer=layer,
@@ -151,7 +154,7 @@ class EngineAdapter:
             on_result=on_result,
             top_k=max(5, len(model.info.labels)),
             on_predictions=on_predictions,
-            **params,
+            params=params,  # by method id: RISE's seed is not IG's
         )
 
     def versions(self) -> dict[str, str]:
@@ -262,7 +265,7 @@ class ExplainRequest:
     target: int | None = None
     layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    image_key: str = ""
+    image_key: str = ""  # params: method id -> its parameters, and "contrast": class B or absent
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
 
 

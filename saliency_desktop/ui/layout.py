@@ -49,8 +49,12 @@ def default_layout(win: MainWindow) -> None:
     win.resizeDocks(left, [200, 600], V)
     # the other docks (Trust, Neurons) are tabs beside Details, which stays in front
     direct = Qt.FindChildOption.FindDirectChildrenOnly
+    wide = getattr(win, "dataset", None)  # the data set's table needs the window's width
+    if wide is not None:
+        wide.setFloating(False)
+        win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, wide)  # shown as it was
     for dock in win.findChildren(QDockWidget, options=direct):
-        if dock not in win.docks:
+        if dock not in win.docks and dock is not wide:
             dock.setFloating(False)
             win.tabifyDockWidget(win.docks[3], dock)
             dock.show()

@@ -19,6 +19,7 @@ from saliency_desktop.engine.metric_types import Curve, Evaluation, MetricResult
 from saliency_desktop.engine.registry import list_methods
 from saliency_desktop.engine.types import (
     CancelledError,
+    EngineError,
     Explanation,
     LayerInfo,
     MethodResult,
@@ -153,6 +154,13 @@ class FakeEngine:
         )
         self.started.set()
         infos = {m.id: m for m in list_methods()}
+        unknown = [
+            k
+            for k, v in params.items()
+            if k != "contrast" and (k not in infos or not isinstance(v, dict))
+        ]
+        if unknown:  # as the real engine: params are {method id: {name: value}}
+            raise EngineError(f"Unknown method(s) in params: {', '.join(unknown)}.")
         probs = fake_probabilities(image)
         tgt = int(np.argmax(probs)) if target is None else int(target)
         order = np.argsort(-probs, kind="stable")
@@ -175,10 +183,10 @@ class FakeEngine:
                 cam=heat[::8, ::8].copy() if info.has_cam else None,
                 seconds=0.01,
                 params={
-                    **{p.name: params.get(p.name, p.default) for p in info.params},
+                    **{p.name: params.get(mid, {}).get(p.name, p.default) for p in info.params},
                     **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {}),
                 },
-                extras=_fake_extras(mid, params),
+                extras=_fake_extras(mid, params.get(mid, {})),
             )
             results[mid] = res
             if on_result is not None:

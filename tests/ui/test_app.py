@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from saliency_desktop.ui.app import run
@@ -65,3 +66,30 @@ def test_canvas_zoom_and_fit(qtbot, make_window, tmp_path):
     assert abs(canvas.zoom() - fit) < 1e-6
     qtbot.waitUntil(canvas.has_overlay, timeout=10000)  # 6 MP: coloured off the GUI thread
     assert canvas.overlay_item.pixmap().width() == 3000  # drawn at the image's resolution
+
+
+def test_screenshot_file_is_written_whole_or_not_at_all(qtbot, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from PySide6.QtGui import QColor, QPixmap
+
+    from saliency_desktop.ui.app import save_png
+
+    pixmap = QPixmap(40, 30)
+    pixmap.fill(QColor("teal"))
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(b"the earlier screenshot")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_png(pixmap, shot)
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]
+    assert shot.read_bytes() == b"the earlier screenshot"
+    monkeypatch.undo()
+    save_png(pixmap, shot)
+    assert Image.open(shot).size == (40, 30)
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from saliency_desktop.engine.models import LoadedModel
+    from saliency_desktop.engine import LoadedModel
     from saliency_desktop.engine.types import Explanation
 
 log = logging.getLogger("saliency_desktop.cli")
@@ -33,7 +33,7 @@ def method_param(text: str) -> tuple[str, str, Any]:
     """`ID.NAME=VALUE` -> (method id, parameter name, value of the declared kind) for --param."""
     import argparse
 
-    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.engine import get_method
     from saliency_desktop.engine.types import EngineError
 
     key, sep, raw = text.partition("=")
@@ -92,8 +92,7 @@ def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
     """The loaded model; an engine error becomes a UsageError (exit status 2, one line)."""
     from tqdm import tqdm
 
-    from saliency_desktop.engine import load_model
-    from saliency_desktop.engine.catalogue import CATALOGUE
+    from saliency_desktop.engine import CATALOGUE, load_model
     from saliency_desktop.engine.types import EngineError
 
     if spec in CATALOGUE and (args.preprocessing or args.labels):
@@ -137,7 +136,7 @@ def collect_images(inputs: Sequence[str], exclude: Path | None = None) -> list[P
     Files under `exclude` (the output folder) are skipped in walks, so a second run does not
     explain the first run's figures.
     """
-    from saliency_desktop.engine.images import is_image_name
+    from saliency_desktop.engine import is_image_name
 
     skip = exclude.resolve() if exclude is not None else None
     found: list[Path] = []
@@ -165,7 +164,7 @@ def collect_images(inputs: Sequence[str], exclude: Path | None = None) -> list[P
 
 
 def _check_explain_args(args: argparse.Namespace) -> None:
-    from saliency_desktop.engine.registry import method_ids
+    from saliency_desktop.engine import method_ids
     from saliency_desktop.render.report import FORMATS, check_colormap
 
     bad = [f for f in args.format if f not in FORMATS]
@@ -191,10 +190,9 @@ def _check_explain_args(args: argparse.Namespace) -> None:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
 
 
-def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
+def check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
     """Methods to run and the target index, checked once against the model (UsageError)."""
-    from saliency_desktop.engine.explainer import resolve_layer
-    from saliency_desktop.engine.registry import get_method, method_ids
+    from saliency_desktop.engine import get_method, method_ids, resolve_layer
     from saliency_desktop.engine.types import EngineError
 
     unavailable = model.info.unavailable
@@ -246,7 +244,7 @@ def _explain_one(
     return e
 
 
-def _failure(path: Path, exc: Exception) -> str:
+def failure_line(path: Path, exc: Exception) -> str:
     """The one line shown for an image that failed."""
     from saliency_desktop.engine.types import EngineError
     from saliency_desktop.render.export import OutputExistsError
@@ -278,7 +276,7 @@ def run_explain(args: argparse.Namespace) -> int:
     planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
-    methods, target = _check_model_args(model, args)
+    methods, target = check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -339,7 +337,7 @@ def run_explain(args: argparse.Namespace) -> int:
                     rows.append((path.name, grid_row(e, keep_attributions=args.rgb_gradients)))
             except Exception as exc:  # one line for the user, the traceback with --verbose
                 log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
+                error(failure_line(path, exc))
                 failed += 1
             bar.n = i + 1
             bar.refresh()

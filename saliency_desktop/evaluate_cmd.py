@@ -21,11 +21,11 @@ from saliency_desktop.batch import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
-    _check_model_args,
-    _failure,
+    check_model_args,
     collect_images,
     csv_list,
     error,
+    failure_line,
     load_model_or_fail,
     method_param,
     params_by_method,
@@ -44,7 +44,7 @@ METRICS_SCHEMA_RESOURCE = "metrics.schema.json"
 
 def add_evaluate_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """The `evaluate` subcommand, added to the CLI's subparsers."""
-    from saliency_desktop.engine.catalogue import DEFAULT_MODEL
+    from saliency_desktop.engine import DEFAULT_MODEL
     from saliency_desktop.engine.metric_types import METRICS
 
     # fmt: off
@@ -101,7 +101,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
     if args.methods != "all":
-        from saliency_desktop.engine.registry import method_ids
+        from saliency_desktop.engine import method_ids
 
         unknown = [m for m in csv_list(args.methods) if m not in method_ids()]
         if unknown or not csv_list(args.methods):
@@ -173,8 +173,8 @@ def image_record(path: Path, name: str, e: Explanation, ev: Evaluation) -> dict[
 def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace, model) -> None:
     import datetime
 
-    from saliency_desktop.engine.device import versions
-    from saliency_desktop.render.export import _jsonable, atomic_file, write_json
+    from saliency_desktop.engine import versions
+    from saliency_desktop.render.export import atomic_file, jsonable, write_json
 
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -195,7 +195,7 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
         "versions": versions(),
         "images": records,
     }  # fmt: skip
-    write_json(_jsonable(record), out / "metrics.json", args.force)
+    write_json(jsonable(record), out / "metrics.json", args.force)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -216,7 +216,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     planned += [out / f"evaluation.{fmt}" for fmt in formats]
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
-    methods, target = _check_model_args(model, args)
+    methods, target = check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
     params = params_by_method(args.param)
     rows: list[tuple[str, str, str, float]] = []
@@ -244,7 +244,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 write_npz(e, ev, out / f"{name}.npz", args.force)
             except Exception as exc:  # one line for the user, the traceback with --verbose
                 log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
+                error(failure_line(path, exc))
                 failed += 1
                 continue
             finally:

@@ -23,8 +23,7 @@ import numpy as np
 from saliency_desktop.atomic import OutputExistsError as OutputExistsError  # re-exported
 from saliency_desktop.atomic import atomic_file as atomic_file
 from saliency_desktop.atomic import refuse_existing as refuse_existing
-from saliency_desktop.engine.device import versions
-from saliency_desktop.engine.files import file_name, sha256_of
+from saliency_desktop.engine import file_name, sha256_of, versions
 from saliency_desktop.engine.types import Explanation
 
 SCHEMA_VERSION = 1
@@ -102,14 +101,14 @@ def target_probability(explanation: Explanation) -> float | None:
     return None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Builtins from numpy scalars/arrays; NaN and infinities become None (strict JSON)."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist()) if value.size <= 64 else f"array{list(value.shape)}"
+        return jsonable(value.tolist()) if value.size <= 64 else f"array{list(value.shape)}"
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -120,7 +119,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def method_info(method_id: str) -> Any:
-    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.engine import get_method
     from saliency_desktop.engine.types import EngineError
 
     try:
@@ -156,16 +155,16 @@ def explanation_record(
             "label": minfo.label if minfo else mid,
             "paper": minfo.paper if minfo else "",
             "signed": bool(minfo.signed) if minfo else False,
-            "params": _jsonable(r.params),
+            "params": jsonable(r.params),
             "seconds": float(r.seconds),
             "map_shape": list(r.map.shape),
             "arrays": [f"{mid}.map"]
             + ([f"{mid}.attributions"] if r.attributions is not None else [])
             + ([f"{mid}.cam"] if r.cam is not None else []),
-            "extras": _jsonable(r.extras),
+            "extras": jsonable(r.extras),
         }
         if "convergence_delta" in r.extras:
-            entry["convergence_delta"] = _jsonable(r.extras["convergence_delta"])
+            entry["convergence_delta"] = jsonable(r.extras["convergence_delta"])
         methods[mid] = entry
     h0, w0 = e.image.shape[:2]
     record: dict[str, Any] = {
@@ -207,9 +206,9 @@ def explanation_record(
     }
     for key, value in (extra or {}).items():
         if isinstance(value, Mapping) and isinstance(record.get(key), dict):
-            record[key] = {**record[key], **_jsonable(value)}
+            record[key] = {**record[key], **jsonable(value)}
         else:
-            record[key] = _jsonable(value)
+            record[key] = jsonable(value)
     _identify_image(record["image"])
     return record if full_paths else _without_paths(record)
 

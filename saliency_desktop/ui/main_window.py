@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
 
     def _offer_face_crop(self, face_model: bool) -> None:
         """Face crop: on by default for face models; disabled, with why, without a detector."""
-        from saliency_desktop.engine.faces import available
+        from saliency_desktop.engine import face_detector_missing as available
 
         action = self.menus.actions["face_crop"]
         reason = available()

@@ -191,7 +191,8 @@ class Worker(QObject):
         """The image to explain: the face crop when asked for and a face is found."""
         if not request.face_crop:
             return request.image, ""
-        from saliency_desktop.engine.faces import crop, detect_face
+        from saliency_desktop.engine import crop_face as crop
+        from saliency_desktop.engine import detect_face
 
         box = detect_face(request.image)
         self.face.emit(job_id, box)

@@ -229,10 +229,6 @@ class ModelRequest:
     labels: str | None = None
     trust_model: bool = False
 
-    @property
-    def is_file(self) -> bool:
-        return self.preprocessing is not None or "/" in self.spec or "\\" in self.spec
-
 
 @dataclass(frozen=True)
 class ExplainRequest:
@@ -243,7 +239,6 @@ class ExplainRequest:
     target: int | None = None
     layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    image_key: str = ""
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
 
 

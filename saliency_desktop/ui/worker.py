@@ -1,4 +1,4 @@
-"""The one engine thread of the app (HOUSE_STYLE "worker pattern").
+"""The one engine thread of the app: one QThread for the app's life, one worker object in it.
 
 `Worker` lives in a QThread for the app's life and owns the model; jobs run one at a time in the
 order they were queued. `EngineClient` lives in the GUI thread: it queues jobs, cancels the one

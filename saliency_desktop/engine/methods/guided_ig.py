@@ -117,7 +117,7 @@ class GuidedIG(SaliencyMethod):
         attr = np.zeros_like(x_input)
         l1_total = float(np.abs(x_input - x_baseline).sum())
         steps = params["x_steps"]
-        lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = ctx.progress_span
         baseline_score = None
         for step in range(steps if l1_total > 0 else 0):
             job.check()

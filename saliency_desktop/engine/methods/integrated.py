@@ -207,9 +207,7 @@ class IntegratedGradients(SaliencyMethod):
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         baseline = make_baseline(ctx, params["baseline"], params["seed"]).astype(np.float32)
-        attributions, extras = integrated_gradients(
-            ctx, baseline, params, job, ctx.shared.get("progress_span", (0.0, 1.0))
-        )
+        attributions, extras = integrated_gradients(ctx, baseline, params, job, ctx.progress_span)
         return attributions.sum(axis=-1).astype(np.float32), attributions, None, extras
 
 

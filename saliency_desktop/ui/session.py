@@ -229,8 +229,8 @@ class Session(SessionImages, QObject):
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key,
-            self.face_crop,
+            entry.rgb, tuple(missing), target, self.layer, dict(self.params),
+            face_crop=self.face_crop,
         )  # fmt: skip
         self.client.explain(request)
         self.was_cancelled = False

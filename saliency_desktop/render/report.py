@@ -100,11 +100,8 @@ def method_panel(
     info = method_info(result.method)
     gradient_image = bool(info and info.gradient_image)
     if rgb_gradients and gradient_image and result.attributions is not None:
-        from PIL import Image
-
         rgb = maps.gradient_image(result.attributions, percentile)
-        h0, w0 = image.shape[:2]
-        big = np.asarray(Image.fromarray(rgb).resize((w0, h0), Image.Resampling.BILINEAR))
+        big = maps.resize_array(rgb, image.shape[:2])
         return Panel(big, None, True, 1.0, "gradient image (grey = 0)")
     signed = is_signed(result.method)
     name = (signed_cmap or maps.DEFAULT_SIGNED_CMAP) if signed else (cmap or maps.DEFAULT_CMAP)

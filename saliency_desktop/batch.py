@@ -88,6 +88,46 @@ def error(message: str) -> None:
     tqdm.write(f"{PROG}: {message}", file=sys.stderr)
 
 
+def image_bar(total: int) -> Any:
+    """The progress bar of a batch command on stderr, one unit an image (off when not a tty)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="image",
+        file=sys.stderr,
+        disable=None,
+        delay=0.5,
+        leave=False,
+        bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]{postfix}",
+    )
+
+
+def image_progress(bar: Any, i: int, name: str) -> Callable[[float, str], None]:
+    """The engine's progress callback for image `i`: the fraction within it, then its step."""
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = i + fraction
+        bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
+        bar.refresh()
+
+    return progress
+
+
+def batch_summary(verb: str, ok: int, failed: int, total: int, out: Path) -> int:
+    """The last line of a batch command, and its exit status."""
+    tail = f"; {failed} failed." if failed else "."
+    error(f"{ok} of {total} image(s) {verb} into {out}{tail}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def batch_interrupted(bar: Any, finished: int, total: int) -> int:
+    """Ctrl+C in a batch command: close the bar, say how far it got (exit status 130)."""
+    bar.close()
+    error(f"interrupted after {finished} of {total} image(s); every file written is complete.")
+    return EXIT_INTERRUPTED
+
+
 def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
     """The loaded model; an engine error becomes a UsageError (exit status 2, one line)."""
     from tqdm import tqdm
@@ -257,20 +297,25 @@ def failure_line(path: Path, exc: Exception) -> str:
     return f"{path}: unexpected {type(exc).__name__}: {exc} (--verbose shows the traceback)."
 
 
-def run_explain(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from saliency_desktop.render import maps
+def batch_inputs(
+    args: argparse.Namespace, verb: str
+) -> tuple[Path, list[Path], list[str], list[str]]:
+    """(output folder, images, their output names, formats) of a batch command's arguments;
+    no image at all is a UsageError ("No image to <verb>.")."""
     from saliency_desktop.render.export import output_names
+
+    images = collect_images(args.inputs, exclude=args.out)
+    if not images:
+        raise UsageError(f"No image to {verb}.")
+    return args.out, images, output_names(images), list(dict.fromkeys(args.format))
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from saliency_desktop.render import maps
     from saliency_desktop.render.figures import grid_row
 
     _check_explain_args(args)
-    out: Path = args.out
-    images = collect_images(args.inputs, exclude=out)
-    if not images:
-        raise UsageError("No image to explain.")
-    names = output_names(images)
-    formats = list(dict.fromkeys(args.format))
+    out, images, names, formats = batch_inputs(args, "explain")
     planned = [out / f"{n}.{ext}" for n in names for ext in ("npz", "json")]
     planned += [out / f"{n}_report.{fmt}" for n in names for fmt in formats]
     planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
@@ -312,23 +357,10 @@ def run_explain(args: argparse.Namespace) -> int:
     params["params"] = per_method
     rows: list[tuple[str, Explanation]] = []  # kept for the grid
     ok = failed = 0
-    bar = tqdm(
-        total=len(images),
-        unit="image",
-        file=sys.stderr,
-        disable=None,
-        delay=0.5,
-        leave=False,
-        bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]{postfix}",
-    )
+    bar = image_bar(len(images))
     try:
         for i, (path, name) in enumerate(zip(images, names, strict=True)):
-
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
-                bar.refresh()
-
+            progress = image_progress(bar, i, name)
             progress(0.0, "")
             try:
                 e = _explain_one(model, path, out / name, args, params, style, settings, progress)
@@ -355,12 +387,5 @@ def run_explain(args: argparse.Namespace) -> int:
                 **style,
             )
     except KeyboardInterrupt:
-        bar.close()
-        error(
-            f"interrupted after {ok + failed} of {len(images)} image(s); "
-            "every file written is complete."
-        )
-        return EXIT_INTERRUPTED
-    tail = f"; {failed} failed." if failed else "."
-    error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
-    return EXIT_FAILED if failed else EXIT_OK
+        return batch_interrupted(bar, ok + failed, len(images))
+    return batch_summary("explained", ok, failed, len(images), out)

@@ -12,20 +12,20 @@ import argparse
 import csv
 import io
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saliency_desktop.batch import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
     UsageError,
+    batch_inputs,
+    batch_interrupted,
+    batch_summary,
     check_model_args,
-    collect_images,
     csv_list,
     error,
     failure_line,
+    image_bar,
+    image_progress,
     load_model_or_fail,
     method_param,
     params_by_method,
@@ -199,19 +199,11 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from saliency_desktop.engine import evaluate, explain
     from saliency_desktop.render.evaluation import render_evaluation
-    from saliency_desktop.render.export import output_names
 
     args.metric_list = _check_args(args)
-    out: Path = args.out
-    images = collect_images(args.inputs, exclude=out)
-    if not images:
-        raise UsageError("No image to evaluate.")
-    names = output_names(images)
-    formats = list(dict.fromkeys(args.format))
+    out, images, names, formats = batch_inputs(args, "evaluate")
     planned = [out / f"{n}.npz" for n in names] + [out / "metrics.csv", out / "metrics.json"]
     planned += [out / f"evaluation.{fmt}" for fmt in formats]
     refuse_planned(planned, args.force)
@@ -223,16 +215,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     records: list[dict[str, Any]] = []
     done: list[tuple[str, Evaluation, Explanation]] = []
     failed = 0
-    bar = tqdm(total=len(images), unit="image", file=sys.stderr, disable=None, delay=0.5,
-               leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]"
-               "{postfix}")  # fmt: skip
+    bar = image_bar(len(images))
     try:
         for i, (path, name) in enumerate(zip(images, names, strict=True)):
-
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
-                bar.refresh()
+            progress = image_progress(bar, i, name)
 
             try:
                 e = explain(model, path, methods=methods, target=target, score=args.score,
@@ -258,13 +244,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             _write_tables(out, rows, records, args, model)
             render_evaluation(done, out / "evaluation", formats, args.dpi, force=args.force)
     except KeyboardInterrupt:
-        bar.close()
-        error(f"interrupted after {len(done) + failed} of {len(images)} image(s); "
-              "every file written is complete.")  # fmt: skip
-        return EXIT_INTERRUPTED
-    tail = f"; {failed} failed." if failed else "."
-    error(f"{len(done)} of {len(images)} image(s) evaluated into {out}{tail}")
-    return EXIT_FAILED if failed else EXIT_OK
+        return batch_interrupted(bar, len(done) + failed, len(images))
+    return batch_summary("evaluated", len(done), failed, len(images), out)
 
 
 def schema() -> dict[str, Any]:

@@ -7,7 +7,6 @@ of the moment, which the package never reads or changes.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from saliency_desktop.atomic import atomic_file
 from saliency_desktop.render.export import write_json, write_npz
 from saliency_desktop.render.report import render_report
+from tests.faults import EARLIER, assert_only_the_earlier_file, full_disk_at_fsync
 
 
 def _raw(path: Path, explanation: object) -> None:
@@ -47,20 +47,15 @@ def test_failure_mid_write_keeps_the_old_file_and_leaves_no_temp(
 ):
     name, write = CALLERS[caller]
     target = tmp_path / name
-    target.write_bytes(b"the user's earlier file")
-
-    def full_disk(fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", full_disk)
+    target.write_bytes(EARLIER)
+    full_disk_at_fsync(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         write(target, explanation)
-    assert [p.name for p in tmp_path.iterdir()] == [name]
-    assert target.read_bytes() == b"the user's earlier file"
+    assert_only_the_earlier_file(target)
     monkeypatch.undo()
     write(target, explanation)  # the disk is fine again
     assert [p.name for p in tmp_path.iterdir()] == [name]
-    assert target.read_bytes() != b"the user's earlier file"
+    assert target.read_bytes() != EARLIER
 
 
 def test_new_files_follow_the_umask_of_the_moment(tmp_path):

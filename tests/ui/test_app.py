@@ -69,26 +69,19 @@ def test_canvas_zoom_and_fit(qtbot, make_window, tmp_path):
 
 
 def test_screenshot_file_is_written_whole_or_not_at_all(qtbot, tmp_path, monkeypatch):
-    import errno
-    import os
-
     from PySide6.QtGui import QColor, QPixmap
 
     from saliency_desktop.ui.app import save_png
+    from tests.faults import EARLIER, assert_only_the_earlier_file, full_disk_at_fsync
 
     pixmap = QPixmap(40, 30)
     pixmap.fill(QColor("teal"))
     shot = tmp_path / "shot.png"
-    shot.write_bytes(b"the earlier screenshot")
-
-    def full_disk(fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", full_disk)
+    shot.write_bytes(EARLIER)
+    full_disk_at_fsync(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         save_png(pixmap, shot)
-    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]
-    assert shot.read_bytes() == b"the earlier screenshot"
+    assert_only_the_earlier_file(shot)
     monkeypatch.undo()
     save_png(pixmap, shot)
     assert Image.open(shot).size == (40, 30)

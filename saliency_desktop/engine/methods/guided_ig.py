@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.blur_ig import completeness
-from saliency_desktop.engine.methods.integrated import BASELINES, make_baseline
+from saliency_desktop.engine.methods.integrated import BASELINES, completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo

@@ -148,3 +148,55 @@ def test_every_package_says_what_it_holds_and_may_import():
         if "may import" not in doc.lower() or len(doc.split()) < 12:
             missing.append(str(init.relative_to(ROOT.parent)))
     assert missing == []
+
+
+def _runtime_imports(path: Path, module: str) -> set[str]:
+    """The package's modules that `path` imports when it runs (not under TYPE_CHECKING)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue  # type-only: never imported at run time
+            if isinstance(child, ast.Import):
+                found.update(a.name for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = package.rsplit(".", child.level - 1)[0] if child.level else ""
+                target = ".".join(p for p in (base, child.module or "") if p)
+                subs = {f"{target}.{a.name}" for a in child.names}
+                found.update(subs if subs <= MODULES else {target})
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found & MODULES - {module}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p) for p in ROOT.rglob("*.py")}
+
+
+def test_no_import_circle():
+    """Module-level and in-function imports alike; the registry finds its plugins by walking
+    `engine/methods/` (pkgutil), which no import statement shows."""
+    graph = {_module_name(p): _runtime_imports(p, _module_name(p)) for p in _sources()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    circles: list[list[str]] = []
+
+    def walk(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                walk(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            walk(start, [start])
+    assert circles == []

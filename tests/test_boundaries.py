@@ -9,6 +9,7 @@
 - Nobody imports a private name (`_x`) from another module, nor a private module from
   outside its own folder.
 - Each package's `__init__` docstring says what lives there and what it may import.
+- No import circle between the package's modules at run time.
 """
 
 from __future__ import annotations

@@ -13,6 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from saliency_desktop.cli_common import (  # noqa: F401 - also re-exported for the commands
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    UsageError,
+    csv_list,
+    error,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -20,13 +31,6 @@ if TYPE_CHECKING:
     from saliency_desktop.engine.types import Explanation
 
 log = logging.getLogger("saliency_desktop.cli")
-
-PROG = "saliency-desktop"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def csv_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def method_param(text: str) -> tuple[str, str, Any]:
@@ -75,17 +79,6 @@ def refuse_planned(planned: Sequence[Path], force: bool) -> None:
         refuse_existing(planned, force)
     except OutputExistsError as exc:
         raise UsageError(str(exc)) from None
-
-
-class UsageError(Exception):
-    """Bad arguments found after parsing (exit status 2); the message is one line."""
-
-
-def error(message: str) -> None:
-    """One line on stderr, through tqdm so that a progress bar is not torn."""
-    from tqdm import tqdm
-
-    tqdm.write(f"{PROG}: {message}", file=sys.stderr)
 
 
 def image_bar(total: int) -> Any:
@@ -272,12 +265,14 @@ def _explain_one(
     progress: Callable[[float, str], None],
 ) -> Explanation:
     """Explain one image and write its .npz, .json and report figure(s)."""
+    from saliency_desktop.cli_boxes import annotate
     from saliency_desktop.engine import explain
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 
     e = explain(model, path, progress=progress, **params)
     extra = {"image": {"path": str(path.resolve())}, "settings": settings}
+    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
     write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
@@ -322,6 +317,9 @@ def run_explain(args: argparse.Namespace) -> int:
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     methods, target = check_model_args(model, args)
+    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+
+    prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -347,6 +345,7 @@ def run_explain(args: argparse.Namespace) -> int:
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
+        contrast=args.contrast_index,
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
@@ -388,4 +387,6 @@ def run_explain(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         return batch_interrupted(bar, ok + failed, len(images))
+    if (line := localization_summary(args)) is not None:
+        error(line)
     return batch_summary("explained", ok, failed, len(images), out)

@@ -30,12 +30,17 @@ from saliency_desktop.batch import (
     method_param,
     run_explain,
 )
+from saliency_desktop.cli_activations import add_commands as add_activation_commands
+from saliency_desktop.cli_activations import run_activations
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes")
+COMMANDS = (
+    "gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes",
+    "activations",
+)  # fmt: skip
 
 
 class _StderrHandler(logging.Handler):
@@ -205,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Every class the model predicts, one per line: the "
                              "index and the label that --target accepts.")
     classes.add_argument("model", metavar="MODEL", help=model_spec)
+    add_activation_commands(sub, ex, [common, model])  # activations; explain --boxes, --contrast
     # fmt: on
     for subparser in sub.choices.values():  # an unknown option shows the command's usage
         subparser.set_defaults(command_parser=subparser)
@@ -250,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "methods": cmd_methods,
         "layers": cmd_layers,
         "classes": cmd_classes,
+        "activations": run_activations,
     }
     try:
         return commands[args.command](args)

@@ -78,13 +78,23 @@ def add_evaluate_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> Non
                     help="figure formats (default png)")
     ev.add_argument("--dpi", type=int, default=200, help="default 200")
     ev.add_argument("--force", action="store_true", help="overwrite existing files")
+    ev.add_argument("--contrast", help=argparse.SUPPRESS)  # refused with a reason (_check_args)
     # fmt: on
+
+
+CONTRAST_REFUSED = (
+    "--contrast: evaluate measures maps of one class's score (deletion, insertion, ROAD and "
+    "randomization follow that class's probability); A vs B maps are made by "
+    "`explain --contrast` and are not evaluated."
+)
 
 
 def _check_args(args: argparse.Namespace) -> list[str]:
     from saliency_desktop.engine.metric_types import METRICS
     from saliency_desktop.render.report import FORMATS
 
+    if args.contrast is not None:
+        raise UsageError(CONTRAST_REFUSED)
     metrics = (
         list(METRICS) if args.metrics == "all" else list(dict.fromkeys(csv_list(args.metrics)))
     )

@@ -39,9 +39,18 @@ from saliency_desktop.engine.faces import crop as crop_face
 from saliency_desktop.engine.faces import detect_face
 from saliency_desktop.engine.files import file_name, sha256_of
 from saliency_desktop.engine.images import IMAGE_SUFFIXES, is_image_name, load_image
+from saliency_desktop.engine.localization import DEFAULT_THRESHOLD as BOX_THRESHOLD
+from saliency_desktop.engine.localization import (
+    Box,
+    load_annotations,
+    map_box,
+    score_map,
+    truth_for,
+)
 from saliency_desktop.engine.metric_types import METRICS, Curve, Evaluation, MetricResult
 from saliency_desktop.engine.metrics import evaluate
 from saliency_desktop.engine.models import PREPROCESSING, LoadedModel, load_model
+from saliency_desktop.engine.neurons import LayerActivations, layer_activations, layer_summaries
 from saliency_desktop.engine.registry import get_method, list_methods, method_ids
 from saliency_desktop.engine.types import (
     CancelledError,
@@ -56,6 +65,15 @@ from saliency_desktop.engine.types import (
 )
 
 __all__ = [
+    "BOX_THRESHOLD",
+    "Box",
+    "LayerActivations",
+    "layer_activations",
+    "layer_summaries",
+    "load_annotations",
+    "map_box",
+    "score_map",
+    "truth_for",
     "CATALOGUE",
     "DEFAULT_MODEL",
     "IMAGE_SUFFIXES",

@@ -80,6 +80,12 @@ class EngineLike(Protocol):
         randomization_steps: int = 6,
     ) -> Any: ...
 
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any: ...
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]: ...
+
 
 class EngineAdapter:
     """The real engine: a thin adapter over `saliency_desktop.engine` (TensorFlow loads lazily)."""
@@ -218,6 +224,19 @@ class EngineAdapter:
         if importlib.util.find_spec("alibi") is None:
             return {"backend": {"alibi": ALIBI_MISSING}}
         return {}
+
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any:
+        """The Neurons panel's channels (`engine.neurons.LayerActivations`)."""
+        from saliency_desktop.engine import layer_activations
+
+        return layer_activations(model, image, layer, top=top, rank=rank, target=target)
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]:
+        from saliency_desktop.engine import layer_summaries
+
+        return layer_summaries(model, image)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from saliency_desktop.ui.engine_api import EngineAdapter, EngineLike, LoadedMode
 from saliency_desktop.ui.icons import app_icon
 from saliency_desktop.ui.image_strip import ImageStrip
 from saliency_desktop.ui.images import ImageEntry, qimage_to_rgb
+from saliency_desktop.ui.insight import attach_insight
 from saliency_desktop.ui.method_tree import MethodTree
 from saliency_desktop.ui.predictions import PredictionsPanel
 from saliency_desktop.ui.session import Session
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.commands = Commands(self)
         self.menus = menus.build_menus(self)
+        self.insight = attach_insight(self)  # Neurons dock, A-vs-B maps, localization box
         self._connect()
         self._restore()
 

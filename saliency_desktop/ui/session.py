@@ -30,7 +30,8 @@ from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
 _TOP = "top-1"
-MAX_RESULTS = 48  # results kept for going back to a class, a parameter value or an image
+MAX_RESULTS = 128  # results kept for going back (about five images of every method) to a class,
+# a parameter value or an image
 MAX_EXPLANATIONS = 16
 HEAVY_JOB_S = 10.0  # a restored job estimated over this asks before it starts at launch
 
@@ -77,6 +78,7 @@ class Session(SessionImages, QObject):
         self.params: dict[str, Any] = {}
         self.layer: str | None = None
         self.target: int | None = None
+        self.contrast: int | None = None  # explain S_target - S_contrast ("A vs B") when set
         self._model_token = 0
         self._job_started = time.perf_counter()
         self._job_maps = 0  # maps the running (or last) job delivered
@@ -160,6 +162,21 @@ class Session(SessionImages, QObject):
 
     def set_target(self, target: int | None) -> None:
         self.target = target
+        if target is not None and target == self.contrast:
+            self.contrast = None
+        self.results_changed.emit()
+        self.explain_now()
+
+    def set_contrast(self, contrast: int | None) -> None:
+        """Explain the target against class `contrast` (None: the target alone)."""
+        self.explain_class(self.target, contrast)
+
+    def explain_class(self, target: int | None, contrast: int | None = None) -> None:
+        """Explain the current image for class `target` (None: the top prediction) against class
+        `contrast` (S_target - S_contrast; None: the target alone), in one job. The entry point
+        for a caller that knows both (the data-set view's explain_requested)."""
+        self.target = target
+        self.contrast = None if contrast is not None and contrast == target else contrast
         self.results_changed.emit()
         self.explain_now()
 
@@ -177,7 +194,8 @@ class Session(SessionImages, QObject):
         own = tuple(sorted((p.name, self.params.get(p.name, p.default)) for p in info.params))
         layer = self.layer if info.needs_layer else None
         target = self._resolved_target()
-        return (self.current_key, self._model_token, target, layer, own, self.face_crop)
+        key = (self.current_key, self._model_token, target, layer, own, self.face_crop)
+        return (*key, self.contrast)
 
     def results(self) -> dict[str, MethodResult]:
         """The current image's results for the chosen methods, in the chosen order."""
@@ -228,10 +246,12 @@ class Session(SessionImages, QObject):
         target = None if self.target is None else int(self.target)
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
+        params = dict(self.params)
+        if self.contrast is not None:
+            params["contrast"] = self.contrast
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, dict(self.params),
-            face_crop=self.face_crop,
-        )  # fmt: skip
+            entry.rgb, tuple(missing), target, self.layer, params, face_crop=self.face_crop
+        )
         self.client.explain(request)
         self.was_cancelled = False
         self._job_started = time.perf_counter()
@@ -286,17 +306,18 @@ class Session(SessionImages, QObject):
                 _remember(
                     self._results, (*key[:3], explanation.target, *key[4:]), result, MAX_RESULTS
                 )
-        _remember(self._explanations, (*top, explanation.target), explanation, MAX_EXPLANATIONS)
+        key = (*top, explanation.target, explanation.contrast)
+        _remember(self._explanations, key, explanation, MAX_EXPLANATIONS)
         self.results_changed.emit()
         self.explanation_ready.emit(self.explanation())
 
     def _explanation_matches(self) -> bool:
-        key = (self.current_key, self._model_token, self._resolved_target())
+        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
         return key in self._explanations
 
     def explanation(self) -> Explanation | None:
         """The current Explanation with every result in (several jobs merged), or None."""
-        key = (self.current_key, self._model_token, self._resolved_target())
+        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
         base = self._explanations.get(key)
         if base is None:
             return None

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saliency_desktop.cli_common import (  # noqa: F401 - also re-exported for the commands
+from saliency_desktop.cli_common import (  # also the commands' import
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
     PROG,
     UsageError,
     csv_list,

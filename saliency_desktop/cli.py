@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from saliency_desktop import __version__
-from saliency_desktop.batch import (
+from saliency_desktop.batch import load_model_or_fail, method_param, run_explain
+from saliency_desktop.cli_activations import add_commands as add_activation_commands
+from saliency_desktop.cli_activations import run_activations
+from saliency_desktop.cli_common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -26,12 +29,7 @@ from saliency_desktop.batch import (
     UsageError,
     csv_list,
     error,
-    load_model_or_fail,
-    method_param,
-    run_explain,
 )
-from saliency_desktop.cli_activations import add_commands as add_activation_commands
-from saliency_desktop.cli_activations import run_activations
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 

@@ -98,10 +98,13 @@ def _outputs(args: argparse.Namespace) -> tuple[Path, list[Path]]:
 
 
 def run_activations(args: argparse.Namespace) -> int:
-    from saliency_desktop.engine.catalogue import DEFAULT_MODEL
-    from saliency_desktop.engine.explainer import resolve_layer
-    from saliency_desktop.engine.images import load_image
-    from saliency_desktop.engine.neurons import layer_activations, layer_summaries
+    from saliency_desktop.engine import (
+        DEFAULT_MODEL,
+        layer_activations,
+        layer_summaries,
+        load_image,
+        resolve_layer,
+    )
     from saliency_desktop.engine.types import EngineError, ImageError
     from saliency_desktop.render.export import OutputExistsError, refuse_existing
 

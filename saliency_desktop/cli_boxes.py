@@ -14,16 +14,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saliency_desktop.batch import UsageError, error
+from saliency_desktop.cli_common import UsageError, error
 
 if TYPE_CHECKING:
-    from saliency_desktop.engine.models import LoadedModel
+    from saliency_desktop.engine import LoadedModel
     from saliency_desktop.engine.types import Explanation
 
 
 def prepare_localization(model: LoadedModel, args: argparse.Namespace) -> None:
     """Resolve --contrast and read --annotations once; the results ride on `args`."""
-    from saliency_desktop.engine.localization import load_annotations
+    from saliency_desktop.engine import load_annotations
     from saliency_desktop.engine.types import EngineError
 
     args.contrast_index = None
@@ -45,8 +45,8 @@ def prepare_localization(model: LoadedModel, args: argparse.Namespace) -> None:
 def _refuse_class_agnostic(args: argparse.Namespace) -> None:
     """--contrast with a method named that ignores the class (Eigen-CAM): a usage error
     (with --methods all such a method is skipped, and the JSON says why)."""
-    from saliency_desktop.batch import csv_list
-    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.cli_common import csv_list
+    from saliency_desktop.engine import get_method
 
     if args.methods == "all":
         return
@@ -61,7 +61,7 @@ def _refuse_class_agnostic(args: argparse.Namespace) -> None:
 def annotate(e: Explanation, path: Path, args: argparse.Namespace, extra: dict) -> Explanation:
     """`e` with a box (and IoU / pointing hit) in each method's extras; records on `extra`.
     (The contrast, "A vs B", is recorded by `write_arrays` from the explanation itself.)"""
-    from saliency_desktop.engine.localization import map_box, score_map, truth_for
+    from saliency_desktop.engine import map_box, score_map, truth_for
 
     if not getattr(args, "boxes", False):
         return e

@@ -12,20 +12,20 @@ import argparse
 import csv
 import io
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saliency_desktop.batch import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
     UsageError,
-    _check_model_args,
-    _failure,
-    collect_images,
+    batch_inputs,
+    batch_interrupted,
+    batch_summary,
+    check_model_args,
     csv_list,
     error,
+    failure_line,
+    image_bar,
+    image_progress,
     load_model_or_fail,
     method_param,
     params_by_method,
@@ -45,7 +45,7 @@ METRICS_SCHEMA_RESOURCE = "metrics.schema.json"
 
 def add_evaluate_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """The `evaluate` subcommand, added to the CLI's subparsers."""
-    from saliency_desktop.engine.catalogue import DEFAULT_MODEL
+    from saliency_desktop.engine import DEFAULT_MODEL
     from saliency_desktop.engine.metric_types import METRICS
 
     # fmt: off
@@ -113,7 +113,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
     if args.methods != "all":
-        from saliency_desktop.engine.registry import method_ids
+        from saliency_desktop.engine import method_ids
 
         unknown = [m for m in csv_list(args.methods) if m not in method_ids()]
         if unknown or not csv_list(args.methods):
@@ -185,8 +185,8 @@ def image_record(path: Path, name: str, e: Explanation, ev: Evaluation) -> dict[
 def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace, model) -> None:
     import datetime
 
-    from saliency_desktop.engine.device import versions
-    from saliency_desktop.render.export import _jsonable, atomic_file, write_json
+    from saliency_desktop.engine import versions
+    from saliency_desktop.render.export import atomic_file, jsonable, write_json
 
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -207,46 +207,22 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
         "versions": versions(),
         "images": records,
     }  # fmt: skip
-    write_json(_jsonable(record), out / "metrics.json", args.force)
-
-
-def evaluate_image(
-    model: Any, path: Path, kwargs: dict[str, dict[str, Any]], progress: Any = None
-) -> tuple[Explanation, Evaluation]:
-    """One image explained then measured: what a local run and a Ray worker both compute.
-
-    `kwargs["explain"]` and `kwargs["evaluate"]` are the keyword arguments of `explain()` and
-    `evaluate()`; progress runs 0..0.2 for the maps, 0.2..1 for the metrics."""
-    from saliency_desktop.engine import evaluate, explain
-
-    def report(start: float, span: float) -> Any:
-        return None if progress is None else lambda f, m: progress(start + span * f, m)
-
-    e = explain(model, path, progress=report(0.0, 0.2), **kwargs["explain"])
-    ev = evaluate(model, None, e, progress=report(0.2, 0.8), **kwargs["evaluate"])
-    return e, ev
+    write_json(jsonable(record), out / "metrics.json", args.force)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from saliency_desktop.cluster import check_cluster_args
+    from saliency_desktop.compute import evaluate_image
     from saliency_desktop.render.evaluation import render_evaluation
-    from saliency_desktop.render.export import output_names
 
     args.metric_list = _check_args(args)
     check_cluster_args(args)
-    out: Path = args.out
-    images = collect_images(args.inputs, exclude=out)
-    if not images:
-        raise UsageError("No image to evaluate.")
-    names = output_names(images)
-    formats = list(dict.fromkeys(args.format))
+    out, images, names, formats = batch_inputs(args, "evaluate")
     planned = [out / f"{n}.npz" for n in names] + [out / "metrics.csv", out / "metrics.json"]
     planned += [out / f"evaluation.{fmt}" for fmt in formats]
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
-    methods, target = _check_model_args(model, args)
+    methods, target = check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
     kwargs = {"explain": dict(methods=methods, target=target, score=args.score, layer=args.layer,
                               params=params_by_method(args.param)),
@@ -258,7 +234,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     def fail(i: int, exc: BaseException) -> None:
         nonlocal failed
         log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
-        error(_failure(images[i], exc))
+        error(failure_line(images[i], exc))
         failed += 1
 
     def deliver(i: int, result: tuple[Explanation, Evaluation]) -> None:
@@ -269,9 +245,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             return
         results[i] = result
 
-    bar = tqdm(total=len(images), unit="image", file=sys.stderr, disable=None, delay=0.5,
-               leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]"
-               "{postfix}")  # fmt: skip
+    bar = image_bar(len(images))
     try:
         if getattr(args, "ray", None):
             from saliency_desktop.cluster.driver import run_on_ray
@@ -279,12 +253,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             run_on_ray(args, model, images, ("evaluate", kwargs), deliver, fail, bar)
         else:
             for i, (path, name) in enumerate(zip(images, names, strict=True)):
-
-                def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                    bar.n = i + fraction
-                    bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
-                    bar.refresh()
-
+                progress = image_progress(bar, i, name)
                 try:
                     result = evaluate_image(model, path, kwargs, progress)
                 except Exception as exc:
@@ -301,13 +270,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             _write_tables(out, rows, records, args, model)
             render_evaluation(done, out / "evaluation", formats, args.dpi, force=args.force)
     except KeyboardInterrupt:
-        bar.close()
-        error(f"interrupted after {len(results) + failed} of {len(images)} image(s); "
-              "every file written is complete.")  # fmt: skip
-        return EXIT_INTERRUPTED
-    tail = f"; {failed} failed." if failed else "."
-    error(f"{len(results)} of {len(images)} image(s) evaluated into {out}{tail}")
-    return EXIT_FAILED if failed else EXIT_OK
+        return batch_interrupted(bar, len(results) + failed, len(images))
+    return batch_summary("evaluated", len(results), failed, len(images), out)
 
 
 def schema() -> dict[str, Any]:

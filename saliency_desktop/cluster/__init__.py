@@ -1,5 +1,9 @@
 """`explain` and `evaluate` on a Ray cluster (`--ray ADDRESS`): see the README's "Running on a
-cluster". Ray is imported only by `driver.py`, and only when `--ray` is given."""
+cluster". Ray is imported only by `driver.py`, and only when `--ray` is given.
+
+It may import `saliency_desktop.cli_common`, `saliency_desktop.compute` (the one image's work that
+a local run does too) and the engine's public API; never Qt, and never `batch` (the commands call
+into this package, not the other way round)."""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_cluster_args(args: argparse.Namespace) -> None:
     """--actors and --ray-worker-reads only with --ray; --actors at least 1 (UsageError)."""
-    from saliency_desktop.batch import UsageError
+    from saliency_desktop.cli_common import UsageError
 
     actors = getattr(args, "actors", None)
     if getattr(args, "ray", None) is None:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from saliency_desktop.batch import UsageError, error
+from saliency_desktop.cli_common import UsageError, error
 from saliency_desktop.cluster.worker import ImageWorker, pack_model
 
 log = logging.getLogger("saliency_desktop.cluster")

@@ -2,7 +2,7 @@
 
 No Ray import here: the driver wraps `ImageWorker` with `ray.remote`, so this module is plain
 Python that a test can also run in-process. A worker computes exactly what a local run computes
-(`batch.explain_image`, `evaluate_cmd.evaluate_image`); the driver writes the files.
+(`compute.explain_image`, `compute.evaluate_image`); the driver writes the files.
 
 The model reaches a worker as a catalogue id (each worker loads it as a local run would) or as
 the bytes of a model file or folder (through Ray's object store: no shared file system); the
@@ -40,7 +40,7 @@ class ModelSource:
 
 def pack_model(spec: str, args: Any) -> ModelSource:
     """The model as the driver sees it, packed for the workers (a catalogue id stays an id)."""
-    from saliency_desktop.engine.catalogue import CATALOGUE
+    from saliency_desktop.engine import CATALOGUE
 
     labels = None
     if args.labels is not None:
@@ -137,11 +137,11 @@ class ImageWorker:
 
     def _compute(self, kind: str, path: Path, kwargs: dict[str, Any]) -> Any:
         if kind == "explain":
-            from saliency_desktop.batch import explain_image
+            from saliency_desktop.compute import explain_image
 
             return explain_image(self.model, path, kwargs["params"])
         if kind == "evaluate":
-            from saliency_desktop.evaluate_cmd import evaluate_image
+            from saliency_desktop.compute import evaluate_image
 
             return evaluate_image(self.model, path, kwargs)
         raise ValueError(f"unknown kind of work {kind!r}")

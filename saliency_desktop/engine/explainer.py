@@ -113,7 +113,7 @@ def explain(
         for mid in sorted(ids, key=lambda m: costs[m] > 1.0):  # cheap first, stable
             job.check()
             inst = instances[mid]
-            ctx.shared["progress_span"] = (done / total, (done + costs[mid]) / total)
+            ctx.progress_span = (done / total, (done + costs[mid]) / total)
             start = time.perf_counter()
             heat, attributions, cam, extras = inst.compute(ctx, resolved[mid], job)
             seconds = time.perf_counter() - start

@@ -362,6 +362,8 @@ class PassCache:
         self._target_in = -1 if target is None else int(target)
         self._passes: dict[str | None, PlainPass] = {}
         self.shared: dict[str, Any] = {}  # results one method leaves for another (Grad-CAM map)
+        # The share of the job's progress bar that the running method fills (set by the caller)
+        self.progress_span: tuple[float, float] = (0.0, 1.0)
         from saliency_desktop.engine.registry import get_method
 
         infos = [get_method(m).info for m in sorted(methods)]
@@ -516,7 +518,7 @@ class PassCache:
         fn = self.runtime.forward(self.score)
         t = np.int32(self.target if target is None else target)
         size = max(1, min(2 * self.model.batch_size, 128))
-        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = self.progress_span
         scores: list[np.ndarray] = []
         probs: list[np.ndarray] = []
         for start in range(0, n, size):
@@ -549,7 +551,7 @@ class PassCache:
         size = max(1, min(2 * self.model.batch_size, 128))
         if cut:  # only the head runs: batches bounded by the activations' bytes instead
             size = max(size, min(HEAD_BATCH_BYTES // max(a.nbytes, 1), 1024))
-        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = self.progress_span
         scores: list[np.ndarray] = []
         for start in range(0, n, size):
             job.check()

@@ -17,32 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from saliency_desktop.render import maps
+from saliency_desktop.render.maps import BOX_COLOUR, draw_box  # noqa: F401 - BOX_COLOUR re-exported
 
 if TYPE_CHECKING:
-    from saliency_desktop.engine.neurons import LayerActivations
+    from saliency_desktop.engine import LayerActivations
 
 _CELL = 1.5  # inches per panel
 _COLUMNS = 6
-BOX_COLOUR = "#39ff14"  # a green that reads on inferno, viridis and photos
 TRUTH_COLOUR = "white"
-
-
-def draw_box(ax: Any, box: Sequence[int], colour: str = BOX_COLOUR, dashed: bool = False) -> None:
-    """An inclusive pixel box (x0, y0, x1, y1) as a rectangle on an image axes."""
-    from matplotlib.patches import Rectangle
-
-    x0, y0, x1, y1 = (float(v) for v in box)
-    ax.add_patch(
-        Rectangle(
-            (x0 - 0.5, y0 - 0.5),
-            x1 - x0 + 1.0,
-            y1 - y0 + 1.0,
-            fill=False,
-            edgecolor=colour,
-            linewidth=1.4,
-            linestyle="--" if dashed else "-",
-        )
-    )
 
 
 def summary_line(acts: LayerActivations) -> str:

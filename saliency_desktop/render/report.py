@@ -28,7 +28,6 @@ import numpy as np
 
 from saliency_desktop.engine.types import Explanation, MethodResult
 from saliency_desktop.render import maps
-from saliency_desktop.render.activations import draw_box
 from saliency_desktop.render.export import atomic_file, refuse_existing, target_probability
 from saliency_desktop.render.labels import display_label
 
@@ -101,11 +100,8 @@ def method_panel(
     info = method_info(result.method)
     gradient_image = bool(info and info.gradient_image)
     if rgb_gradients and gradient_image and result.attributions is not None:
-        from PIL import Image
-
         rgb = maps.gradient_image(result.attributions, percentile)
-        h0, w0 = image.shape[:2]
-        big = np.asarray(Image.fromarray(rgb).resize((w0, h0), Image.Resampling.BILINEAR))
+        big = maps.resize_array(rgb, image.shape[:2])
         return Panel(big, None, True, 1.0, "gradient image (grey = 0)")
     signed = is_signed(result.method)
     name = (signed_cmap or maps.DEFAULT_SIGNED_CMAP) if signed else (cmap or maps.DEFAULT_CMAP)
@@ -311,7 +307,7 @@ def report_figure(
         image_axes(ax, rgb)
         ax.set_title(label, fontsize=_TITLE_PT, pad=4)
         if boxes[i] is not None:  # the localization box (`explain --boxes`)
-            draw_box(ax, boxes[i])
+            maps.draw_box(ax, boxes[i])
         if panel is not None:
             cax = place(fig, size, x + 0.1 * pw, y0 + _TITLE_H + ih + _CB_GAP, 0.8 * pw, _CB_H)
             draw_colorbar(fig, cax, panel)

@@ -12,7 +12,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView
 
-from saliency_desktop.engine.localization import DEFAULT_THRESHOLD, Box, map_box
+from saliency_desktop.engine import BOX_THRESHOLD as DEFAULT_THRESHOLD
+from saliency_desktop.engine import Box, map_box
 
 COLOUR = "#39ff14"
 

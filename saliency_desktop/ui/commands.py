@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
-from saliency_desktop.engine.images import IMAGE_SUFFIXES
+from saliency_desktop.engine import IMAGE_SUFFIXES
 from saliency_desktop.ui import dialogs, export, file_dialogs
 from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from saliency_desktop.ui.log import current_log

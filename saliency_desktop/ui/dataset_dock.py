@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from saliency_desktop.engine.images import is_image_name
+from saliency_desktop.engine import is_image_name
 from saliency_desktop.ui.dataset_view import DatasetPanel
 
 NO_CONTRAST = (

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.engine.types import Explanation, Prediction
+from saliency_desktop.render import maps
 from saliency_desktop.render.labels import display_label
 from saliency_desktop.ui import dialogs, layout, menus, tiles
 from saliency_desktop.ui.commands import Commands
@@ -194,7 +195,7 @@ class MainWindow(QMainWindow):
 
     def _offer_face_crop(self, face_model: bool) -> None:
         """Face crop: on by default for face models; disabled, with why, without a detector."""
-        from saliency_desktop.engine.faces import available
+        from saliency_desktop.engine import face_detector_missing as available
 
         action = self.menus.actions["face_crop"]
         reason = available()
@@ -312,8 +313,8 @@ class MainWindow(QMainWindow):
         if self.view.mode() == "compare":
             mid = ""
             parts.append(
-                "Each map is scaled by its own 99.5th percentile; double-click a tile "
-                "to open it alone."
+                f"Each map is scaled by its own {maps.DEFAULT_PERCENTILE:g}th percentile; "
+                "double-click a tile to open it alone."
             )
         if mid:
             parts.append(f"<b>{self.view.label_of(mid)}</b>")

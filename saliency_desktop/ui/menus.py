@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from saliency_desktop.engine.catalogue import cached_weights
+from saliency_desktop.engine import cached_weights
 from saliency_desktop.ui.engine_api import ModelRequest
 from saliency_desktop.ui.images import sample_images
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from saliency_desktop.engine.images import is_image_name
+from saliency_desktop.engine import is_image_name
 from saliency_desktop.engine.types import ParamInfo
 
 Changed = Callable[[], None]

@@ -257,7 +257,7 @@ class Session(SessionImages, QObject):
         if self.contrast is not None:  # beside the methods' own: the adapter takes it out
             params["contrast"] = self.contrast
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, params, entry.key, self.face_crop
+            entry.rgb, tuple(missing), target, self.layer, params, face_crop=self.face_crop
         )
         self.client.explain(request)
         self.was_cancelled = False

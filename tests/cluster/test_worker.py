@@ -78,7 +78,8 @@ def test_a_model_folder_travels_as_a_tar_and_a_file_as_its_bytes(tmp_path, model
 
 
 def test_the_worker_computes_what_a_local_run_computes(model_file, image_folder):
-    from saliency_desktop.batch import _failure, explain_image
+    from saliency_desktop.batch import failure_line as _failure
+    from saliency_desktop.compute import explain_image
     from saliency_desktop.engine import load_model
     from saliency_desktop.engine.types import ImageError
 

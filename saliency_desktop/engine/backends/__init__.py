@@ -1,0 +1,96 @@
+"""Which Keras 3 backend the engine runs on (TensorFlow, JAX or PyTorch), and its adapter.
+
+Keras fixes its backend when it is first imported, from `KERAS_BACKEND`. `choose()` sets that
+variable from (in order) its argument (the CLI's `--backend`), `SALIENCY_DESKTOP_BACKEND`, or
+TensorFlow, and refuses plainly when the framework is not installed (naming the extra to
+install) or when Keras was already imported with another backend.
+
+The adapter (`adapter()`) gives each backend's answer to what Keras has no public API for:
+the gradient of a scalar with respect to the inputs and to zero offsets added to intermediate
+outputs, compilation of a pass, and the device in use. The passes themselves are `keras.ops`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from functools import cache
+from typing import Any
+
+from saliency_desktop.engine.types import EngineError
+
+BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT = "tensorflow"
+ENV = "SALIENCY_DESKTOP_BACKEND"
+PRECISION_ENV = "SALIENCY_DESKTOP_PRECISION"  # "highest" (default) or "fast" (TF32 on GPUs)
+_EXTRA = {"tensorflow": "saliency-desktop", "jax": "saliency-desktop[jax]",
+          "torch": "saliency-desktop[torch]"}  # fmt: skip
+
+
+def requested(name: str | None = None) -> str:
+    """The backend asked for: `name`, else `SALIENCY_DESKTOP_BACKEND`, else TensorFlow."""
+    chosen = (name or os.environ.get(ENV) or DEFAULT).strip().lower()
+    chosen = {"tf": "tensorflow", "pytorch": "torch"}.get(chosen, chosen)
+    if chosen not in BACKENDS:
+        raise EngineError(f"Unknown backend {chosen!r}: choose one of {', '.join(BACKENDS)}.")
+    return chosen
+
+
+def choose(name: str | None = None) -> str:
+    """Set `KERAS_BACKEND` for the requested backend before Keras is imported; return it."""
+    chosen = requested(name)
+    if importlib.util.find_spec(chosen) is None:
+        raise EngineError(
+            f"The {chosen} backend needs {chosen}, which is not installed: "
+            f"pip install '{_EXTRA[chosen]}'."
+        )
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        loaded = keras.backend.backend()
+        if loaded != chosen:
+            raise EngineError(
+                f"Keras is already running on {loaded} in this process; the backend ({chosen}) "
+                f"must be chosen before Keras is imported (start a new process)."
+            )
+        return chosen
+    os.environ["KERAS_BACKEND"] = chosen
+    return chosen
+
+
+def apply_env() -> None:
+    """Honour `SALIENCY_DESKTOP_BACKEND` when the engine is imported before Keras is."""
+    if os.environ.get(ENV) and "keras" not in sys.modules:
+        choose()
+
+
+def current() -> str:
+    """The backend Keras runs on in this process (imports Keras)."""
+    import keras
+
+    return str(keras.backend.backend())
+
+
+def fast_matmul() -> bool:
+    """True when TF32 matmuls are allowed on GPUs (`SALIENCY_DESKTOP_PRECISION=fast`)."""
+    return os.environ.get(PRECISION_ENV, "highest").strip().lower() == "fast"
+
+
+@cache
+def adapter() -> Any:
+    """The adapter module of the current backend (`backends/tensorflow.py`, ...)."""
+    name = current()
+    module = importlib.import_module(f"saliency_desktop.engine.backends.{name}_backend")
+    module.configure(fast_matmul())
+    return module
+
+
+def describe() -> dict[str, str]:
+    """Backend, device and matmul precision, for JSON records and the status bar."""
+    ad = adapter()
+    return {
+        "backend": ad.NAME,
+        "device": ad.device_name(),
+        "matmul_precision": "fast (TF32 allowed)" if fast_matmul() else "highest (float32)",
+    }

@@ -1,10 +1,12 @@
-"""The saliency engine: pure Python + TensorFlow, no Qt. TensorFlow is imported lazily.
+"""The saliency engine: pure Python + Keras 3 (TensorFlow, JAX or PyTorch), no Qt; the
+frameworks are imported lazily.
 
 from saliency_desktop.engine import load_model, explain
 model = load_model("dog-breeds")
 result = explain(model, "photo.jpg", methods=["gradcam", "integrated_gradients"])
 """
 
+from saliency_desktop.engine import backends as _backends
 from saliency_desktop.engine.catalogue import CATALOGUE, DEFAULT_MODEL
 from saliency_desktop.engine.explainer import explain
 from saliency_desktop.engine.images import load_image
@@ -23,6 +25,8 @@ from saliency_desktop.engine.types import (
     ModelInfo,
     Prediction,
 )
+
+_backends.use_env()  # SALIENCY_DESKTOP_BACKEND (no module above imports Keras)
 
 __all__ = [
     "CATALOGUE",

@@ -81,7 +81,8 @@ def batch_memory_bytes() -> int:
 
 
 def versions() -> dict[str, str]:
-    """Versions of this package, TensorFlow, Keras, numpy and Python, without importing TF."""
+    """Versions of this package, TensorFlow, Keras, numpy and Python (without importing TF), and
+    the backend in use (see `backend_record`)."""
     from saliency_desktop import __version__
 
     out = {"saliency_desktop": __version__}
@@ -98,4 +99,23 @@ def versions() -> dict[str, str]:
                 break
         out[module] = str(version) if version else "not installed"
     out["python"] = platform.python_version()
+    out.update(backend_record())
     return out
+
+
+def backend_record() -> dict[str, str]:
+    """The Keras backend and GPU matmul precision (every JSON record carries them), and the
+    version of the backend's framework when it is not TensorFlow."""
+    from saliency_desktop.engine import backends
+
+    keras = sys.modules.get("keras")
+    name = keras.backend.backend() if keras is not None else backends.requested()
+    record = {"backend": str(name), "matmul_precision": backends.precision_name()}
+    if name != "tensorflow":
+        loaded = sys.modules.get(name)
+        version = getattr(loaded, "__version__", None)
+        if version is None:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                version = metadata.version(name)
+        record[name] = str(version or "not installed")
+    return record

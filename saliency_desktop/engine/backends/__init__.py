@@ -59,10 +59,11 @@ def choose(name: str | None = None) -> str:
     return chosen
 
 
-def apply_env() -> None:
-    """Honour `SALIENCY_DESKTOP_BACKEND` when the engine is imported before Keras is."""
+def use_env() -> None:
+    """`SALIENCY_DESKTOP_BACKEND` for scripts and the API: set `KERAS_BACKEND` from it when
+    the engine is imported before Keras (a mismatch is reported by `adapter()`)."""
     if os.environ.get(ENV) and "keras" not in sys.modules:
-        choose()
+        os.environ["KERAS_BACKEND"] = requested()
 
 
 def current() -> str:
@@ -81,16 +82,16 @@ def fast_matmul() -> bool:
 def adapter() -> Any:
     """The adapter module of the current backend (`backends/tensorflow.py`, ...)."""
     name = current()
+    if os.environ.get(ENV) and requested() != name:
+        raise EngineError(
+            f"{ENV} asks for {requested()}, but Keras was imported on {name} first: set it "
+            "before anything imports Keras (or call backends.choose() first)."
+        )
     module = importlib.import_module(f"saliency_desktop.engine.backends.{name}_backend")
     module.configure(fast_matmul())
     return module
 
 
-def describe() -> dict[str, str]:
-    """Backend, device and matmul precision, for JSON records and the status bar."""
-    ad = adapter()
-    return {
-        "backend": ad.NAME,
-        "device": ad.device_name(),
-        "matmul_precision": "fast (TF32 allowed)" if fast_matmul() else "highest (float32)",
-    }
+def precision_name() -> str:
+    """How GPU matmuls run: "highest" (float32, the default) or "fast" (TF32 allowed)."""
+    return "fast" if fast_matmul() else "highest"

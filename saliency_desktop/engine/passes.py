@@ -75,12 +75,13 @@ class Runtime:
     def _layer_shape(self, path: str) -> tuple[int, ...]:
         return tuple(next(i.shape for i in self.model.info.layers if i.path == path))
 
-    def _compile(self, fn: Any, specs: list[Any], grad: bool = True) -> Any:
+    def _compile(self, fn: Any, specs: list[Any], grad: bool = True, batched: bool = False) -> Any:
+        """`fn` compiled by the backend; `batched`: each output is per sample of x."""
         variables = self.model.keras_model.variables
-        return self.backend.compile(fn, specs, variables, grad=grad)
+        return self.backend.compile(fn, specs, variables, grad=grad, batched=batched)
 
-    def _compile_scored(self, fn: Any, grad: bool = True) -> Any:
-        return self._compile(fn, [self._spec(), ((), "int32"), ((), "bool")], grad)
+    def _compile_scored(self, fn: Any, grad: bool = True, batched: bool = False) -> Any:
+        return self._compile(fn, [self._spec(), ((), "int32"), ((), "bool")], grad, batched)
 
     def _outputs(self, x: Any, st: RunState) -> tuple[Any, Any]:
         """(probabilities, logits) for the batch x, one column per class (see the module doc)."""
@@ -189,7 +190,7 @@ class Runtime:
                     raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
                 return s, grads[0]
 
-            self._fns[key] = self._compile_scored(fn)
+            self._fns[key] = self._compile_scored(fn, batched=True)
         return self._with_score(self._fns[key], score)
 
     def trace_batch(self) -> None:
@@ -215,7 +216,7 @@ class Runtime:
                 s = self._score(probs, logits, target, use_prob)
                 return s, ops.take(probs, target, axis=1)
 
-            self._fns[key] = self._compile_scored(fn, grad=False)
+            self._fns[key] = self._compile_scored(fn, grad=False, batched=True)
         return self._with_score(self._fns[key], score)
 
     def probabilities(self) -> Any:
@@ -223,7 +224,7 @@ class Runtime:
         key = ("probabilities",)
         if key not in self._fns:
             self._fns[key] = self._compile(
-                lambda x: self._outputs(x, RunState())[0], [self._spec()], grad=False
+                lambda x: self._outputs(x, RunState())[0], [self._spec()], grad=False, batched=True
             )
         return self._fns[key]
 

@@ -51,8 +51,34 @@ def is_gpu() -> bool:
     return jax.devices()[0].platform == "gpu"
 
 
-def compile(fn: Callable[..., Any], specs: Sequence[Any], variables: Any, grad: bool = True) -> Any:
-    """`fn` jitted (one program per input shape); called with numpy, returns numpy."""
+MIN_BUCKET = 8
+
+
+def _bucket(n: int) -> int:
+    """The padded batch size: the next power of two, at least 8 (a few programs serve every
+    batch: a compile costs seconds, a few padded rows far less)."""
+    return max(1 << max(n - 1, 0).bit_length(), MIN_BUCKET)
+
+
+def _padded(x: Any) -> Any:
+    n = len(x)
+    if _bucket(n) == n:
+        return x
+    return np.concatenate([x, np.zeros((_bucket(n) - n, *x.shape[1:]), x.dtype)])
+
+
+def compile(
+    fn: Callable[..., Any],
+    specs: Sequence[Any],
+    variables: Any,
+    grad: bool = True,
+    batched: bool = False,
+) -> Any:
+    """`fn` jitted (one program per input shape); called with numpy, returns numpy.
+
+    `batched`: every output is per sample of the first argument, so that argument is padded
+    with zeros to the next power of two and the outputs cut back (JAX compiles a program per
+    shape: IG's batches would otherwise compile one each)."""
     import jax
     import keras
 
@@ -65,8 +91,11 @@ def compile(fn: Callable[..., Any], specs: Sequence[Any], variables: Any, grad: 
     jitted = jax.jit(run)
 
     def call(*args: Any) -> Any:
+        n = len(args[0]) if batched else 0
+        if batched:
+            args = (_padded(np.asarray(args[0])), *args[1:])
         out = jitted([v.value for v in variables], *args)
-        return jax.tree.map(np.asarray, out)
+        return jax.tree.map(lambda o: np.asarray(o)[:n] if batched else np.asarray(o), out)
 
     call.jitted = jitted  # type: ignore[attr-defined]
     call.example = lambda *args: jax.eval_shape(run, [v.value for v in variables], *args)  # type: ignore[attr-defined]

@@ -35,7 +35,11 @@ def xla() -> bool:
 
 
 def compile(
-    fn: Callable[..., Any], specs: Sequence[Spec], variables: Any, grad: bool = True
+    fn: Callable[..., Any],
+    specs: Sequence[Spec],
+    variables: Any,
+    grad: bool = True,
+    batched: bool = False,
 ) -> Any:
     """`fn` as a `tf.function` with a fixed signature (None: any size), traced once."""
     import tensorflow as tf

@@ -39,7 +39,13 @@ def _numpy(out: Any) -> Any:
     return keras.tree.map_structure(keras.ops.convert_to_numpy, out)
 
 
-def compile(fn: Callable[..., Any], specs: Sequence[Any], variables: Any, grad: bool = True) -> Any:
+def compile(
+    fn: Callable[..., Any],
+    specs: Sequence[Any],
+    variables: Any,
+    grad: bool = True,
+    batched: bool = False,
+) -> Any:
     """`fn` called eagerly on tensors made from numpy arguments; returns numpy."""
     import keras
     import torch

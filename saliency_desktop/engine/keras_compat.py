@@ -18,9 +18,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from saliency_desktop.engine.model_safety import KERAS_REQUIREMENT
 from saliency_desktop.engine.types import EngineError
 
-TESTED_RANGE = ">=3.12.0,<3.16"
+TESTED_RANGE = KERAS_REQUIREMENT.removeprefix("keras")  # ">=3.12.0,<3.16", as in pyproject
 _SYMBOLS = (
     "keras.src.models.functional.Functional",
     "Functional._run_through_graph",

@@ -125,3 +125,16 @@ def test_every_method_gives_the_same_map_on_every_backend(backend, tf_maps, tmp_
     assert set(maps) == set(method_ids())  # every registered method, the model unchanged
     differ = [m for m in method_ids() if not _same(tf_maps[m], maps[m], LOOSER.get(m, 0.999))]
     assert not differ, f"{backend} differs from tensorflow on {differ}"
+
+
+def test_a_savedmodel_folder_says_it_needs_tensorflow_on_another_backend(
+    keras, monkeypatch, tmp_path
+):
+    from saliency_desktop.engine import models
+    from saliency_desktop.engine.types import ModelError
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(
+        ModelError, match="runs only on the TensorFlow backend.*--backend tensorflow"
+    ):
+        models._load_savedmodel(tmp_path)

@@ -207,7 +207,7 @@ setup() {
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         echo "Installing Saliency Desktop and its dependencies into $VENV..." >&2
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e ".[test]"
+        "$VENV/bin/python" -m pip install -q -e ".[test,cluster]"  # cluster: Ray, for tests/cluster
         # The JAX and PyTorch backends' parity tests, on their CPU builds: pinned, so that pip
         # never resolves a multi-GB CUDA build of torch (torch==2.13.0 is the CPU wheel here).
         "$VENV/bin/python" -m pip install -q "jax[cpu]>=0.4" "torch==2.13.0"

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from saliency_desktop.engine.models import LoadedModel
     from saliency_desktop.engine.types import Explanation
 
@@ -223,23 +221,29 @@ def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[lis
     return methods, target
 
 
-def _explain_one(
-    model: LoadedModel,
+def explain_image(model: LoadedModel, path: Path, params: dict[str, Any], progress=None):
+    """One image's Explanation: the computation that a local run and a Ray worker both do."""
+    from saliency_desktop.engine import explain
+
+    return explain(model, path, progress=progress, **params)
+
+
+def write_explanation(
+    e: Explanation,
     path: Path,
     base: Path,
     args: argparse.Namespace,
-    params: dict[str, Any],
     style: dict[str, Any],
     settings: dict[str, Any],
-    progress: Callable[[float, str], None],
 ) -> Explanation:
-    """Explain one image and write its .npz, .json and report figure(s)."""
-    from saliency_desktop.engine import explain
+    """Write one image's .npz, .json and report figure(s) (atomic; --force as given); returns
+    `e` as written: with the --boxes scores, added here (in the driver, for --ray too)."""
+    from saliency_desktop.cli_boxes import annotate
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 
-    e = explain(model, path, progress=progress, **params)
     extra = {"image": {"path": str(path.resolve())}, "settings": settings}
+    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
     write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
@@ -262,11 +266,13 @@ def _failure(path: Path, exc: Exception) -> str:
 def run_explain(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from saliency_desktop.cluster import check_cluster_args
     from saliency_desktop.render import maps
     from saliency_desktop.render.export import output_names
     from saliency_desktop.render.figures import grid_row
 
     _check_explain_args(args)
+    check_cluster_args(args)
     out: Path = args.out
     images = collect_images(args.inputs, exclude=out)
     if not images:
@@ -279,6 +285,9 @@ def run_explain(args: argparse.Namespace) -> int:
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
+    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+
+    prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -304,6 +313,7 @@ def run_explain(args: argparse.Namespace) -> int:
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
+        contrast=args.contrast_index,
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
@@ -312,8 +322,26 @@ def run_explain(args: argparse.Namespace) -> int:
         ig = per_method.setdefault("integrated_gradients", {})
         ig.setdefault("n_steps", args.ig_steps)  # an explicit --param wins, as before
     params["params"] = per_method
-    rows: list[tuple[str, Explanation]] = []  # kept for the grid
+    rows: dict[int, tuple[str, Explanation]] = {}  # kept for the grid, by input index
     ok = failed = 0
+
+    def fail(i: int, exc: BaseException) -> None:
+        nonlocal failed
+        log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
+        error(_failure(images[i], exc))
+        failed += 1
+
+    def deliver(i: int, e: Explanation) -> None:
+        nonlocal ok
+        try:
+            e = write_explanation(e, images[i], out / names[i], args, style, settings)
+        except Exception as exc:  # one line for the user
+            fail(i, exc)
+            return
+        ok += 1
+        if args.grid:
+            rows[i] = (images[i].name, grid_row(e, keep_attributions=args.rgb_gradients))
+
     bar = tqdm(
         total=len(images),
         unit="image",
@@ -324,33 +352,36 @@ def run_explain(args: argparse.Namespace) -> int:
         bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]{postfix}",
     )
     try:
-        for i, (path, name) in enumerate(zip(images, names, strict=True)):
+        if getattr(args, "ray", None):
+            from saliency_desktop.cluster.driver import run_on_ray
 
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
+            run_on_ray(args, model, images, ("explain", {"params": params}), deliver, fail, bar)
+        else:
+            for i, (path, name) in enumerate(zip(images, names, strict=True)):
+
+                def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
+                    bar.n = i + fraction
+                    bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
+                    bar.refresh()
+
+                progress(0.0, "")
+                try:
+                    e = explain_image(model, path, params, progress)
+                except Exception as exc:
+                    fail(i, exc)
+                else:
+                    deliver(i, e)
+                bar.n = i + 1
                 bar.refresh()
-
-            progress(0.0, "")
-            try:
-                e = _explain_one(model, path, out / name, args, params, style, settings, progress)
-                ok += 1
-                if args.grid:
-                    rows.append((path.name, grid_row(e, keep_attributions=args.rgb_gradients)))
-            except Exception as exc:  # one line for the user, the traceback with --verbose
-                log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
-                failed += 1
-            bar.n = i + 1
-            bar.refresh()
         bar.close()
         if args.grid and rows:
             from saliency_desktop.render.figures import render_grid
 
+            ordered = [rows[i] for i in sorted(rows)]  # input order, however results arrived
             render_grid(
-                [e for _, e in rows],
+                [e for _, e in ordered],
                 out / "grid",
-                [n for n, _ in rows],
+                [n for n, _ in ordered],
                 formats,
                 args.dpi,
                 force=args.force,
@@ -363,6 +394,8 @@ def run_explain(args: argparse.Namespace) -> int:
             "every file written is complete."
         )
         return EXIT_INTERRUPTED
+    if (line := localization_summary(args)) is not None:
+        error(line)
     tail = f"; {failed} failed." if failed else "."
     error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
     return EXIT_FAILED if failed else EXIT_OK

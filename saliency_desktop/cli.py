@@ -30,12 +30,18 @@ from saliency_desktop.batch import (
     method_param,
     run_explain,
 )
+from saliency_desktop.cli_activations import add_commands as add_activation_commands
+from saliency_desktop.cli_activations import run_activations
+from saliency_desktop.cluster import add_cluster_arguments
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes")
+COMMANDS = (
+    "gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes",
+    "activations",
+)  # fmt: skip
 
 
 class _StderrHandler(logging.Handler):
@@ -192,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--dpi", type=_positive_int, default=300, help="default 300")
     fig.add_argument("--grid", action="store_true",
                      help="also write grid.<format>: a row per image, a column per method")
+    add_cluster_arguments(ex)
 
     add_predict_parser(sub, [common, model], model_help)
     add_evaluate_parser(sub, [common, model])
@@ -205,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Every class the model predicts, one per line: the "
                              "index and the label that --target accepts.")
     classes.add_argument("model", metavar="MODEL", help=model_spec)
+    add_activation_commands(sub, ex, [common, model])  # activations; explain --boxes, --contrast
     # fmt: on
     for subparser in sub.choices.values():  # an unknown option shows the command's usage
         subparser.set_defaults(command_parser=subparser)
@@ -252,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "methods": cmd_methods,
         "layers": cmd_layers,
         "classes": cmd_classes,
+        "activations": run_activations,
     }
     try:
         return commands[args.command](args)

@@ -31,6 +31,7 @@ from saliency_desktop.batch import (
     params_by_method,
     refuse_planned,
 )
+from saliency_desktop.cluster import add_cluster_arguments
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,13 +79,24 @@ def add_evaluate_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> Non
                     help="figure formats (default png)")
     ev.add_argument("--dpi", type=int, default=200, help="default 200")
     ev.add_argument("--force", action="store_true", help="overwrite existing files")
+    ev.add_argument("--contrast", help=argparse.SUPPRESS)  # refused with a reason (_check_args)
     # fmt: on
+    add_cluster_arguments(ev)
+
+
+CONTRAST_REFUSED = (
+    "--contrast: evaluate measures maps of one class's score (deletion, insertion, ROAD and "
+    "randomization follow that class's probability); A vs B maps are made by "
+    "`explain --contrast` and are not evaluated."
+)
 
 
 def _check_args(args: argparse.Namespace) -> list[str]:
     from saliency_desktop.engine.metric_types import METRICS
     from saliency_desktop.render.report import FORMATS
 
+    if args.contrast is not None:
+        raise UsageError(CONTRAST_REFUSED)
     metrics = (
         list(METRICS) if args.metrics == "all" else list(dict.fromkeys(csv_list(args.metrics)))
     )
@@ -198,14 +210,32 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
     write_json(_jsonable(record), out / "metrics.json", args.force)
 
 
+def evaluate_image(
+    model: Any, path: Path, kwargs: dict[str, dict[str, Any]], progress: Any = None
+) -> tuple[Explanation, Evaluation]:
+    """One image explained then measured: what a local run and a Ray worker both compute.
+
+    `kwargs["explain"]` and `kwargs["evaluate"]` are the keyword arguments of `explain()` and
+    `evaluate()`; progress runs 0..0.2 for the maps, 0.2..1 for the metrics."""
+    from saliency_desktop.engine import evaluate, explain
+
+    def report(start: float, span: float) -> Any:
+        return None if progress is None else lambda f, m: progress(start + span * f, m)
+
+    e = explain(model, path, progress=report(0.0, 0.2), **kwargs["explain"])
+    ev = evaluate(model, None, e, progress=report(0.2, 0.8), **kwargs["evaluate"])
+    return e, ev
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from saliency_desktop.engine import evaluate, explain
+    from saliency_desktop.cluster import check_cluster_args
     from saliency_desktop.render.evaluation import render_evaluation
     from saliency_desktop.render.export import output_names
 
     args.metric_list = _check_args(args)
+    check_cluster_args(args)
     out: Path = args.out
     images = collect_images(args.inputs, exclude=out)
     if not images:
@@ -218,52 +248,65 @@ def run_evaluate(args: argparse.Namespace) -> int:
     model = load_model_or_fail(args.model, args)
     methods, target = _check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
-    params = params_by_method(args.param)
-    rows: list[tuple[str, str, str, float]] = []
-    records: list[dict[str, Any]] = []
-    done: list[tuple[str, Evaluation, Explanation]] = []
+    kwargs = {"explain": dict(methods=methods, target=target, score=args.score, layer=args.layer,
+                              params=params_by_method(args.param)),
+              "evaluate": dict(metrics=args.metric_list, seed=args.seed,
+                               randomization_steps=args.randomization_steps)}  # fmt: skip
+    results: dict[int, tuple[Explanation, Evaluation]] = {}  # by input index, for the tables
     failed = 0
+
+    def fail(i: int, exc: BaseException) -> None:
+        nonlocal failed
+        log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
+        error(_failure(images[i], exc))
+        failed += 1
+
+    def deliver(i: int, result: tuple[Explanation, Evaluation]) -> None:
+        try:
+            write_npz(*result, out / f"{names[i]}.npz", args.force)
+        except Exception as exc:  # one line for the user
+            fail(i, exc)
+            return
+        results[i] = result
+
     bar = tqdm(total=len(images), unit="image", file=sys.stderr, disable=None, delay=0.5,
                leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]"
                "{postfix}")  # fmt: skip
     try:
-        for i, (path, name) in enumerate(zip(images, names, strict=True)):
+        if getattr(args, "ray", None):
+            from saliency_desktop.cluster.driver import run_on_ray
 
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
-                bar.refresh()
+            run_on_ray(args, model, images, ("evaluate", kwargs), deliver, fail, bar)
+        else:
+            for i, (path, name) in enumerate(zip(images, names, strict=True)):
 
-            try:
-                e = explain(model, path, methods=methods, target=target, score=args.score,
-                            layer=args.layer, params=params,
-                            progress=lambda f, m, p=progress: p(0.2 * f, m))  # fmt: skip
-                ev = evaluate(model, None, e, metrics=args.metric_list, seed=args.seed,
-                              randomization_steps=args.randomization_steps,
-                              progress=lambda f, m, p=progress: p(0.2 + 0.8 * f, m))  # fmt: skip
-                write_npz(e, ev, out / f"{name}.npz", args.force)
-            except Exception as exc:  # one line for the user, the traceback with --verbose
-                log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
-                failed += 1
-                continue
-            finally:
+                def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
+                    bar.n = i + fraction
+                    bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
+                    bar.refresh()
+
+                try:
+                    result = evaluate_image(model, path, kwargs, progress)
+                except Exception as exc:
+                    fail(i, exc)
+                else:
+                    deliver(i, result)
                 bar.n = i + 1
                 bar.refresh()
-            rows += csv_rows(path.name, ev)
-            records.append(image_record(path, name, e, ev))
-            done.append((path.name, ev, e))
         bar.close()
+        done = [(images[i].name, results[i][1], results[i][0]) for i in sorted(results)]
         if done:
+            rows = [r for i in sorted(results) for r in csv_rows(images[i].name, results[i][1])]
+            records = [image_record(images[i], names[i], *results[i]) for i in sorted(results)]
             _write_tables(out, rows, records, args, model)
             render_evaluation(done, out / "evaluation", formats, args.dpi, force=args.force)
     except KeyboardInterrupt:
         bar.close()
-        error(f"interrupted after {len(done) + failed} of {len(images)} image(s); "
+        error(f"interrupted after {len(results) + failed} of {len(images)} image(s); "
               "every file written is complete.")  # fmt: skip
         return EXIT_INTERRUPTED
     tail = f"; {failed} failed." if failed else "."
-    error(f"{len(done)} of {len(images)} image(s) evaluated into {out}{tail}")
+    error(f"{len(results)} of {len(images)} image(s) evaluated into {out}{tail}")
     return EXIT_FAILED if failed else EXIT_OK
 
 

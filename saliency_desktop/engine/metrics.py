@@ -134,6 +134,11 @@ def _check(metrics: Iterable[str] | str, explanation: Explanation) -> tuple[str,
         )
     if not explanation.methods:
         raise EngineError("The explanation has no map to evaluate.")
+    if explanation.contrast is not None:
+        raise EngineError(
+            f"The maps explain {explanation.target_label} vs {explanation.contrast_label}; the "
+            "metrics follow one class's probability, so explain the class alone to evaluate it."
+        )
     return tuple(chosen)
 
 

@@ -40,6 +40,35 @@ TRIAL_BATCH = 4  # path points in the measured first batch (the baseline rides a
 HEAD_BATCH_BYTES = 64 * 2**20  # head-only passes: this many bytes of activations per batch
 
 
+CONTRAST = " vs "
+
+
+def contrast_score(score: str, contrast: int | None) -> str:
+    """The score spec of a contrastive explanation: "logit vs 7" is S_target - S_7.
+
+    Every pass takes its score through `Runtime._score`, so each method that explains a scalar
+    (gradients, CAMs, IG, perturbations) explains the difference when given this spec.
+    """
+    return score if contrast is None else f"{score}{CONTRAST}{int(contrast)}"
+
+
+def split_score(score: str) -> tuple[str, int]:
+    """("logit" or "probability", the contrast class or -1) of a score spec."""
+    base, _, contrast = score.partition(CONTRAST)
+    return base, int(contrast) if contrast else -1
+
+
+def _minus_contrast(source: Any, target: Any, contrast: Any) -> Any:
+    """source[:, target] - source[:, contrast] (a Python int or an int32 tensor; -1: none)."""
+    from keras import ops
+
+    s = ops.take(source, target, axis=1)
+    if isinstance(contrast, int):
+        return s if contrast < 0 else s - ops.take(source, contrast, axis=1)
+    other = ops.take(source, ops.maximum(contrast, 0), axis=1)
+    return s - ops.where(contrast >= 0, other, ops.zeros_like(other))
+
+
 @dataclass(frozen=True)
 class PlainPass:
     probabilities: np.ndarray  # (n_classes,)
@@ -81,7 +110,8 @@ class Runtime:
         return self.backend.compile(fn, specs, variables, grad=grad, batched=batched)
 
     def _compile_scored(self, fn: Any, grad: bool = True, batched: bool = False) -> Any:
-        return self._compile(fn, [self._spec(), ((), "int32"), ((), "bool")], grad, batched)
+        specs = [self._spec(), ((), "int32"), ((), "bool"), ((), "int32")]
+        return self._compile(fn, specs, grad, batched)
 
     def _outputs(self, x: Any, st: RunState) -> tuple[Any, Any]:
         """(probabilities, logits) for the batch x, one column per class (see the module doc)."""
@@ -110,20 +140,26 @@ class Runtime:
         return out, logits
 
     @staticmethod
-    def _score(probs: Any, logits: Any, target: Any, use_prob: Any) -> Any:
-        """S for `target`: `use_prob` is a bool tensor (one trace for both scores) or the score's
-        name, "logit" or "probability" (passes whose cache key holds the score)."""
+    def _score(probs: Any, logits: Any, target: Any, use_prob: Any, contrast: Any = -1) -> Any:
+        """S for `target`: `use_prob` is a bool tensor (one trace for both scores) with `contrast`
+        an int32 tensor (-1: none), or the score spec, "logit", "probability" or "logit vs B"
+        (passes whose cache key holds the score). With a contrast class B, S = S_target - S_B."""
         from keras import ops
 
         if isinstance(use_prob, str):
-            return ops.take(probs if use_prob == "probability" else logits, target, axis=1)
-        return ops.take(ops.where(use_prob, probs, logits), target, axis=1)
+            base, contrast = split_score(use_prob)
+            source = probs if base == "probability" else logits
+            return _minus_contrast(source, target, contrast)
+        return _minus_contrast(ops.where(use_prob, probs, logits), target, contrast)
 
     @staticmethod
     def _with_score(fn: Any, score: str) -> Any:
-        """`fn(x, target)` for one score kind, passed as a tensor (no new trace per score)."""
-        use_prob = np.bool_(score == "probability")
-        return lambda x, target: fn(x, target, use_prob)
+        """`fn(x, target)` for one score spec, its kind and contrast class passed as tensors (no
+        new trace per score or contrast)."""
+        base, contrast = split_score(score)
+        use_prob = np.bool_(base == "probability")
+        against = np.int32(contrast)
+        return lambda x, target: fn(x, target, use_prob, against)
 
     @staticmethod
     def single_key(
@@ -145,14 +181,14 @@ class Runtime:
 
             captures = [capture] if capture and with_grad else []
 
-            def fn(x: Any, target: Any, use_prob: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
                 st = RunState(capture=capture, rule=rule)  # type: ignore[arg-type]
 
                 def forward(x: Any, offsets: list[Any]) -> tuple[Any, Any]:
                     st.offsets = dict(zip(captures, offsets, strict=True))
                     probs, logits = self._outputs(x, st)
                     t = ops.where(target < 0, ops.cast(ops.argmax(probs[0]), "int32"), target)
-                    s = self._score(probs, logits, t, use_prob)
+                    s = self._score(probs, logits, t, use_prob, contrast)
                     return ops.sum(s), (probs, logits, t, s, *([st.captured] if captures else []))
 
                 if not with_grad:
@@ -175,14 +211,14 @@ class Runtime:
         key = ("batch",) if rule is None else ("batch", rule)
         if key not in self._fns:
 
-            def fn(x: Any, target: Any, use_prob: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
                 from keras import ops
 
                 st = RunState(rule=rule)  # type: ignore[arg-type]
 
                 def forward(x: Any, offsets: list[Any]) -> tuple[Any, Any]:
                     probs, logits = self._outputs(x, st)
-                    s = self._score(probs, logits, target, use_prob)
+                    s = self._score(probs, logits, target, use_prob, contrast)
                     return ops.sum(s), s
 
                 s, grads = self.backend.value_and_grad(forward, x, [])
@@ -204,17 +240,15 @@ class Runtime:
         return sum(self.backend.tracing_count(f) for f in self._fns.values())
 
     def forward(self, score: str) -> Any:
-        """Scores S and the target's probability for a batch of inputs, forward only
-        (perturbation methods, faithfulness metrics)."""
+        """Scores S and the target's probability P for a batch of inputs, forward only
+        (perturbation methods, faithfulness metrics); with a contrast class B, P_target - P_B."""
         key = ("forward",)
         if key not in self._fns:
 
-            def fn(x: Any, target: Any, use_prob: Any) -> Any:
-                from keras import ops
-
+            def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
                 probs, logits = self._outputs(x, RunState())
-                s = self._score(probs, logits, target, use_prob)
-                return s, ops.take(probs, target, axis=1)
+                s = self._score(probs, logits, target, use_prob, contrast)
+                return s, _minus_contrast(probs, target, contrast)
 
             self._fns[key] = self._compile_scored(fn, grad=False, batched=True)
         return self._with_score(self._fns[key], score)
@@ -246,7 +280,6 @@ class Runtime:
         """
         key = ("head", capture, score)
         if key not in self._fns:
-            from keras import ops
 
             def fn(x: Any, a: Any, factors: Any, target: Any) -> Any:
                 st = RunState(capture=capture, substitute=a * factors)
@@ -255,7 +288,7 @@ class Runtime:
                     raise EngineError(f"The layer {capture!r} is not on the path to the output.")
                 self.head_cut[key] = not st.crosses_cut
                 s = self._score(probs, logits, target, score)
-                return s, ops.take(probs, target, axis=1)
+                return s, _minus_contrast(probs, target, split_score(score)[1])
 
             specs = [self._spec(), self.layer_spec(capture), ((None,) * 4, "float32")]
             compiled = self._compile(fn, [*specs, ((), "int32")], grad=False)
@@ -294,6 +327,19 @@ class Runtime:
             self._fns[key] = self._compile(fn, [self._spec(), ((), "int32")])
         return self._fns[key]
 
+    def capture(self, layers: tuple[str, ...]) -> Any:
+        """Forward only: (probabilities, *outputs of `layers`) for a batch (Neurons browser)."""
+        key = ("capture", layers)
+        if key not in self._fns:
+
+            def fn(x: Any) -> Any:
+                st = RunState(captures=layers)
+                probs, _ = self._outputs(x, st)
+                return (probs, *[st.captured_many[name] for name in layers])
+
+            self._fns[key] = self._compile(fn, [self._spec()], grad=False, batched=True)
+        return self._fns[key]
+
 
 def _flat(t: Any) -> Any:
     """(batch, -1) of a tensor whose non-batch shape is static (a classifier's output)."""
@@ -325,11 +371,13 @@ class PassCache:
         score: str,
         layer: str | None,
         methods: set[str],
+        contrast: int | None = None,
     ) -> None:
         self.model = model
         self.x = x.astype(np.float32)
         self.raw = raw  # the image at model size, uint8, before preprocessing
-        self.score = score
+        self.score = contrast_score(score, contrast)  # "logit", or "logit vs B" for S_A - S_B
+        self.contrast = contrast
         self.layer = layer
         self._target_in = -1 if target is None else int(target)
         self._passes: dict[str | None, PlainPass] = {}
@@ -359,6 +407,10 @@ class PassCache:
         key = self.runtime.single_key(rule, capture, self.score, with_grad)
         if rule is not None and acts is not None and not self.runtime.cam_exact.get(key, False):
             acts = grad_a = None  # dS/dA went through re-routed ReLUs: not usable for CAM
+        if capture is not None and acts is not None:  # for the Neurons browser: no second pass
+            from saliency_desktop.engine.neurons import remember
+
+            remember(self.model, self.x, capture, acts, grad_a, t, self.score, int(probs.argmax()))
         return PlainPass(probs, logits, t, s, grad_x, acts, grad_a)
 
     def plain(self) -> PlainPass:

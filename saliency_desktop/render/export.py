@@ -247,6 +247,12 @@ def explanation_record(
         "versions": versions(),
         "device": e.device,
     }
+    if e.contrast is not None:  # explained S_target - S_contrast: "why A and not B"
+        record["contrast"] = {
+            "index": int(e.contrast),
+            "label": e.contrast_label,
+            "title": f"{e.target_label} vs {e.contrast_label}",
+        }
     for key, value in (extra or {}).items():
         if isinstance(value, Mapping) and isinstance(record.get(key), dict):
             record[key] = {**record[key], **_jsonable(value)}

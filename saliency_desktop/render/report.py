@@ -28,6 +28,7 @@ import numpy as np
 
 from saliency_desktop.engine.types import Explanation, MethodResult
 from saliency_desktop.render import maps
+from saliency_desktop.render.activations import draw_box
 from saliency_desktop.render.export import atomic_file, refuse_existing, target_probability
 from saliency_desktop.render.labels import display_label
 
@@ -228,10 +229,15 @@ def report_title(explanation: Explanation, title: str | None = None) -> tuple[st
     p = target_probability(e)
     prob = f"p = {p:.3f}" if p is not None else "p not in top-k"
     target = target_text(display_label(e.target_label), e.target)
-    second = f"target: {target}, {prob}  ·  score: {e.score}"
+    score = e.score
+    first = f"{title}  ·  {e.model.label}" if title else e.model.label
+    if e.contrast_label is not None:  # a contrastive explanation: S_A - S_B
+        a, b = display_label(e.target_label), display_label(e.contrast_label)
+        first += f"  ·  {a} vs {b}"
+        score = f"{e.score}({a}) − {e.score}({b}, class {e.contrast})"
+    second = f"target: {target}, {prob}  ·  score: {score}"
     if e.layer:
         second += f"  ·  CAM layer: {e.layer}"
-    first = f"{title}  ·  {e.model.label}" if title else e.model.label
     return first, second
 
 
@@ -287,6 +293,7 @@ def report_figure(
         y += pt / 72.0 * 1.35
     cells: list[tuple[str, np.ndarray, Panel | None]] = [("Original image", image, None)]
     cells += [(label, panel.rgb, panel) for label, panel in panels]
+    boxes = [None] + [r.extras.get("box") for r in e.methods.values()]
     size = (width, height)
     for i, caption in enumerate(captions, start=1):
         row, col = divmod(i, ncols)
@@ -303,6 +310,8 @@ def report_figure(
         ax = place(fig, size, x, y0 + _TITLE_H, pw, ih)
         image_axes(ax, rgb)
         ax.set_title(label, fontsize=_TITLE_PT, pad=4)
+        if boxes[i] is not None:  # the localization box (`explain --boxes`)
+            draw_box(ax, boxes[i])
         if panel is not None:
             cax = place(fig, size, x + 0.1 * pw, y0 + _TITLE_H + ih + _CB_GAP, 0.8 * pw, _CB_H)
             draw_colorbar(fig, cax, panel)

@@ -80,6 +80,12 @@ class EngineLike(Protocol):
         randomization_steps: int = 6,
     ) -> Any: ...
 
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any: ...
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]: ...
+
 
 class EngineAdapter:
     """The real engine: a thin adapter over `saliency_desktop.engine` (TensorFlow loads lazily)."""
@@ -134,9 +140,12 @@ class EngineAdapter:
     ) -> Explanation:
         from saliency_desktop.engine.explainer import explain
 
+        params = dict(params)
+        contrast = params.pop("contrast", None)  # the class B of "A vs B"; the rest by method
         return explain(
             model,
             image,
+            contrast=contrast,
             methods=methods,
             target=target,
             layer=layer,
@@ -145,7 +154,7 @@ class EngineAdapter:
             on_result=on_result,
             top_k=max(5, len(model.info.labels)),
             on_predictions=on_predictions,
-            **params,
+            params=params,  # by method id: RISE's seed is not IG's
         )
 
     def versions(self) -> dict[str, str]:
@@ -219,6 +228,19 @@ class EngineAdapter:
             return {"backend": {"alibi": ALIBI_MISSING}}
         return {}
 
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any:
+        """The Neurons panel's channels (`engine.neurons.LayerActivations`)."""
+        from saliency_desktop.engine.neurons import layer_activations
+
+        return layer_activations(model, image, layer, top=top, rank=rank, target=target)
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]:
+        from saliency_desktop.engine.neurons import layer_summaries
+
+        return layer_summaries(model, image)
+
 
 @dataclass(frozen=True)
 class ModelRequest:
@@ -243,7 +265,7 @@ class ExplainRequest:
     target: int | None = None
     layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    image_key: str = ""
+    image_key: str = ""  # params: method id -> its parameters, and "contrast": class B or absent
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
 
 

@@ -68,7 +68,7 @@ class Worker(QObject):
 
     @property
     def model(self) -> Any:
-        """The loaded model, for other jobs of this thread (the Trust panel's evaluations)."""
+        """The loaded model, for other jobs of this thread (Trust and Neurons panels)."""
         return self._model
 
     @Slot(int, object, object)

@@ -313,7 +313,7 @@ def test_an_unexpected_engine_error_says_where_the_details_are(
     open_and_wait(qtbot, win, image_file)
     status = status_messages(win)
     engine.explode = True
-    win.tree.editor("n_steps").setValue(9)  # a new job, which fails
+    win.tree.editor("integrated_gradients", "n_steps").setValue(9)  # a new job, which fails
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     title, message = errors[-1]
     assert title == "Cannot explain the image"
@@ -321,7 +321,7 @@ def test_an_unexpected_engine_error_says_where_the_details_are(
     assert "The explanation failed." in status
     logged = since()
     assert "Traceback (most recent call last)" in logged and "RuntimeError" in logged
-    win.tree.editor("n_steps").setValue(10)  # the next job works
+    win.tree.editor("integrated_gradients", "n_steps").setValue(10)  # the next job works
     qtbot.waitUntil(
         lambda: (
             win.session.results().get("integrated_gradients") is not None

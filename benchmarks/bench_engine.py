@@ -1,10 +1,19 @@
 """Engine speed and memory, as ratios to the compiled limit measured in the same run.
 
-    python benchmarks/bench_engine.py [--repeats 7] [--skip-memory] [--peers-python PATH]
+    python benchmarks/bench_engine.py [--backend tensorflow|jax|torch]
+        [--model dog-breeds|MobileNetV2|ResNet50] [--methods ID,ID] [--repeats 7]
+        [--skip-memory] [--compare-xla] [--peers-python PATH]
 
-Limits (what no implementation can beat by much), measured here on the same inputs:
-* single: one compiled (tf.function) forward + backward pass of the plain Keras model, batch 1;
+Limits (what no implementation can beat by much), measured here on the same inputs, on the
+same backend (`--backend`, or SALIENCY_DESKTOP_BACKEND; MobileNetV2/ResNet50: random weights,
+224x224):
+* single: one compiled forward + backward pass of the plain Keras model, batch 1 (TensorFlow:
+  tf.function; JAX: jax.jit(jax.grad) over stateless_call; PyTorch: eager autograd);
 * batch50: the same over IG's 50 path points as one batch.
+Also printed: the first map after the model is loaded, in a fresh process, twice (the second
+start finds JAX's persistent compilation cache), and the peak RSS of this run.
+`--compare-xla` (TensorFlow) times the methods with `jit_compile=True` against the plain
+graph, each in its own process.
 "all" is every method that shares those passes (the gradient methods, the gradient CAMs and IG);
 the perturbation methods are timed against their own limits (bench_perturbation.py).
 Each method is timed through the public `explain()` (image decoding, resizing and all), after a
@@ -40,33 +49,75 @@ TARGETS = {"single": 1.5, "ig": 1.2, "all": 1.2}
 
 
 def limit_fns(model, x) -> dict[str, Callable[[], object]]:
-    """The limits: one compiled forward+backward pass of the plain Keras model (batch 1 and 50),
-    and the same pass run eagerly (how tf-keras-vis, alibi and PAIR saliency call a model)."""
+    """The limits on the backend in use: one compiled forward+backward pass of the plain Keras
+    model (batch 1 and 50): TensorFlow `tf.function` + GradientTape, JAX `jax.jit(jax.grad)`
+    over `stateless_call`, PyTorch eager autograd (its native way); and, on TensorFlow, the same
+    pass run eagerly (how tf-keras-vis, alibi and PAIR saliency call a model)."""
+    import keras
     import numpy as np
+
+    backend = keras.backend.backend()
+    one, fifty = x[None], np.repeat(x[None], 50, axis=0)
+    fwd_bwd = {"tensorflow": _tf_limit, "jax": _jax_limit, "torch": _torch_limit}[backend](
+        model.keras_model
+    )
+    fns = {"single": lambda: fwd_bwd(one), "batch50": lambda: fwd_bwd(fifty)}
+    if backend == "tensorflow":
+        fns["eager_single"] = _tf_eager(model.keras_model, one)
+    return fns
+
+
+def _tf_limit(km) -> Callable:
     import tensorflow as tf
 
-    km = model.keras_model
-
-    @tf.function
+    @tf.function(jit_compile=os.environ.get("SALIENCY_DESKTOP_TF_XLA") == "1")
     def fwd_bwd(batch):
         with tf.GradientTape() as tape:
             tape.watch(batch)
             s = tf.reduce_sum(km(batch, training=False)[:, 0])
         return tape.gradient(s, batch)
 
-    def eager(batch):
+    return lambda b: fwd_bwd(tf.constant(b)).numpy()
+
+
+def _tf_eager(km, one) -> Callable:
+    import tensorflow as tf
+
+    def eager():
+        batch = tf.constant(one)
         with tf.GradientTape() as tape:
             tape.watch(batch)
             s = tf.reduce_sum(km(batch, training=False)[:, 0])
         return tape.gradient(s, batch).numpy()
 
-    one = tf.constant(x[None])
-    fifty = tf.constant(np.repeat(x[None], 50, axis=0))
-    return {
-        "single": lambda: fwd_bwd(one).numpy(),
-        "batch50": lambda: fwd_bwd(fifty).numpy(),
-        "eager_single": lambda: eager(one),
-    }
+    return eager
+
+
+def _jax_limit(km) -> Callable:
+    import jax
+    import numpy as np
+
+    def score(tv, ntv, batch):
+        y, _ = km.stateless_call(tv, ntv, batch, training=False)
+        return y[:, 0].sum()
+
+    grad = jax.jit(jax.grad(score, argnums=2))
+    tv = [v.value for v in km.trainable_variables]
+    ntv = [v.value for v in km.non_trainable_variables]
+    return lambda b: np.asarray(grad(tv, ntv, b))
+
+
+def _torch_limit(km) -> Callable:
+    import torch
+
+    def fwd_bwd(b):
+        import keras
+
+        batch = keras.ops.convert_to_tensor(b).requires_grad_(True)  # on Keras' device
+        s = km(batch, training=False)[:, 0].sum()
+        return torch.autograd.grad(s, batch)[0].detach().cpu().numpy()
+
+    return fwd_bwd
 
 
 def paired(ours: Callable[[], object], limit: Callable[[], object], repeats: int) -> dict:
@@ -136,8 +187,67 @@ def memory_check(steps: int, figures: dict, archs: tuple[str, ...] = MEMORY_ARCH
         )
 
 
+FIRST_MAP = """
+import sys, time
+t0 = time.perf_counter()
+from saliency_desktop.engine import explain
+sys.path.insert(0, {here!r})
+from bench_engine import load
+model, image = load({model!r})
+t1 = time.perf_counter()
+explain(model, image, methods=["vanilla_gradients"])
+print(t1 - t0, time.perf_counter() - t1)
+"""
+
+
+def first_map(model: str) -> tuple[float, float]:
+    """(load seconds, first vanilla map seconds after the load) in a fresh process."""
+    code = FIRST_MAP.format(here=str(HERE), model=model)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    load_s, map_s = done.stdout.split()[-2:]
+    return float(load_s), float(map_s)
+
+
+def load(name: str):
+    """(LoadedModel, image path): the dog-breeds model, or a Keras application (random weights)."""
+    from saliency_desktop.engine import load_model
+    from saliency_desktop.engine.models import from_keras
+
+    image = str(resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png"))
+    if name == "dog-breeds":
+        return load_model("dog-breeds"), image
+    import keras
+
+    build = getattr(keras.applications, name)
+    return from_keras(build(weights=None), preprocessing="unit", name=name), image
+
+
+def compare_xla(args) -> None:
+    """The methods' times with XLA (`jit_compile=True`) and without, each in a fresh process."""
+    for xla in ("0", "1"):
+        env = {**os.environ, "SALIENCY_DESKTOP_TF_XLA": xla}
+        cmd = [sys.executable, __file__, "--backend", "tensorflow", "--model", args.model,
+               "--methods", args.methods or "vanilla_gradients,gradcam,integrated_gradients",
+               "--repeats", str(args.repeats), "--skip-memory", "--skip-perturbation",
+               "--skip-first-map"]  # fmt: skip
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        print(f"## XLA {'on (jit_compile=True)' if xla == '1' else 'off (plain graph)'}")
+        print(done.stdout.rstrip() or done.stderr[-1500:], flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["tensorflow", "jax", "torch"])
+    parser.add_argument(
+        "--model",
+        default="dog-breeds",
+        help="dog-breeds, or a keras.applications name (MobileNetV2, ResNet50)",
+    )
+    parser.add_argument("--methods", help="comma-separated method ids (default: all gradient ones)")
+    parser.add_argument("--skip-first-map", action="store_true")
+    parser.add_argument("--compare-xla", action="store_true")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-only", action="store_true")
@@ -148,8 +258,14 @@ def main() -> int:
     parser.add_argument("--rise-masks", type=int, default=4000, help="RISE's N (default 4000)")
     parser.add_argument("--skip-perturbation", action="store_true")
     args = parser.parse_args()
+    from saliency_desktop.engine import backends
 
-    from saliency_desktop.engine import explain, load_image, load_model, method_ids
+    backends.choose(args.backend)
+    if args.compare_xla:
+        compare_xla(args)
+        return 0
+
+    from saliency_desktop.engine import explain, load_image, method_ids
     from saliency_desktop.engine.device import versions
 
     if args.memory_only:
@@ -159,20 +275,26 @@ def main() -> int:
             Path(args.json).write_text(json.dumps(figures_only, indent=2))
         return 0
 
-    model = load_model("dog-breeds")
-    image = str(resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png"))
+    model, image = load(args.model)
     _, x = model.prepare(load_image(image)[0])
 
     lim = limit_fns(model, x)
-    print(f"# dog-breeds (MobileNetV2 160x160), {model.device}, {versions()}")
+    h, w = model.info.input_size
+    print(f"# {args.model} {h}x{w}, {model.device}, {versions()}")
+    if not args.skip_first_map:
+        loads = [first_map(args.model) for _ in range(2)]
+        print("first map after load (fresh process; 2nd start): "
+              + ", ".join(f"{m:.2f} s (load {ld:.1f} s)" for ld, m in loads))  # fmt: skip
     print(f"# {args.repeats} pairs (limit, ours) after warm-up; ratio = median of pair ratios")
-    eager = paired(lim["eager_single"], lim["single"], args.repeats)
-    print(
-        f"eager fwd+bwd (peer style, no tf.function): {eager['ours'] * 1e3:.1f} ms = "
-        f"{eager['ratio']:.2f}x one compiled fwd+bwd ({eager['limit'] * 1e3:.1f} ms)"
-    )
+    figures: dict = {"methods": {}}
+    if "eager_single" in lim:
+        eager = paired(lim["eager_single"], lim["single"], args.repeats)
+        figures["eager"] = eager
+        print(
+            f"eager fwd+bwd (peer style, no tf.function): {eager['ours'] * 1e3:.1f} ms = "
+            f"{eager['ratio']:.2f}x one compiled fwd+bwd ({eager['limit'] * 1e3:.1f} ms)"
+        )
     print(f"{'method':22s} {'ours ms':>8s} {'limit ms':>9s} {'ratio':>6s} {'target':>7s}  limit")
-    figures: dict = {"eager": eager, "methods": {}}
     ours: dict[str, float] = {}
 
     def all_limits() -> None:  # Guided Grad-CAM adds no pass: 5 single passes + the IG batch
@@ -182,7 +304,8 @@ def main() -> int:
 
     # the gradient and CAM methods that share the first passes; perturbation methods below
     gradient_ids = [m for m in method_ids() if m not in PERTURBATION]
-    for mid in [*gradient_ids, "all"]:
+    chosen = args.methods.split(",") if args.methods else [*gradient_ids, "all"]
+    for mid in chosen:
         methods = gradient_ids if mid == "all" else [mid]
         if mid == "integrated_gradients":
             limit, name, target = lim["batch50"], "1 fwd+bwd over 50 points", TARGETS["ig"]
@@ -203,11 +326,16 @@ def main() -> int:
             f"{mid:22s} {r['ours'] * 1e3:8.1f} {r['limit'] * 1e3:9.1f} {r['ratio']:6.2f} "
             f"{target:7.2f}  {name}  {flag}"
         )
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB (Linux)
+    figures["peak_rss_gb"] = peak
+    print(f"peak RSS of this run: {peak:.2f} GB", flush=True)
     if not args.skip_perturbation:
         figures["perturbation"] = bench_perturbation(
             model, image, x, max(args.repeats // 2, 3), args.rise_masks, paired
         )
-    if args.peers_python:
+    if args.peers_python and {"gradcam", "integrated_gradients"} <= set(ours):
         done = subprocess.run(
             [args.peers_python, str(HERE / "peers.py"), image], capture_output=True, text=True
         )

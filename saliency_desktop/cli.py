@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--output-index", type=int, metavar="N",
                        help="for a model file with several outputs: the one to explain "
                        "(explain and layers; the app takes single-output models)")
+    model.add_argument("--backend", choices=["tensorflow", "jax", "torch"],
+                       help="Keras backend to run the model on (default tensorflow, or "
+                       "SALIENCY_DESKTOP_BACKEND); jax and torch need the [jax]/[torch] extras")
     model.add_argument("--trust-model", action="store_true",
                        help="allow a model file with custom code (Lambda layers, imports, "
                        "a SavedModel graph with file or Python ops) to load: only for files "
@@ -247,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.command != "gui":  # the app sets up its own logging
         _setup_logging(args.verbose)
+    if not _choose_backend(getattr(args, "backend", None)):
+        return EXIT_USAGE
     commands = {
         "gui": cmd_gui,
         "explain": run_explain,
@@ -266,6 +271,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted.")
         return EXIT_INTERRUPTED
+
+
+def _choose_backend(name: str | None) -> bool:
+    """Set KERAS_BACKEND (from --backend or SALIENCY_DESKTOP_BACKEND) before Keras loads."""
+    import os
+
+    from saliency_desktop.engine import BACKEND_ENV, choose_backend
+    from saliency_desktop.engine.types import EngineError
+
+    if name is None and not os.environ.get(BACKEND_ENV):
+        return True  # the default (TensorFlow), or whatever this process already runs
+    try:
+        choose_backend(name)
+    except EngineError as exc:
+        error(str(exc))
+        return False
+    return True
 
 
 def gui_main() -> int:

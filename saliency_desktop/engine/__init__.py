@@ -1,4 +1,5 @@
-"""The saliency engine: pure Python + TensorFlow, no Qt. TensorFlow is imported lazily.
+"""The saliency engine: pure Python + Keras 3 (TensorFlow, JAX or PyTorch), no Qt; the
+frameworks are imported lazily.
 
 from saliency_desktop.engine import load_model, explain
 model = load_model("dog-breeds")
@@ -14,6 +15,10 @@ This module is the engine's public API: code outside `engine/` imports engine na
 nothing else (tests/test_boundaries.py checks it).
 """
 
+from saliency_desktop.engine import backends as _backends
+from saliency_desktop.engine.backends import BACKENDS
+from saliency_desktop.engine.backends import ENV as BACKEND_ENV
+from saliency_desktop.engine.backends import choose as choose_backend
 from saliency_desktop.engine.catalogue import (
     CATALOGUE,
     DEFAULT_MODEL,
@@ -64,7 +69,12 @@ from saliency_desktop.engine.types import (
     Prediction,
 )
 
+_backends.use_env()  # SALIENCY_DESKTOP_BACKEND (no module above imports Keras)
+
 __all__ = [
+    "BACKENDS",
+    "BACKEND_ENV",
+    "choose_backend",
     "BOX_THRESHOLD",
     "Box",
     "LayerActivations",

@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from saliency_desktop.engine import keras_compat
 from saliency_desktop.engine.graph import is_graph_model, operations, relu_spec
 
 _LINEAR = ("linear", "identity", "")
@@ -77,7 +78,7 @@ def activation_kind(op: Any) -> str | None:
     """The non-linearity `op` applies ("relu", "hard_swish", ...), or None for a linear op."""
     import keras
 
-    name = type(op).__name__
+    name = keras_compat.operation_kind(op)
     if not isinstance(op, keras.layers.Layer):
         kind = _ACTIVATION_OPS.get(name)
         return _ALIASES.get(kind, kind) if kind else None
@@ -92,7 +93,10 @@ def activation_kind(op: Any) -> str | None:
 
 
 def _is_multiply(op: Any, n_inputs: int) -> bool:
-    return type(op).__name__ == "Multiply" and n_inputs >= 2
+    import keras
+
+    kind = keras_compat.operation_kind(op)  # the layer, or `x * y` in a graph (keras.ops)
+    return (isinstance(op, keras.layers.Multiply) or kind == "Multiply") and n_inputs >= 2
 
 
 def _passes_through(op: Any, n_inputs: int) -> bool:
@@ -108,12 +112,10 @@ def _passes_through(op: Any, n_inputs: int) -> bool:
 
 def is_gate(op: Any, depth: int = 0) -> bool:
     """True when every use of `op`'s output multiplies another tensor (through scalar ops)."""
-    nodes = list(getattr(op, "_outbound_nodes", []))
+    nodes = keras_compat.consumers(op)
     if not nodes or depth > 4:
         return False
-    for node in nodes:
-        n_inputs = len(node.input_tensors)
-        nxt = node.operation
+    for nxt, n_inputs in nodes:
         if _is_multiply(nxt, n_inputs):
             continue
         if _passes_through(nxt, n_inputs) and is_gate(nxt, depth + 1):

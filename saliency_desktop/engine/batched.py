@@ -9,37 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from saliency_desktop.engine.graph import RunState
-from saliency_desktop.engine.types import EngineError, JobControl
+from saliency_desktop.engine.types import JobControl
 
 if TYPE_CHECKING:
-    from saliency_desktop.engine.passes import PassCache, Runtime
-
-
-def _batch_rerouted(runtime: Runtime, score: str, rule: str) -> Any:
-    """Scores and gradients for a batch of inputs with every ReLU re-routed by `rule`
-    (the noise tunnel over Guided Backpropagation or DeconvNet). Cached on the runtime."""
-    key = ("batch_rerouted", score, rule)
-    if key not in runtime._fns:
-        import tensorflow as tf
-
-        def fn(x: Any, target: Any) -> Any:
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                st = RunState(rule=rule)  # type: ignore[arg-type]
-                probs, logits = runtime._outputs(x, st)
-                s = runtime._score(probs, logits, target, score)
-                total = tf.reduce_sum(s)
-            if not st.overridden:
-                raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
-            return s, tape.gradient(total, x)
-
-        runtime._fns[key] = tf.function(
-            fn,
-            input_signature=[runtime._spec(), tf.TensorSpec([], tf.int32)],
-            autograph=False,
-        )
-    return runtime._fns[key]
+    from saliency_desktop.engine.passes import PassCache
 
 
 def path_integrals(
@@ -92,11 +65,7 @@ def batched_gradients(
     `ctx.progress_span`) and cancel checked between batches. `rule` "guided" or
     "deconv" re-routes every ReLU. Returns S at the n inputs.
     """
-    fn = (
-        ctx.runtime.batch(ctx.score)
-        if rule is None
-        else _batch_rerouted(ctx.runtime, ctx.score, rule)
-    )
+    fn = ctx.runtime.batch(ctx.score, rule)
     size = ctx.model.batch_size
     lo, hi = ctx.progress_span
     scores: list[np.ndarray] = []

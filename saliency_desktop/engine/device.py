@@ -1,4 +1,5 @@
-"""The TensorFlow device: memory growth on GPUs (a desktop app must not take the whole card)."""
+"""The device: memory growth on GPUs with TensorFlow (a desktop app must not take the whole
+card); the JAX and PyTorch devices through their adapters (`engine/backends/`)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,18 @@ def _native_stderr_to_log() -> Iterator[None]:
                 log.debug("TensorFlow start-up output:\n%s", text)
 
 
+def cpu_name() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"CPU ({cpu}, {os.cpu_count()} cores)"
+
+
 @cache
 def configure() -> str:
-    """Import TensorFlow once, turn on GPU memory growth, and name the device in use."""
+    """Name the device in use; on TensorFlow, import it once and turn on GPU memory growth."""
+    from saliency_desktop.engine import backends
+
+    if backends.current() != "tensorflow":
+        return str(backends.adapter().device_name())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _native_stderr_to_log():
         import tensorflow as tf
@@ -56,8 +66,7 @@ def configure() -> str:
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         return f"GPU: {details.get('device_name', gpus[0].name)}"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU ({cpu}, {os.cpu_count()} cores)"
+    return cpu_name()
 
 
 def is_gpu() -> bool:
@@ -72,7 +81,8 @@ def batch_memory_bytes() -> int:
 
 
 def versions() -> dict[str, str]:
-    """Versions of this package, TensorFlow, Keras, numpy and Python, without importing TF."""
+    """Versions of this package, TensorFlow, Keras, numpy and Python (without importing TF), and
+    the backend in use (see `backend_record`)."""
     from saliency_desktop import __version__
 
     out = {"saliency_desktop": __version__}
@@ -89,4 +99,23 @@ def versions() -> dict[str, str]:
                 break
         out[module] = str(version) if version else "not installed"
     out["python"] = platform.python_version()
+    out.update(backend_record())
     return out
+
+
+def backend_record() -> dict[str, str]:
+    """The Keras backend and GPU matmul precision (every JSON record carries them), and the
+    version of the backend's framework when it is not TensorFlow."""
+    from saliency_desktop.engine import backends
+
+    keras = sys.modules.get("keras")
+    name = keras.backend.backend() if keras is not None else backends.requested()
+    record = {"backend": str(name), "matmul_precision": backends.precision_name()}
+    if name != "tensorflow":
+        loaded = sys.modules.get(name)
+        version = getattr(loaded, "__version__", None)
+        if version is None:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                version = metadata.version(name)
+        record[name] = str(version or "not installed")
+    return record

@@ -13,13 +13,18 @@ dropout, batch normalisation, random augmentation and noise layers behave as in 
 
 The user's model is never rebuilt or copied. The only mutation is the temporary swap of a
 layer's fused activation for `linear` during one call (to reach the pre-activation value); it is
-put back in `finally` and happens only while a `tf.function` is traced.
+put back in `finally` and happens only while a pass is traced (or, on PyTorch, run).
+
+It runs on every Keras 3 backend: the ReLU rules are `keras.ops.custom_gradient`, the other
+operations `keras.ops`; the Keras internals it needs are read through `engine/keras_compat.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from saliency_desktop.engine import keras_compat
 
 ReluRule = Literal["guided", "deconv"]
 
@@ -45,25 +50,25 @@ class RunState:
     substitute: Any = None
     derived: dict[int, Any] = field(default_factory=dict)
     crosses_cut: bool = False
+    # path -> a zero tensor added to that layer's output: the gradient w.r.t. it is dS/dA on
+    # every backend (JAX differentiates only with respect to a function's arguments).
+    offsets: dict[str, Any] = field(default_factory=dict)
 
 
 def is_graph_model(layer: Any) -> bool:
     """True for the models this executor can walk (Functional and Sequential)."""
     import keras
 
-    if isinstance(layer, keras.Sequential):
-        return True
-    functional = getattr(keras.src.models.functional, "Functional", None)
-    return functional is not None and isinstance(layer, functional)
+    return isinstance(layer, keras.Sequential) or keras_compat.is_functional(layer)
 
 
 def output_operation(model: Any, index: int = 0) -> Any:
     """The layer that produces the model's output `index`, looking into nested models."""
     import keras
 
-    op = model.outputs[index]._keras_history[0] if hasattr(model, "outputs") else None
+    op = keras_compat.producer(model.outputs[index]) if hasattr(model, "outputs") else None
     while op is not None and is_graph_model(op) and not isinstance(op, keras.Sequential):
-        op = op.outputs[0]._keras_history[0]
+        op = keras_compat.producer(op.outputs[0])
     if op is not None and isinstance(op, keras.Sequential):
         op = op.layers[-1]
     return op
@@ -75,7 +80,7 @@ def final_activation(op: Any) -> str:
 
     if isinstance(op, keras.layers.Softmax):
         return "softmax"
-    if type(op).__name__ == "TFSMLayer":  # a SavedModel graph: its output is taken as it is
+    if keras_compat.is_savedmodel_layer(op):  # a SavedModel graph: its output is taken as it is
         return "opaque"
     name = getattr(getattr(op, "activation", None), "__name__", "linear")
     return name if name in ("softmax", "sigmoid") else "linear"
@@ -91,8 +96,9 @@ def relu_spec(layer: Any) -> tuple[str, float | None, float] | None:
     """
     import keras
 
-    if not isinstance(layer, keras.layers.Layer) and type(layer).__name__ in ("Relu", "Relu6"):
-        return ("activation", 6.0 if type(layer).__name__ == "Relu6" else None, 0.0)
+    kind = keras_compat.operation_kind(layer)
+    if not isinstance(layer, keras.layers.Layer) and kind in ("Relu", "Relu6"):
+        return ("activation", 6.0 if kind == "Relu6" else None, 0.0)
     if isinstance(layer, keras.layers.ReLU):
         if float(layer.negative_slope) != 0.0:
             return None
@@ -107,20 +113,25 @@ def relu_spec(layer: Any) -> tuple[str, float | None, float] | None:
 
 
 def _rerouted(fn: Any, z: Any, rule: ReluRule, cap: float | None, threshold: float) -> Any:
-    """fn(z) forward; backward replaced by the guided (Springenberg 2014) or deconv rule."""
-    import tensorflow as tf
+    """fn(z) forward; backward replaced by the guided (Springenberg 2014) or deconv rule.
 
-    @tf.custom_gradient
+    Written once on `keras.ops.custom_gradient`; the gradient function takes `*args, upstream`
+    (the form all three backends accept: JAX and PyTorch pass the upstream gradient by keyword,
+    TensorFlow positionally)."""
+    from keras import ops
+
+    @ops.custom_gradient
     def relu(z: Any) -> Any:
         y = fn(z)
 
-        def grad(dy: Any) -> Any:
+        def grad(*args: Any, upstream: Any = None) -> Any:
+            dy = upstream if upstream is not None else args[0]
             if rule == "deconv":  # Zeiler & Fergus 2014: ReLU of the incoming gradient
-                return tf.nn.relu(dy)
-            active = z > threshold  # guided: forward active range and positive gradient
+                return ops.relu(dy)
+            active = ops.greater(z, threshold)  # guided: forward active range, positive gradient
             if cap is not None:
-                active = tf.logical_and(active, z < cap)
-            return tf.where(tf.logical_and(active, dy > 0), dy, tf.zeros_like(dy))
+                active = ops.logical_and(active, ops.less(z, cap))
+            return ops.where(ops.logical_and(active, ops.greater(dy, 0)), dy, ops.zeros_like(dy))
 
         return y, grad
 
@@ -143,7 +154,7 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
     if st.substitute is not None and path == st.capture:
         st.derived[id(st.substitute)] = st.substitute
         return st.substitute
-    if getattr(op, "_call_has_training_arg", False):
+    if keras_compat.takes_training(op):
         kwargs["training"] = False  # inference mode: no dropout, augmentation or noise
     if is_graph_model(op):
         y = run_model(op, args[0] if len(args) == 1 else list(args), st, prefix=path + "/")
@@ -161,6 +172,8 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
             y = _rerouted(lambda z: op(z, **kwargs), args[0], st.rule, cap, threshold)
     else:
         y = op(*args, **kwargs)
+    if path in st.offsets:
+        y = y + st.offsets[path]
     if path == st.capture:
         st.captured = y
     if path in st.captures:
@@ -172,13 +185,13 @@ def _call_op(op: Any, prefix: str, st: RunState, *args: Any, **kwargs: Any) -> A
 
 def _track_substitute(st: RunState, inputs: Any, outputs: Any) -> None:
     """Mark `outputs` as derived from the substitute when an input is; note a mixed operation."""
-    import tensorflow as tf
+    import keras
 
-    tensors = [t for t in tf.nest.flatten(inputs) if tf.is_tensor(t)]
+    tensors = [t for t in keras.tree.flatten(inputs) if keras.ops.is_tensor(t)]
     derived = [id(t) in st.derived for t in tensors]
     if any(derived):
         st.crosses_cut = st.crosses_cut or not all(derived)
-        for t in tf.nest.flatten(outputs):
+        for t in keras.tree.flatten(outputs):
             st.derived[id(t)] = t  # kept alive, so an id is never reused during the trace
 
 
@@ -208,7 +221,7 @@ def run_model(model: Any, inputs: Any, st: RunState, prefix: str = "") -> Any:
     def operation_fn(op: Any) -> Any:
         return lambda *a, **kw: _call_op(op, prefix, st, *a, **kw)
 
-    outputs = model._run_through_graph(inputs, operation_fn=operation_fn)
+    outputs = keras_compat.run_through_graph(model, inputs, operation_fn)
     return outputs[0] if isinstance(outputs, list | tuple) and len(outputs) == 1 else outputs
 
 
@@ -234,13 +247,15 @@ def feature_layers(model: Any, prefix: str = "") -> list[tuple[str, tuple[int, i
     `keras.ops` calls in a functional graph (`x + y` in ConvNeXt's blocks) are listed by their
     operation's name (`add_17`).
     """
+    import keras
+
     found: list[tuple[str, tuple[int, int, int]]] = []
     for op in operations(model):
         path = prefix + op.name
         if is_graph_model(op):
             found.extend(feature_layers(op, path + "/"))
             continue
-        if type(op).__name__ == "InputLayer":
+        if isinstance(op, keras.layers.InputLayer):
             continue
         try:
             shape = _feature_shape(op.output)
@@ -254,21 +269,23 @@ def feature_layers(model: Any, prefix: str = "") -> list[tuple[str, tuple[int, i
 def default_cam_layer(model: Any, index: int = 0) -> str | None:
     """The last 4-D feature map on the path to output `index`: walking back from the output, the
     first tensor with spatial size > 1, whether a layer or a `keras.ops` operation produced it."""
+    import keras
+
     queue: list[tuple[Any, str]] = [(model.outputs[index], "")]
     seen: set[int] = set()
     while queue:
         tensor, prefix = queue.pop(0)
-        if id(tensor) in seen or not hasattr(tensor, "_keras_history"):
+        found = keras_compat.history(tensor)
+        if id(tensor) in seen or found is None:
             continue
         seen.add(id(tensor))
-        op, node_index, tensor_index = tensor._keras_history
+        op, node_index, tensor_index = found
         if is_graph_model(op):
             queue.append((op.outputs[tensor_index], prefix + op.name + "/"))
-        elif type(op).__name__ != "InputLayer":
+        elif not isinstance(op, keras.layers.InputLayer):
             if _feature_shape(tensor) is not None:
                 return prefix + op.name
-            node = op._inbound_nodes[node_index]
-            queue.extend((t, prefix) for t in node.input_tensors)
+            queue.extend((t, prefix) for t in keras_compat.node_inputs(op, node_index))
     return None
 
 

@@ -4,8 +4,8 @@ Layer-output bytes are a poor guide on their own (ConvNeXt's `keras.ops` additio
 norms, XLA-free TensorFlow's temporaries): a batch sized from them peaked at three times the
 budget. So IG's first batch is small and measured, and the rest are sized from that:
 
-* on a GPU, TensorFlow's own allocator statistics (`reset_memory_stats`, then the `peak` of
-  `get_memory_info`);
+* on a GPU, the backend's own allocator statistics (TensorFlow's `get_memory_info` peak,
+  JAX's `memory_stats`, PyTorch's `max_memory_allocated`);
 * on a CPU (TensorFlow keeps no statistics there), the process's resident set size sampled
   every 2 ms from `/proc/self/statm` while the batch runs (Linux); elsewhere the growth of
   `ru_maxrss`, the process's peak.
@@ -43,12 +43,9 @@ def _maxrss() -> int:
 
 
 def _on_gpu(fn: Callable[[], Any]) -> tuple[Any, int]:
-    import tensorflow as tf
+    from saliency_desktop.engine import backends
 
-    tf.config.experimental.reset_memory_stats("GPU:0")
-    before = tf.config.experimental.get_memory_info("GPU:0")["current"]
-    result = fn()
-    return result, int(tf.config.experimental.get_memory_info("GPU:0")["peak"] - before)
+    return backends.adapter().gpu_peak(fn)  # the backend's own allocator statistics
 
 
 def _on_cpu(fn: Callable[[], Any]) -> tuple[Any, int]:

@@ -52,10 +52,11 @@ class LoadedModel:
     """A Keras model with what the engine needs to explain it. The model itself is never changed."""
 
     def __init__(self, keras_model: Any, info: ModelInfo, output_index: int = 0) -> None:
-        from saliency_desktop.engine import device
+        from saliency_desktop.engine import device, keras_compat
         from saliency_desktop.engine.passes import Runtime
         from saliency_desktop.engine.registry import list_methods
 
+        keras_compat.probe()  # one clear message if this Keras lacks an internal we use
         self.keras_model = keras_model
         self.output_index = output_index
         self.output_op = graph.output_operation(keras_model, output_index)
@@ -239,6 +240,12 @@ def _check_container(path: Path) -> None:
 def _load_savedmodel(path: Path) -> Any:
     import keras
 
+    if keras.backend.backend() != "tensorflow":
+        raise ModelError(
+            f"{path.name}: a SavedModel folder is a TensorFlow graph and runs only on the "
+            f"TensorFlow backend (this process runs Keras on {keras.backend.backend()}); "
+            "choose --backend tensorflow, or export the model as a .keras file."
+        )
     try:
         layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
         import tensorflow as tf

@@ -1,6 +1,7 @@
 """Compiled forward/backward passes, and the per-request cache that lets methods share them.
 
-One `tf.function` per pass kind, traced once per model and reused:
+One compiled function per pass kind (on the Keras backend in use, see `engine/backends/`),
+traced once per model and reused:
 
 * `plain`: forward + one backward from the score S to the input *and* to the CAM layer's
   activations. It serves the predictions, Vanilla Gradients, Grad-CAM and Grad-CAM++ at once.
@@ -59,13 +60,13 @@ def split_score(score: str) -> tuple[str, int]:
 
 def _minus_contrast(source: Any, target: Any, contrast: Any) -> Any:
     """source[:, target] - source[:, contrast] (a Python int or an int32 tensor; -1: none)."""
-    import tensorflow as tf
+    from keras import ops
 
-    s = tf.gather(source, target, axis=1)
+    s = ops.take(source, target, axis=1)
     if isinstance(contrast, int):
-        return s if contrast < 0 else s - tf.gather(source, contrast, axis=1)
-    other = tf.gather(source, tf.maximum(contrast, 0), axis=1)
-    return s - tf.where(contrast >= 0, other, tf.zeros_like(other))
+        return s if contrast < 0 else s - ops.take(source, contrast, axis=1)
+    other = ops.take(source, ops.maximum(contrast, 0), axis=1)
+    return s - ops.where(contrast >= 0, other, ops.zeros_like(other))
 
 
 @dataclass(frozen=True)
@@ -80,45 +81,62 @@ class PlainPass:
 
 
 class Runtime:
-    """Compiled passes for one loaded model; built lazily and cached by configuration."""
+    """Compiled passes for one loaded model; built lazily and cached by configuration.
+
+    The passes are written on `keras.ops`; the backend's adapter (`engine/backends/`) compiles
+    them and takes their gradients (TensorFlow: `tf.function` + `GradientTape`; JAX: `jax.jit`
+    + `jax.value_and_grad`; PyTorch: eager + `torch.autograd`). dS/dA of a captured layer is
+    the gradient with respect to a zero offset added to its output, on every backend."""
 
     def __init__(self, model: LoadedModel) -> None:
+        from saliency_desktop.engine import backends
+
         self.model = model
+        self.backend = backends.adapter()
         self._fns: dict[tuple[Any, ...], Any] = {}
         self.cam_exact: dict[tuple[Any, ...], bool] = {}
         self.head_cut: dict[tuple[Any, ...], bool] = {}  # see `head`
 
-    def _spec(self) -> Any:
-        import tensorflow as tf
-
+    def _spec(self) -> tuple[tuple[int | None, ...], str]:
         h, w = self.model.info.input_size
-        return tf.TensorSpec([None, h, w, self.model.info.channels], tf.float32)
+        return ((None, h, w, self.model.info.channels), "float32")
+
+    def _layer_shape(self, path: str) -> tuple[int, ...]:
+        return tuple(next(i.shape for i in self.model.info.layers if i.path == path))
+
+    def _compile(self, fn: Any, specs: list[Any], grad: bool = True, batched: bool = False) -> Any:
+        """`fn` compiled by the backend; `batched`: each output is per sample of x."""
+        variables = self.model.keras_model.variables
+        return self.backend.compile(fn, specs, variables, grad=grad, batched=batched)
+
+    def _compile_scored(self, fn: Any, grad: bool = True, batched: bool = False) -> Any:
+        specs = [self._spec(), ((), "int32"), ((), "bool"), ((), "int32")]
+        return self._compile(fn, specs, grad, batched)
 
     def _outputs(self, x: Any, st: RunState) -> tuple[Any, Any]:
         """(probabilities, logits) for the batch x, one column per class (see the module doc)."""
-        import tensorflow as tf
+        from keras import ops
 
         st.output_op = self.model.output_op
         st.skip = frozenset(self.model.activations.gates)
         out = run_model(self.model.keras_model, x, st)
         if isinstance(out, list | tuple):
             out = out[self.model.output_index]
-        out = tf.reshape(out, [tf.shape(out)[0], -1])
+        out = _flat(out)
         kind = self.model.info.final_activation
         # a SavedModel's single output is taken as a sigmoid probability (what such heads export)
         sigmoid = kind == "sigmoid" or (kind == "opaque" and self.model.binary)
-        logits = st.logits if st.logits is not None else out
-        logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
+        logits = _flat(st.logits) if st.logits is not None else out
         if sigmoid and st.logits is None:  # a sigmoid we could not open: its logit from p
-            p = tf.clip_by_value(out, 1e-7, 1.0 - 1e-7)
-            logits = tf.math.log(p) - tf.math.log1p(-p)
+            p = ops.clip(out, 1e-7, 1.0 - 1e-7)
+            logits = ops.log(p) - ops.log1p(-p)
         if self.model.binary:  # class 0 = complement (-z), class 1 = the output (z)
-            logits = tf.concat([-logits, logits], axis=1)
-            return tf.sigmoid(logits), logits
+            logits = ops.concatenate([-logits, logits], axis=1)
+            return ops.sigmoid(logits), logits
         if sigmoid:  # multi-label: each class its own sigmoid probability
             return out, logits
         if kind == "linear":
-            out = tf.nn.softmax(logits)  # outputs are logits: show (and explain) softmax of them
+            out = ops.softmax(logits)  # outputs are logits: show (and explain) softmax of them
         return out, logits
 
     @staticmethod
@@ -126,37 +144,22 @@ class Runtime:
         """S for `target`: `use_prob` is a bool tensor (one trace for both scores) with `contrast`
         an int32 tensor (-1: none), or the score spec, "logit", "probability" or "logit vs B"
         (passes whose cache key holds the score). With a contrast class B, S = S_target - S_B."""
-        import tensorflow as tf
+        from keras import ops
 
         if isinstance(use_prob, str):
             base, contrast = split_score(use_prob)
             source = probs if base == "probability" else logits
             return _minus_contrast(source, target, contrast)
-        return _minus_contrast(tf.where(use_prob, probs, logits), target, contrast)
+        return _minus_contrast(ops.where(use_prob, probs, logits), target, contrast)
 
     @staticmethod
     def _with_score(fn: Any, score: str) -> Any:
         """`fn(x, target)` for one score spec, its kind and contrast class passed as tensors (no
         new trace per score or contrast)."""
-        import tensorflow as tf
-
         base, contrast = split_score(score)
-        use_prob = tf.constant(base == "probability")
-        against = tf.constant(contrast, tf.int32)
+        use_prob = np.bool_(base == "probability")
+        against = np.int32(contrast)
         return lambda x, target: fn(x, target, use_prob, against)
-
-    @staticmethod
-    def _compile(fn: Any, spec: Any) -> Any:
-        import tensorflow as tf
-
-        scalar = tf.TensorSpec([], tf.int32)
-        signature = [spec, scalar, tf.TensorSpec([], tf.bool), scalar]
-        compiled = tf.function(fn, input_signature=signature, autograph=False)
-        # One function per pass kind and layer, each traced exactly once (the signature is
-        # fixed); TensorFlow counts traces per Python code object, so several such functions
-        # would read as "retracing" in its warning. Nothing here can retrace.
-        compiled._omit_frequent_tracing_warning = True
-        return compiled
 
     @staticmethod
     def single_key(
@@ -174,54 +177,67 @@ class Runtime:
         """
         key = self.single_key(rule, capture, score, with_grad)
         if key not in self._fns:
-            import tensorflow as tf
+            from keras import ops
+
+            captures = [capture] if capture and with_grad else []
 
             def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    st = RunState(capture=capture, rule=rule)  # type: ignore[arg-type]
+                st = RunState(capture=capture, rule=rule)  # type: ignore[arg-type]
+
+                def forward(x: Any, offsets: list[Any]) -> tuple[Any, Any]:
+                    st.offsets = dict(zip(captures, offsets, strict=True))
                     probs, logits = self._outputs(x, st)
-                    t = tf.where(target < 0, tf.cast(tf.argmax(probs[0]), tf.int32), target)
+                    t = ops.where(target < 0, ops.cast(ops.argmax(probs[0]), "int32"), target)
                     s = self._score(probs, logits, t, use_prob, contrast)
-                    total = tf.reduce_sum(s)
+                    return ops.sum(s), (probs, logits, t, s, *([st.captured] if captures else []))
+
+                if not with_grad:
+                    return forward(x, [])[1]
+                aux, grads = self.backend.value_and_grad(
+                    forward, x, [self._layer_shape(c) for c in captures]
+                )
                 if rule is not None and not st.overridden:
                     raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
                 self.cam_exact[key] = capture is not None and not st.relu_after_capture
-                if not with_grad:
-                    return probs, logits, t, s
-                sources = [x] + ([st.captured] if capture else [])
-                grads = tape.gradient(total, sources)
-                extra = (st.captured, grads[1]) if capture else ()
-                return (probs, logits, t, s, grads[0], *extra)
+                extra = (aux[4], grads[1]) if captures else ()
+                return (*aux[:4], grads[0], *extra)
 
-            self._fns[key] = self._compile(fn, self._spec())
+            self._fns[key] = self._compile_scored(fn, grad=with_grad)
         return self._with_score(self._fns[key], score)
 
-    def batch(self, score: str) -> Any:
-        """Scores and gradients for a batch of inputs (IG path points)."""
-        key = ("batch",)
+    def batch(self, score: str, rule: str | None = None) -> Any:
+        """Scores and gradients for a batch of inputs (IG path points); `rule` "guided" or
+        "deconv" re-routes every ReLU (the noise tunnel over those methods)."""
+        key = ("batch",) if rule is None else ("batch", rule)
         if key not in self._fns:
-            import tensorflow as tf
 
             def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    probs, logits = self._outputs(x, RunState())
-                    s = self._score(probs, logits, target, use_prob, contrast)
-                    total = tf.reduce_sum(s)
-                return s, tape.gradient(total, x)
+                from keras import ops
 
-            self._fns[key] = self._compile(fn, self._spec())
+                st = RunState(rule=rule)  # type: ignore[arg-type]
+
+                def forward(x: Any, offsets: list[Any]) -> tuple[Any, Any]:
+                    probs, logits = self._outputs(x, st)
+                    s = self._score(probs, logits, target, use_prob, contrast)
+                    return ops.sum(s), s
+
+                s, grads = self.backend.value_and_grad(forward, x, [])
+                if rule is not None and not st.overridden:
+                    raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
+                return s, grads[0]
+
+            self._fns[key] = self._compile_scored(fn, batched=True)
         return self._with_score(self._fns[key], score)
 
     def trace_batch(self) -> None:
-        """Trace the batch pass now (without running it)."""
+        """Trace the batch pass now (without running it), where the backend traces ahead."""
         self.batch("logit")
-        self._fns[("batch",)].get_concrete_function()
+        if self.backend.NAME == "tensorflow":
+            self.backend.trace(self._fns[("batch",)], ())
 
     def tracing_count(self) -> int:
         """Traces of all compiled passes so far (a test checks settings never add one)."""
-        return sum(int(f.experimental_get_tracing_count()) for f in self._fns.values())
+        return sum(self.backend.tracing_count(f) for f in self._fns.values())
 
     def forward(self, score: str) -> Any:
         """Scores S and the target's probability P for a batch of inputs, forward only
@@ -234,28 +250,21 @@ class Runtime:
                 s = self._score(probs, logits, target, use_prob, contrast)
                 return s, _minus_contrast(probs, target, contrast)
 
-            self._fns[key] = self._compile(fn, self._spec())
+            self._fns[key] = self._compile_scored(fn, grad=False, batched=True)
         return self._with_score(self._fns[key], score)
 
     def probabilities(self) -> Any:
         """The model's class probabilities for a batch of inputs (data-set predictions)."""
         key = ("probabilities",)
         if key not in self._fns:
-            import tensorflow as tf
-
-            self._fns[key] = tf.function(
-                lambda x: self._outputs(x, RunState())[0],
-                input_signature=[self._spec()],
-                autograph=False,
+            self._fns[key] = self._compile(
+                lambda x: self._outputs(x, RunState())[0], [self._spec()], grad=False, batched=True
             )
         return self._fns[key]
 
-    def layer_spec(self, path: str) -> Any:
-        """The TensorSpec of a batch of the feature layer `path`'s outputs."""
-        import tensorflow as tf
-
-        shape = next(i.shape for i in self.model.info.layers if i.path == path)
-        return tf.TensorSpec([None, *shape], tf.float32)
+    def layer_spec(self, path: str) -> tuple[tuple[int | None, ...], str]:
+        """The spec of a batch of the feature layer `path`'s outputs."""
+        return ((None, *self._layer_shape(path)), "float32")
 
     def head(self, capture: str, score: str) -> Any:
         """(S, P) for variants of activations given at the layer `capture`:
@@ -264,13 +273,13 @@ class Runtime:
         The model runs with `a * factors` in place of the layer's output. When the layer is a
         cut vertex (nothing computed before it reaches the output except through it),
         `head_cut[key]` is True after tracing: x may then be one image, and the layers before
-        `capture` feed nothing the outputs need, so the traced graph prunes them (only the head
-        runs). When it is not (a skip connection crosses the layer), x must have the batch size
-        of `a * factors` and the run is a full forward with the substitution.
+        `capture` feed nothing the outputs need, so the compiled pass prunes them (only the
+        head runs; on PyTorch, which runs eagerly, the layers before still run). When it is not
+        (a skip connection crosses the layer), x must have the batch size of `a * factors` and
+        the run is a full forward with the substitution.
         """
         key = ("head", capture, score)
         if key not in self._fns:
-            import tensorflow as tf
 
             def fn(x: Any, a: Any, factors: Any, target: Any) -> Any:
                 st = RunState(capture=capture, substitute=a * factors)
@@ -281,17 +290,16 @@ class Runtime:
                 s = self._score(probs, logits, target, score)
                 return s, _minus_contrast(probs, target, split_score(score)[1])
 
-            compiled = tf.function(
-                fn,
-                input_signature=[
-                    self._spec(),
-                    self.layer_spec(capture),
-                    tf.TensorSpec([None, None, None, None], tf.float32),
-                    tf.TensorSpec([], tf.int32),
-                ],
-                autograph=False,
+            specs = [self._spec(), self.layer_spec(capture), ((None,) * 4, "float32")]
+            compiled = self._compile(fn, [*specs, ((), "int32")], grad=False)
+            h, w = self.model.info.input_size
+            example = (
+                np.zeros((1, h, w, self.model.info.channels), np.float32),
+                np.zeros((1, *self._layer_shape(capture)), np.float32),
+                np.ones((1, 1, 1, 1), np.float32),
+                np.int32(0),
             )
-            compiled.get_concrete_function()  # trace now: head_cut is known from here on
+            self.backend.trace(compiled, example)  # head_cut is known from here on
             self._fns[key] = compiled
         return self._fns[key]
 
@@ -300,37 +308,49 @@ class Runtime:
         fn(x, target) -> (S, A_1..A_n, dS/dA_1..dS/dA_n)."""
         key = ("multi", layers, score)
         if key not in self._fns:
-            import tensorflow as tf
+            from keras import ops
 
             def fn(x: Any, target: Any) -> Any:
-                with tf.GradientTape() as tape:
-                    st = RunState(captures=layers)
+                st = RunState(captures=layers)
+
+                def forward(x: Any, offsets: list[Any]) -> tuple[Any, Any]:
+                    st.offsets = dict(zip(layers, offsets, strict=True))
                     probs, logits = self._outputs(x, st)
                     s = self._score(probs, logits, target, score)
-                    total = tf.reduce_sum(s)
-                acts = [st.captured_many[p] for p in layers]
-                return (s, *acts, *tape.gradient(total, acts))
+                    return ops.sum(s), (s, *[st.captured_many[p] for p in layers])
 
-            self._fns[key] = tf.function(
-                fn,
-                input_signature=[self._spec(), tf.TensorSpec([], tf.int32)],
-                autograph=False,
-            )
+                aux, grads = self.backend.value_and_grad(
+                    forward, x, [self._layer_shape(p) for p in layers]
+                )
+                return (*aux, *grads[1:])
+
+            self._fns[key] = self._compile(fn, [self._spec(), ((), "int32")])
         return self._fns[key]
 
     def capture(self, layers: tuple[str, ...]) -> Any:
         """Forward only: (probabilities, *outputs of `layers`) for a batch (Neurons browser)."""
         key = ("capture", layers)
         if key not in self._fns:
-            import tensorflow as tf
 
             def fn(x: Any) -> Any:
                 st = RunState(captures=layers)
                 probs, _ = self._outputs(x, st)
                 return (probs, *[st.captured_many[name] for name in layers])
 
-            self._fns[key] = tf.function(fn, input_signature=[self._spec()], autograph=False)
+            self._fns[key] = self._compile(fn, [self._spec()], grad=False, batched=True)
         return self._fns[key]
+
+
+def _flat(t: Any) -> Any:
+    """(batch, -1) of a tensor whose non-batch shape is static (a classifier's output)."""
+    from keras import ops
+
+    n = 1
+    for d in t.shape[1:]:
+        if d is None:
+            return ops.reshape(t, (ops.shape(t)[0], -1))
+        n *= int(d)
+    return ops.reshape(t, (-1, n))
 
 
 class PassCache:

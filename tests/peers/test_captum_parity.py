@@ -4,6 +4,7 @@ Captum from our seeded generators, so the comparison is exact, not in expectatio
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from PIL import Image
 
 from saliency_desktop.engine import explain
 from saliency_desktop.engine.methods.noise_tunnel import sample_noise
-from tests.peers.conftest import require, run_torch_side
+from tests.peers.conftest import require, run_torch_side, tiny_relu_cnn
 
 TARGET = 2
 N_NOISE = 12
@@ -67,6 +68,9 @@ def setup(peer_setup: dict[str, Any]) -> dict[str, Any]:
         },
         "guided_backprop_keras": {"method": "GuidedBackprop"},
     }
+    relu_model, relu_path = relu_only(tmp)
+    for name in ("GuidedBackprop", "Deconvolution"):
+        jobs[name] = {"method": name, "replica": True, "model": str(relu_path)}
     theirs = run_torch_side(
         tmp,
         peer_setup["path"],
@@ -78,7 +82,19 @@ def setup(peer_setup: dict[str, Any]) -> dict[str, Any]:
         index=index,
         alpha=alpha,
     )
-    return {**peer_setup, "theirs": theirs, "references": str(refs)}
+    return {**peer_setup, "theirs": theirs, "references": str(refs), "relu_model": relu_model}
+
+
+def relu_only(tmp: Path) -> tuple[Any, Path]:
+    """The plain-ReLU tiny CNN, saved, and wrapped for our engine."""
+    import keras
+
+    from saliency_desktop.engine.models import from_keras
+
+    keras_model = tiny_relu_cnn(keras)
+    keras_model.save(tmp / "tiny_relu.keras")
+    model = from_keras(keras_model, preprocessing="unit", labels=list("abcd"))
+    return model, tmp / "tiny_relu.keras"
 
 
 def ours(setup: dict[str, Any], method: str, **params: Any) -> Any:
@@ -143,7 +159,7 @@ def test_gradient_shap_is_expected_gradients(setup):
 
 
 def test_captum_guided_backprop_needs_torch_relu_modules(setup):
-    """Why guided backprop is compared on a torch replica (test_guided_replica below): Captum
+    """Why guided backprop is compared on a torch replica (test_guided_and_deconv below): Captum
     hooks torch.nn.ReLU modules, and a Keras model's ReLUs are Keras layers, so on the Keras
     module Captum's GuidedBackprop silently returns the plain gradient."""
     np.testing.assert_allclose(
@@ -151,3 +167,13 @@ def test_captum_guided_backprop_needs_torch_relu_modules(setup):
     )
     guided = ours(setup, "guided_backprop").attributions
     assert np.abs(guided - setup["theirs"]["saliency"]).max() > 1e-3 * np.abs(guided).max()
+
+
+@pytest.mark.parametrize(("method", "key"), [("guided_backprop", "GuidedBackprop"),
+                                             ("deconvnet", "Deconvolution")])  # fmt: skip
+def test_guided_and_deconv_on_a_torch_replica(setup, method, key):
+    """Captum's GuidedBackprop and Deconvolution on a torch.nn.Sequential holding the same
+    weights as a plain-ReLU Keras CNN (nn.ReLU modules, which Captum hooks) against ours on the
+    Keras model."""
+    mine = explain(setup["relu_model"], setup["image"], methods=[method], target=TARGET)
+    assert_same(mine.methods[method].attributions, setup["theirs"][key])

@@ -61,6 +61,20 @@ def method_colours(methods: Sequence[str]) -> dict[str, Any]:
     return {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
 
 
+def line_style(i: int) -> str:
+    """Solid for the first 20 methods (tab20's colours), dashed when the colours repeat."""
+    return "-" if i < 20 else "--"
+
+
+def _legend(ax: Any, n: int) -> None:
+    """Inside the axes for a few methods; for many (15+), below the axes in three columns."""
+    if n <= 10:
+        ax.legend(fontsize=_PT - 1.5, frameon=False, loc="best")
+    else:
+        ax.legend(fontsize=_PT - 1.5, frameon=False, loc="upper center", ncol=3,
+                  bbox_to_anchor=(0.5, -0.2), borderaxespad=0.0)  # fmt: skip
+
+
 def _curves(rows: Sequence[Row], mid: str, metric: str, name: str) -> np.ndarray | None:
     ys = [
         ev.results[mid][metric].curves[name].y
@@ -88,14 +102,15 @@ def _band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any) -> None:
 
 def draw_curves(ax: Any, rows: Sequence[Row], metric: str, colours: dict[str, Any]) -> None:
     """Mean P curve per method (and its 95 % band), the mean AUC in the legend."""
-    for mid, colour in colours.items():
+    for i, (mid, colour) in enumerate(colours.items()):
         ys = _curves(rows, mid, metric, metric)
         if ys is None:
             continue
         x = _curve_x(rows, mid, metric, metric)
         mean = ys.mean(axis=0)
         aucs = [ev.scores(mid)[f"{metric}_auc"] for _, ev, _ in rows if mid in ev.results]
-        ax.plot(x, mean, color=colour, lw=1.3, label=f"{method_label(mid)} ({np.mean(aucs):.3f})")
+        label = f"{method_label(mid)} ({np.mean(aucs):.3f})"
+        ax.plot(x, mean, color=colour, lw=1.3, ls=line_style(i), label=label)
         _band(ax, x, ys, colour)
     better = "lower" if metric == "deletion" else "higher"
     ax.set_title(f"{metric.capitalize()} (AUC in legend; {better} is better)", fontsize=_PT + 1)
@@ -106,7 +121,7 @@ def draw_curves(ax: Any, rows: Sequence[Row], metric: str, colours: dict[str, An
     ax.set_ylim(0, 1.02)
     ax.tick_params(labelsize=_PT - 1)
     ax.grid(alpha=0.3, lw=0.5)
-    ax.legend(fontsize=_PT - 1.5, frameon=False, loc="best")
+    _legend(ax, len(colours))
 
 
 def draw_score_bars(ax: Any, rows: Sequence[Row], score: str, methods: Sequence[str],
@@ -134,7 +149,7 @@ def draw_score_bars(ax: Any, rows: Sequence[Row], score: str, methods: Sequence[
 def draw_similarity(ax: Any, rows: Sequence[Row], name: str, colours: dict[str, Any]) -> None:
     """Similarity to the original map as layers are randomised (cascading, output first)."""
     layers: list[str] = []
-    for mid, colour in colours.items():
+    for i, (mid, colour) in enumerate(colours.items()):
         ys = _curves(rows, mid, "randomization", name)
         if ys is None:
             continue
@@ -144,7 +159,8 @@ def draw_similarity(ax: Any, rows: Sequence[Row], name: str, colours: dict[str, 
                 break
         mean = ys.mean(axis=0)
         x = np.arange(len(mean))
-        ax.plot(x, mean, "o-", color=colour, ms=3, lw=1.2, label=method_label(mid))
+        ax.plot(x, mean, marker="o", ls=line_style(i), color=colour, ms=3, lw=1.2,
+                label=method_label(mid))  # fmt: skip
         _band(ax, x, ys, colour)
     ax.set_xticks(np.arange(len(layers)), layers, rotation=35, ha="right", fontsize=_PT - 1.5)
     if name == "spearman":
@@ -196,10 +212,11 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     ncols = 4
     score_rows = -(-len(scores) // ncols)
     bar_h = 0.6 + 0.17 * len(methods)
+    legend_h = 0.0 if len(methods) <= 10 else 0.8 + 0.16 * -(-len(methods) // 3)  # below
     heights = {
-        "curves": 3.4 if pixel else 0.0,
+        "curves": 3.4 + legend_h if pixel else 0.0,
         "bars": score_rows * bar_h,
-        "similarity": 3.4 if "randomization" in metrics else 0.0,
+        "similarity": 3.4 + legend_h if "randomization" in metrics else 0.0,
         "maps": (0.9 + 1.25 * len(methods)) if "randomization" in metrics else 0.0,
     }
     parts = [k for k, h in heights.items() if h > 0]
@@ -227,7 +244,7 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
             axes = sub.subplots(1, 2)
             draw_similarity(axes[0], rows, "spearman", colours)
             draw_similarity(axes[1], rows, "ssim", colours)
-            axes[1].legend(fontsize=_PT - 1.5, frameon=False, loc="upper right")
+            _legend(axes[1], len(colours))
         else:
             draw_randomised_maps(sub, rows[0], methods)
     return fig

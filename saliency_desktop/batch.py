@@ -13,27 +13,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from saliency_desktop.cli_common import (  # also the commands' import
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PROG,
+    UsageError,
+    csv_list,
+    error,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from saliency_desktop.engine.models import LoadedModel
+    from saliency_desktop.engine import LoadedModel
     from saliency_desktop.engine.types import Explanation
 
 log = logging.getLogger("saliency_desktop.cli")
-
-PROG = "saliency-desktop"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def csv_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def method_param(text: str) -> tuple[str, str, Any]:
     """`ID.NAME=VALUE` -> (method id, parameter name, value of the declared kind) for --param."""
     import argparse
 
-    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.engine import get_method
     from saliency_desktop.engine.types import EngineError
 
     key, sep, raw = text.partition("=")
@@ -77,23 +80,51 @@ def refuse_planned(planned: Sequence[Path], force: bool) -> None:
         raise UsageError(str(exc)) from None
 
 
-class UsageError(Exception):
-    """Bad arguments found after parsing (exit status 2); the message is one line."""
-
-
-def error(message: str) -> None:
-    """One line on stderr, through tqdm so that a progress bar is not torn."""
+def image_bar(total: int) -> Any:
+    """The progress bar of a batch command on stderr, one unit an image (off when not a tty)."""
     from tqdm import tqdm
 
-    tqdm.write(f"{PROG}: {message}", file=sys.stderr)
+    return tqdm(
+        total=total,
+        unit="image",
+        file=sys.stderr,
+        disable=None,
+        delay=0.5,
+        leave=False,
+        bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]{postfix}",
+    )
+
+
+def image_progress(bar: Any, i: int, name: str) -> Callable[[float, str], None]:
+    """The engine's progress callback for image `i`: the fraction within it, then its step."""
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = i + fraction
+        bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
+        bar.refresh()
+
+    return progress
+
+
+def batch_summary(verb: str, ok: int, failed: int, total: int, out: Path) -> int:
+    """The last line of a batch command, and its exit status."""
+    tail = f"; {failed} failed." if failed else "."
+    error(f"{ok} of {total} image(s) {verb} into {out}{tail}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def batch_interrupted(bar: Any, finished: int, total: int) -> int:
+    """Ctrl+C in a batch command: close the bar, say how far it got (exit status 130)."""
+    bar.close()
+    error(f"interrupted after {finished} of {total} image(s); every file written is complete.")
+    return EXIT_INTERRUPTED
 
 
 def load_model_or_fail(spec: str, args: argparse.Namespace) -> LoadedModel:
     """The loaded model; an engine error becomes a UsageError (exit status 2, one line)."""
     from tqdm import tqdm
 
-    from saliency_desktop.engine import load_model
-    from saliency_desktop.engine.catalogue import CATALOGUE
+    from saliency_desktop.engine import CATALOGUE, load_model
     from saliency_desktop.engine.types import EngineError
 
     if spec in CATALOGUE and (args.preprocessing or args.labels):
@@ -137,7 +168,7 @@ def collect_images(inputs: Sequence[str], exclude: Path | None = None) -> list[P
     Files under `exclude` (the output folder) are skipped in walks, so a second run does not
     explain the first run's figures.
     """
-    from saliency_desktop.engine.images import is_image_name
+    from saliency_desktop.engine import is_image_name
 
     skip = exclude.resolve() if exclude is not None else None
     found: list[Path] = []
@@ -165,7 +196,7 @@ def collect_images(inputs: Sequence[str], exclude: Path | None = None) -> list[P
 
 
 def _check_explain_args(args: argparse.Namespace) -> None:
-    from saliency_desktop.engine.registry import method_ids
+    from saliency_desktop.engine import method_ids
     from saliency_desktop.render.report import FORMATS, check_colormap
 
     bad = [f for f in args.format if f not in FORMATS]
@@ -191,10 +222,9 @@ def _check_explain_args(args: argparse.Namespace) -> None:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
 
 
-def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
+def check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
     """Methods to run and the target index, checked once against the model (UsageError)."""
-    from saliency_desktop.engine.explainer import resolve_layer
-    from saliency_desktop.engine.registry import get_method, method_ids
+    from saliency_desktop.engine import get_method, method_ids, resolve_layer
     from saliency_desktop.engine.types import EngineError
 
     unavailable = model.info.unavailable
@@ -223,30 +253,29 @@ def _check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[lis
     return methods, target
 
 
-def _explain_one(
-    model: LoadedModel,
+def write_explanation(
+    e: Explanation,
     path: Path,
     base: Path,
     args: argparse.Namespace,
-    params: dict[str, Any],
     style: dict[str, Any],
     settings: dict[str, Any],
-    progress: Callable[[float, str], None],
 ) -> Explanation:
-    """Explain one image and write its .npz, .json and report figure(s)."""
-    from saliency_desktop.engine import explain
+    """Write one image's .npz, .json and report figure(s) (atomic; --force as given); returns
+    `e` as written: with the --boxes scores, added here (in the driver, for --ray too)."""
+    from saliency_desktop.cli_boxes import annotate
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 
-    e = explain(model, path, progress=progress, **params)
     extra = {"image": {"path": str(path.resolve())}, "settings": settings}
+    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
     write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
     report = base.with_name(base.name + "_report")
     render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
     return e
 
 
-def _failure(path: Path, exc: Exception) -> str:
+def failure_line(path: Path, exc: Exception) -> str:
     """The one line shown for an image that failed."""
     from saliency_desktop.engine.types import EngineError
     from saliency_desktop.render.export import OutputExistsError
@@ -259,26 +288,37 @@ def _failure(path: Path, exc: Exception) -> str:
     return f"{path}: unexpected {type(exc).__name__}: {exc} (--verbose shows the traceback)."
 
 
-def run_explain(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from saliency_desktop.render import maps
+def batch_inputs(
+    args: argparse.Namespace, verb: str
+) -> tuple[Path, list[Path], list[str], list[str]]:
+    """(output folder, images, their output names, formats) of a batch command's arguments;
+    no image at all is a UsageError ("No image to <verb>.")."""
     from saliency_desktop.render.export import output_names
+
+    images = collect_images(args.inputs, exclude=args.out)
+    if not images:
+        raise UsageError(f"No image to {verb}.")
+    return args.out, images, output_names(images), list(dict.fromkeys(args.format))
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from saliency_desktop.cluster import check_cluster_args
+    from saliency_desktop.compute import explain_image
+    from saliency_desktop.render import maps
     from saliency_desktop.render.figures import grid_row
 
     _check_explain_args(args)
-    out: Path = args.out
-    images = collect_images(args.inputs, exclude=out)
-    if not images:
-        raise UsageError("No image to explain.")
-    names = output_names(images)
-    formats = list(dict.fromkeys(args.format))
+    check_cluster_args(args)
+    out, images, names, formats = batch_inputs(args, "explain")
     planned = [out / f"{n}.{ext}" for n in names for ext in ("npz", "json")]
     planned += [out / f"{n}_report.{fmt}" for n in names for fmt in formats]
     planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
-    methods, target = _check_model_args(model, args)
+    methods, target = check_model_args(model, args)
+    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+
+    prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = dict(
         cmap=args.colormap or maps.DEFAULT_CMAP,
@@ -304,6 +344,7 @@ def run_explain(args: argparse.Namespace) -> int:
         rule=args.ig_method,
         baseline=args.baseline,
         seed=args.seed,
+        contrast=args.contrast_index,
     )
     if getattr(args, "ig_backend", None):
         params["backend"] = args.ig_backend
@@ -312,57 +353,60 @@ def run_explain(args: argparse.Namespace) -> int:
         ig = per_method.setdefault("integrated_gradients", {})
         ig.setdefault("n_steps", args.ig_steps)  # an explicit --param wins, as before
     params["params"] = per_method
-    rows: list[tuple[str, Explanation]] = []  # kept for the grid
+    rows: dict[int, tuple[str, Explanation]] = {}  # kept for the grid, by input index
     ok = failed = 0
-    bar = tqdm(
-        total=len(images),
-        unit="image",
-        file=sys.stderr,
-        disable=None,
-        delay=0.5,
-        leave=False,
-        bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]{postfix}",
-    )
+
+    def fail(i: int, exc: BaseException) -> None:
+        nonlocal failed
+        log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
+        error(failure_line(images[i], exc))
+        failed += 1
+
+    def deliver(i: int, e: Explanation) -> None:
+        nonlocal ok
+        try:
+            e = write_explanation(e, images[i], out / names[i], args, style, settings)
+        except Exception as exc:  # one line for the user
+            fail(i, exc)
+            return
+        ok += 1
+        if args.grid:
+            rows[i] = (images[i].name, grid_row(e, keep_attributions=args.rgb_gradients))
+
+    bar = image_bar(len(images))
     try:
-        for i, (path, name) in enumerate(zip(images, names, strict=True)):
+        if getattr(args, "ray", None):
+            from saliency_desktop.cluster.driver import run_on_ray
 
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
+            run_on_ray(args, model, images, ("explain", {"params": params}), deliver, fail, bar)
+        else:
+            for i, (path, name) in enumerate(zip(images, names, strict=True)):
+                progress = image_progress(bar, i, name)
+                progress(0.0, "")
+                try:
+                    e = explain_image(model, path, params, progress)
+                except Exception as exc:
+                    fail(i, exc)
+                else:
+                    deliver(i, e)
+                bar.n = i + 1
                 bar.refresh()
-
-            progress(0.0, "")
-            try:
-                e = _explain_one(model, path, out / name, args, params, style, settings, progress)
-                ok += 1
-                if args.grid:
-                    rows.append((path.name, grid_row(e, keep_attributions=args.rgb_gradients)))
-            except Exception as exc:  # one line for the user, the traceback with --verbose
-                log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
-                failed += 1
-            bar.n = i + 1
-            bar.refresh()
         bar.close()
         if args.grid and rows:
             from saliency_desktop.render.figures import render_grid
 
+            ordered = [rows[i] for i in sorted(rows)]  # input order, however results arrived
             render_grid(
-                [e for _, e in rows],
+                [e for _, e in ordered],
                 out / "grid",
-                [n for n, _ in rows],
+                [n for n, _ in ordered],
                 formats,
                 args.dpi,
                 force=args.force,
                 **style,
             )
     except KeyboardInterrupt:
-        bar.close()
-        error(
-            f"interrupted after {ok + failed} of {len(images)} image(s); "
-            "every file written is complete."
-        )
-        return EXIT_INTERRUPTED
-    tail = f"; {failed} failed." if failed else "."
-    error(f"{ok} of {len(images)} image(s) explained into {out}{tail}")
-    return EXIT_FAILED if failed else EXIT_OK
+        return batch_interrupted(bar, ok + failed, len(images))
+    if (line := localization_summary(args)) is not None:
+        error(line)
+    return batch_summary("explained", ok, failed, len(images), out)

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from saliency_desktop import __version__
-from saliency_desktop.batch import (
+from saliency_desktop.batch import load_model_or_fail, method_param, run_explain
+from saliency_desktop.cli_activations import add_commands as add_activation_commands
+from saliency_desktop.cli_activations import run_activations
+from saliency_desktop.cli_common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -26,16 +29,17 @@ from saliency_desktop.batch import (
     UsageError,
     csv_list,
     error,
-    load_model_or_fail,
-    method_param,
-    run_explain,
 )
+from saliency_desktop.cluster import add_cluster_arguments
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
 log = logging.getLogger("saliency_desktop.cli")
 
-COMMANDS = ("gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes")
+COMMANDS = (
+    "gui", "explain", "evaluate", "predict", "models", "methods", "layers", "classes",
+    "activations",
+)  # fmt: skip
 
 
 class _StderrHandler(logging.Handler):
@@ -85,13 +89,15 @@ def _percentile(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from saliency_desktop.engine.catalogue import CATALOGUE, DEFAULT_MODEL
-    from saliency_desktop.engine.models import PREPROCESSING
-    from saliency_desktop.engine.registry import get_method, method_ids
+    from saliency_desktop.engine import (
+        CATALOGUE,
+        DEFAULT_MODEL,
+        PREPROCESSING,
+        get_method,
+    )
     from saliency_desktop.render import maps
 
-    method_ids()  # registers the methods in their display order before importing one of them
-    from saliency_desktop.engine.methods.integrated import BASELINES, RULES
+    ig_params = {p.name: p for p in get_method("integrated_gradients").info.params}
 
     model_spec = f"catalogue id ({', '.join(CATALOGUE)}) or model file"
     model_help = f"{model_spec} (default {DEFAULT_MODEL})"
@@ -158,12 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     ig.add_argument("--ig-steps", type=_steps, metavar="auto|N",
                     help="points on the path; auto (the default) adds points until the "
                     "completeness gap is within the tolerance (5 %%, at most 1024)")
-    ig.add_argument("--ig-method", choices=RULES, default="gausslegendre",
-                    help="integration rule (default gausslegendre)")
-    ig.add_argument("--baseline", choices=BASELINES, default="black", help="default black")
+    rule, baseline = ig_params["rule"], ig_params["baseline"]
+    ig.add_argument("--ig-method", choices=rule.choices, default=rule.default,
+                    help=f"integration rule (default {rule.default})")
+    ig.add_argument("--baseline", choices=baseline.choices, default=baseline.default,
+                    help=f"default {baseline.default}")
     ig.add_argument("--seed", type=int, default=0,
                     help="seed of the noise baseline and of every sampling method (default 0)")
-    ig_params = {p.name: p for p in get_method("integrated_gradients").info.params}
     if "backend" in ig_params:  # optional implementations (e.g. alibi's)
         ig.add_argument("--ig-backend", choices=ig_params["backend"].choices,
                         help=f"implementation (default {ig_params['backend'].default})")
@@ -189,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--dpi", type=_positive_int, default=300, help="default 300")
     fig.add_argument("--grid", action="store_true",
                      help="also write grid.<format>: a row per image, a column per method")
+    add_cluster_arguments(ex)
 
     add_predict_parser(sub, [common, model], model_help)
     add_evaluate_parser(sub, [common, model])
@@ -202,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Every class the model predicts, one per line: the "
                              "index and the label that --target accepts.")
     classes.add_argument("model", metavar="MODEL", help=model_spec)
+    add_activation_commands(sub, ex, [common, model])  # activations; explain --boxes, --contrast
     # fmt: on
     for subparser in sub.choices.values():  # an unknown option shows the command's usage
         subparser.set_defaults(command_parser=subparser)
@@ -247,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "methods": cmd_methods,
         "layers": cmd_layers,
         "classes": cmd_classes,
+        "activations": run_activations,
     }
     try:
         return commands[args.command](args)
@@ -277,7 +287,7 @@ def _no_display() -> bool:
 
 def _gui_methods(methods: list[str] | None) -> list[str] | None:
     """`--methods` of the app checked like explain's: `all` is every method, in registry order."""
-    from saliency_desktop.engine.registry import method_ids
+    from saliency_desktop.engine import method_ids
 
     if methods is None:
         return None
@@ -331,7 +341,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from saliency_desktop.engine.registry import list_methods
+    from saliency_desktop.engine import list_methods
 
     infos = list_methods()
     width = max(len(i.id) for i in infos) + 2
@@ -346,26 +356,31 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from saliency_desktop.engine import catalogue
-    from saliency_desktop.engine.types import ModelError
+    from saliency_desktop.engine import (
+        CATALOGUE,
+        ModelError,
+        cached_weights,
+        embedded_path,
+        keras_cache_dir,
+    )
 
     rows = []
-    for entry in catalogue.CATALOGUE.values():
+    for entry in CATALOGUE.values():
         if entry.kind == "embedded":
             try:
-                catalogue.embedded_path(entry)
+                embedded_path(entry)
                 status = "installed"
             except ModelError:
                 status = "not installed"
         else:
-            status = "cached" if catalogue.cached_weights(entry) else "downloaded on first use"
+            status = "cached" if cached_weights(entry) else "downloaded on first use"
         h, w = entry.input_size
         rows.append((entry.id, entry.kind, f"{h}x{w}", status, entry.label))
     header = ("ID", "KIND", "INPUT", "WEIGHTS", "DESCRIPTION")
     widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(4)]
     for row in [header, *rows]:
         print("".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + row[4])
-    print(f"\nImageNet weights are cached in {catalogue.keras_cache_dir()}.")
+    print(f"\nImageNet weights are cached in {keras_cache_dir()}.")
     print("A model file (.keras, .h5, SavedModel folder) can be given as a path instead of an id.")
     return EXIT_OK
 

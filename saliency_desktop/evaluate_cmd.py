@@ -12,25 +12,26 @@ import argparse
 import csv
 import io
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saliency_desktop.batch import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
     UsageError,
-    _check_model_args,
-    _failure,
-    collect_images,
+    batch_inputs,
+    batch_interrupted,
+    batch_summary,
+    check_model_args,
     csv_list,
     error,
+    failure_line,
+    image_bar,
+    image_progress,
     load_model_or_fail,
     method_param,
     params_by_method,
     refuse_planned,
 )
+from saliency_desktop.cluster import add_cluster_arguments
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +45,7 @@ METRICS_SCHEMA_RESOURCE = "metrics.schema.json"
 
 def add_evaluate_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """The `evaluate` subcommand, added to the CLI's subparsers."""
-    from saliency_desktop.engine.catalogue import DEFAULT_MODEL
+    from saliency_desktop.engine import DEFAULT_MODEL
     from saliency_desktop.engine.metric_types import METRICS
 
     # fmt: off
@@ -78,13 +79,24 @@ def add_evaluate_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> Non
                     help="figure formats (default png)")
     ev.add_argument("--dpi", type=int, default=200, help="default 200")
     ev.add_argument("--force", action="store_true", help="overwrite existing files")
+    ev.add_argument("--contrast", help=argparse.SUPPRESS)  # refused with a reason (_check_args)
     # fmt: on
+    add_cluster_arguments(ev)
+
+
+CONTRAST_REFUSED = (
+    "--contrast: evaluate measures maps of one class's score (deletion, insertion, ROAD and "
+    "randomization follow that class's probability); A vs B maps are made by "
+    "`explain --contrast` and are not evaluated."
+)
 
 
 def _check_args(args: argparse.Namespace) -> list[str]:
     from saliency_desktop.engine.metric_types import METRICS
     from saliency_desktop.render.report import FORMATS
 
+    if args.contrast is not None:
+        raise UsageError(CONTRAST_REFUSED)
     metrics = (
         list(METRICS) if args.metrics == "all" else list(dict.fromkeys(csv_list(args.metrics)))
     )
@@ -101,7 +113,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
     if args.methods != "all":
-        from saliency_desktop.engine.registry import method_ids
+        from saliency_desktop.engine import method_ids
 
         unknown = [m for m in csv_list(args.methods) if m not in method_ids()]
         if unknown or not csv_list(args.methods):
@@ -173,8 +185,8 @@ def image_record(path: Path, name: str, e: Explanation, ev: Evaluation) -> dict[
 def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace, model) -> None:
     import datetime
 
-    from saliency_desktop.engine.device import versions
-    from saliency_desktop.render.export import _jsonable, atomic_file, write_json
+    from saliency_desktop.engine import versions
+    from saliency_desktop.render.export import atomic_file, jsonable, write_json
 
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -195,76 +207,71 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
         "versions": versions(),
         "images": records,
     }  # fmt: skip
-    write_json(_jsonable(record), out / "metrics.json", args.force)
+    write_json(jsonable(record), out / "metrics.json", args.force)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from saliency_desktop.engine import evaluate, explain
+    from saliency_desktop.cluster import check_cluster_args
+    from saliency_desktop.compute import evaluate_image
     from saliency_desktop.render.evaluation import render_evaluation
-    from saliency_desktop.render.export import output_names
 
     args.metric_list = _check_args(args)
-    out: Path = args.out
-    images = collect_images(args.inputs, exclude=out)
-    if not images:
-        raise UsageError("No image to evaluate.")
-    names = output_names(images)
-    formats = list(dict.fromkeys(args.format))
+    check_cluster_args(args)
+    out, images, names, formats = batch_inputs(args, "evaluate")
     planned = [out / f"{n}.npz" for n in names] + [out / "metrics.csv", out / "metrics.json"]
     planned += [out / f"evaluation.{fmt}" for fmt in formats]
     refuse_planned(planned, args.force)
     model = load_model_or_fail(args.model, args)
-    methods, target = _check_model_args(model, args)
+    methods, target = check_model_args(model, args)
     out.mkdir(parents=True, exist_ok=True)
-    params = params_by_method(args.param)
-    rows: list[tuple[str, str, str, float]] = []
-    records: list[dict[str, Any]] = []
-    done: list[tuple[str, Evaluation, Explanation]] = []
+    kwargs = {"explain": dict(methods=methods, target=target, score=args.score, layer=args.layer,
+                              params=params_by_method(args.param)),
+              "evaluate": dict(metrics=args.metric_list, seed=args.seed,
+                               randomization_steps=args.randomization_steps)}  # fmt: skip
+    results: dict[int, tuple[Explanation, Evaluation]] = {}  # by input index, for the tables
     failed = 0
-    bar = tqdm(total=len(images), unit="image", file=sys.stderr, disable=None, delay=0.5,
-               leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]"
-               "{postfix}")  # fmt: skip
+
+    def fail(i: int, exc: BaseException) -> None:
+        nonlocal failed
+        log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
+        error(failure_line(images[i], exc))
+        failed += 1
+
+    def deliver(i: int, result: tuple[Explanation, Evaluation]) -> None:
+        try:
+            write_npz(*result, out / f"{names[i]}.npz", args.force)
+        except Exception as exc:  # one line for the user
+            fail(i, exc)
+            return
+        results[i] = result
+
+    bar = image_bar(len(images))
     try:
-        for i, (path, name) in enumerate(zip(images, names, strict=True)):
+        if getattr(args, "ray", None):
+            from saliency_desktop.cluster.driver import run_on_ray
 
-            def progress(fraction: float, message: str, i: int = i, name: str = name) -> None:
-                bar.n = i + fraction
-                bar.set_postfix_str(f"{name}: {message}" if message else name, refresh=False)
-                bar.refresh()
-
-            try:
-                e = explain(model, path, methods=methods, target=target, score=args.score,
-                            layer=args.layer, params=params,
-                            progress=lambda f, m, p=progress: p(0.2 * f, m))  # fmt: skip
-                ev = evaluate(model, None, e, metrics=args.metric_list, seed=args.seed,
-                              randomization_steps=args.randomization_steps,
-                              progress=lambda f, m, p=progress: p(0.2 + 0.8 * f, m))  # fmt: skip
-                write_npz(e, ev, out / f"{name}.npz", args.force)
-            except Exception as exc:  # one line for the user, the traceback with --verbose
-                log.debug("%s failed", path, exc_info=True)
-                error(_failure(path, exc))
-                failed += 1
-                continue
-            finally:
+            run_on_ray(args, model, images, ("evaluate", kwargs), deliver, fail, bar)
+        else:
+            for i, (path, name) in enumerate(zip(images, names, strict=True)):
+                progress = image_progress(bar, i, name)
+                try:
+                    result = evaluate_image(model, path, kwargs, progress)
+                except Exception as exc:
+                    fail(i, exc)
+                else:
+                    deliver(i, result)
                 bar.n = i + 1
                 bar.refresh()
-            rows += csv_rows(path.name, ev)
-            records.append(image_record(path, name, e, ev))
-            done.append((path.name, ev, e))
         bar.close()
+        done = [(images[i].name, results[i][1], results[i][0]) for i in sorted(results)]
         if done:
+            rows = [r for i in sorted(results) for r in csv_rows(images[i].name, results[i][1])]
+            records = [image_record(images[i], names[i], *results[i]) for i in sorted(results)]
             _write_tables(out, rows, records, args, model)
             render_evaluation(done, out / "evaluation", formats, args.dpi, force=args.force)
     except KeyboardInterrupt:
-        bar.close()
-        error(f"interrupted after {len(done) + failed} of {len(images)} image(s); "
-              "every file written is complete.")  # fmt: skip
-        return EXIT_INTERRUPTED
-    tail = f"; {failed} failed." if failed else "."
-    error(f"{len(done)} of {len(images)} image(s) evaluated into {out}{tail}")
-    return EXIT_FAILED if failed else EXIT_OK
+        return batch_interrupted(bar, len(results) + failed, len(images))
+    return batch_summary("evaluated", len(results), failed, len(images), out)
 
 
 def schema() -> dict[str, Any]:

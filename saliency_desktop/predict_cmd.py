@@ -26,14 +26,14 @@ from saliency_desktop.batch import (
 )
 
 if TYPE_CHECKING:
-    from saliency_desktop.engine.dataset import Confusion, PredictionRow
+    from saliency_desktop.engine import Confusion, PredictionRow
 
 log = logging.getLogger("saliency_desktop.cli")
 
 
 def add_predict_parser(sub: Any, parents: list[argparse.ArgumentParser], model_help: str) -> None:
     """The `predict` subcommand, added to the CLI's subparsers."""
-    from saliency_desktop.engine.catalogue import DEFAULT_MODEL
+    from saliency_desktop.engine import DEFAULT_MODEL
 
     p = sub.add_parser(
         "predict", parents=parents, help="predict a (labelled) folder: accuracy, confusion",
@@ -63,7 +63,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from saliency_desktop.batch import csv_list
-    from saliency_desktop.engine.dataset import confusion, open_dataset, predict_dataset
+    from saliency_desktop.engine import confusion, open_dataset, predict_dataset
     from saliency_desktop.engine.types import EngineError
     from saliency_desktop.render.report import FORMATS
 
@@ -74,7 +74,7 @@ def run_predict(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.data}: no such file or folder.")
     if args.mistakes < 0:
         raise UsageError("--mistakes must be 0 or more.")
-    from saliency_desktop.engine.registry import method_ids
+    from saliency_desktop.engine import method_ids
 
     chosen = csv_list(args.methods)
     unknown = [m for m in chosen if m not in method_ids() and args.methods not in ("quick", "all")]
@@ -144,7 +144,7 @@ def _write_outputs(
 def _mistake_methods(model: Any, choice: str) -> list[str]:
     """`quick`: every available method that costs one pass at its defaults; `all`; or a list."""
     from saliency_desktop.batch import csv_list
-    from saliency_desktop.engine.registry import get_method, method_ids
+    from saliency_desktop.engine import get_method, method_ids
 
     if choice not in ("quick", "all"):
         return csv_list(choice)
@@ -167,7 +167,7 @@ def _write_mistakes(
     methods: list[str],
     args: argparse.Namespace,
 ) -> None:
-    from saliency_desktop.engine.dataset import explain_mistakes
+    from saliency_desktop.engine import explain_mistakes
     from saliency_desktop.render.figures import grid_row, render_grid
 
     chosen = explain_mistakes(model, rows, args.mistakes, methods)

@@ -98,8 +98,7 @@ def check_report_image(path: Path) -> tuple[int, int]:
 
 def run(out_dir: Path, model_id: str | None = None) -> str:
     """Run the checks, writing into `out_dir`; return the summary (raises SelfTestError)."""
-    from saliency_desktop.engine import DEFAULT_MODEL, EngineError, explain, load_model
-    from saliency_desktop.engine.registry import method_ids
+    from saliency_desktop.engine import DEFAULT_MODEL, EngineError, explain, load_model, method_ids
     from saliency_desktop.render.export import write_arrays
     from saliency_desktop.render.report import render_report
 

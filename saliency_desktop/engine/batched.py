@@ -89,7 +89,7 @@ def batched_gradients(
 
     Each batch's gradients go to `consume(start, stop, points, gradients)` as they come, so
     memory is bounded by the batch size; progress is reported (over
-    `shared["progress_span"]`) and cancel checked between batches. `rule` "guided" or
+    `ctx.progress_span`) and cancel checked between batches. `rule` "guided" or
     "deconv" re-routes every ReLU. Returns S at the n inputs.
     """
     fn = (
@@ -98,7 +98,7 @@ def batched_gradients(
         else _batch_rerouted(ctx.runtime, ctx.score, rule)
     )
     size = ctx.model.batch_size
-    lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
+    lo, hi = ctx.progress_span
     scores: list[np.ndarray] = []
     for start in range(0, n, size):
         job.check()

@@ -10,7 +10,6 @@ ignored). Predictions are forward passes only, batched, with progress and cancel
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import threading
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from saliency_desktop.engine.files import sha256_of
 from saliency_desktop.engine.types import CancelledError, EngineError
 
 if TYPE_CHECKING:
@@ -145,11 +145,6 @@ def _from_csv(path: Path, lookup: dict[str, int]) -> DataSet:
     return DataSet(path.parent, tuple(items), labelled, tuple(notes))
 
 
-def _digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def predict_dataset(
     model: LoadedModel,
     dataset: DataSet,
@@ -186,7 +181,7 @@ def predict_dataset(
         if cancel is not None and cancel.is_set():
             raise CancelledError("Cancelled.")
         try:
-            digest = _digest(item.path)
+            digest = sha256_of(item.path)
             cached = _recall((key_model, digest))
             if cached is not None:
                 probs[i] = cached

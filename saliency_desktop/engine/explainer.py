@@ -52,6 +52,7 @@ def explain(
     top_k: int = 5,
     on_predictions: Callable[[list[Prediction], int], None] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
+    contrast: int | str | None = None,
     **method_params: Any,
 ) -> Explanation:
     """Explain `image` for `target` (top-1 when None) with each method in `methods`.
@@ -68,6 +69,8 @@ def explain(
     With `methods="all"`, the methods the model cannot run are listed with their reasons in
     `Explanation.skipped`. A single-output model is two classes (1: the output, 0: its
     complement), so `target` may be 0 or 1.
+    `contrast` (a class index or label B) makes every method explain S_target - S_B, the
+    logit (or probability) difference: "why this class and not that one".
     """
     job = JobControl(progress, cancel)
     ids, skipped = _method_list(methods, model)
@@ -77,14 +80,22 @@ def explain(
     rgb, notes = load_image(image)
     raw, x = model.prepare(rgb)
     target_index = None if target is None else model.class_index(target)
+    contrast_index = None if contrast is None else model.class_index(contrast)
+    if contrast_index is not None:
+        ids = _refuse_class_agnostic(ids, skipped, methods == "all")
     needs_layer = any(get_method(m).info.needs_layer for m in ids)
     cam_layer = resolve_layer(model, layer) if needs_layer else None
     with model.lock:
         job.check()
         job.report(0.0, "predicting")
-        ctx = PassCache(model, x, raw, target_index, score, cam_layer, set(ids))
+        ctx = PassCache(model, x, raw, target_index, score, cam_layer, set(ids), contrast_index)
         start = time.perf_counter()
         plain = ctx.plain()
+        if contrast_index is not None and contrast_index == plain.target:
+            raise EngineError(
+                f"The contrast class {model.label(contrast_index)!r} is the target itself; "
+                "choose another class to explain against."
+            )
         plain_seconds = time.perf_counter() - start
         order = np.argsort(-plain.probabilities, kind="stable")[:top_k]
         predictions = [
@@ -102,7 +113,7 @@ def explain(
         for mid in sorted(ids, key=lambda m: costs[m] > 1.0):  # cheap first, stable
             job.check()
             inst = instances[mid]
-            ctx.shared["progress_span"] = (done / total, (done + costs[mid]) / total)
+            ctx.progress_span = (done / total, (done + costs[mid]) / total)
             start = time.perf_counter()
             heat, attributions, cam, extras = inst.compute(ctx, resolved[mid], job)
             seconds = time.perf_counter() - start
@@ -139,6 +150,8 @@ def explain(
         device=model.device,
         notes=notes,
         skipped=skipped,
+        contrast=contrast_index,
+        contrast_label=None if contrast_index is None else model.label(contrast_index),
     )
 
 
@@ -163,6 +176,18 @@ def _method_list(
                 f"{mid} is not available for this model: {model.info.unavailable[mid]}."
             )
     return ids, {}
+
+
+def _refuse_class_agnostic(ids: list[str], skipped: dict[str, str], all_: bool) -> list[str]:
+    """The ids that can explain a contrast S_A - S_B; with "all", the class-agnostic ones go to
+    `skipped`, and one asked for by name is an error."""
+    agnostic = [m for m in ids if get_method(m).info.class_agnostic]
+    reason = "class-agnostic (its map is the same for every class), so it has no A vs B map"
+    if agnostic and not all_:
+        labels = ", ".join(get_method(m).info.label for m in agnostic)
+        raise EngineError(f"{labels} is {reason}; leave it out to explain against a class.")
+    skipped.update({m: reason for m in agnostic})
+    return [m for m in ids if m not in agnostic]
 
 
 def _per_method_params(

@@ -17,17 +17,14 @@ MAX_LABELS_BYTES = 1 << 20  # 1 MB: ImageNet's 1,000 names take 21 kB
 
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a file, or of a folder's files' contents in sorted path order."""
+    if not path.is_dir():
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
     h = hashlib.sha256()
-    if path.is_dir():
-        for p in sorted(path.rglob("*")):
-            if p.is_file():
-                with open(p, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        h.update(block)
-        return h.hexdigest()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for p in sorted(path.rglob("*")):
+        if p.is_file():
+            with open(p, "rb") as f:
+                hashlib.file_digest(f, lambda: h)  # feeds this file's bytes into `h`
     return h.hexdigest()
 
 

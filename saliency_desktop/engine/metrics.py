@@ -94,16 +94,16 @@ def _pixel_results(
 
     out: dict[str, MetricResult] = {}
     which = [m for m in ("deletion", "insertion") if m in metrics]
-    lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
+    lo, hi = ctx.progress_span
     mid = lo + (hi - lo) * len(which) / (len(which) + 0.5 * ("road" in metrics))
     if which:
-        ctx.shared["progress_span"] = (lo, mid)
+        ctx.progress_span = (lo, mid)
         x = np.arange(N_STEPS + 1) / N_STEPS
         for name, p in deletion_insertion(ctx, saliency, job, which, target).items():
             score = {f"{name}_auc": auc(p)}
             out[name] = MetricResult(name, method, score, {name: Curve(x, p)})
     if "road" in metrics:
-        ctx.shared["progress_span"] = (mid, hi)
+        ctx.progress_span = (mid, hi)
         job.report(mid, "ROAD: imputing")
         inputs = road_inputs(ctx.raw, pixel_order(saliency), ctx.model.preprocess_array, seed)
         _, p = ctx.forward_scores(
@@ -134,6 +134,11 @@ def _check(metrics: Iterable[str] | str, explanation: Explanation) -> tuple[str,
         )
     if not explanation.methods:
         raise EngineError("The explanation has no map to evaluate.")
+    if explanation.contrast is not None:
+        raise EngineError(
+            f"The maps explain {explanation.target_label} vs {explanation.contrast_label}; the "
+            "metrics follow one class's probability, so explain the class alone to evaluate it."
+        )
     return tuple(chosen)
 
 
@@ -184,7 +189,7 @@ def evaluate(
             for k, mid in enumerate(ids):
                 job.check()
                 lo, hi = spans["pixel"]
-                ctx.shared["progress_span"] = (
+                ctx.progress_span = (
                     lo + (hi - lo) * k / len(ids),
                     lo + (hi - lo) * (k + 1) / len(ids),
                 )

@@ -39,6 +39,35 @@ TRIAL_BATCH = 4  # path points in the measured first batch (the baseline rides a
 HEAD_BATCH_BYTES = 64 * 2**20  # head-only passes: this many bytes of activations per batch
 
 
+CONTRAST = " vs "
+
+
+def contrast_score(score: str, contrast: int | None) -> str:
+    """The score spec of a contrastive explanation: "logit vs 7" is S_target - S_7.
+
+    Every pass takes its score through `Runtime._score`, so each method that explains a scalar
+    (gradients, CAMs, IG, perturbations) explains the difference when given this spec.
+    """
+    return score if contrast is None else f"{score}{CONTRAST}{int(contrast)}"
+
+
+def split_score(score: str) -> tuple[str, int]:
+    """("logit" or "probability", the contrast class or -1) of a score spec."""
+    base, _, contrast = score.partition(CONTRAST)
+    return base, int(contrast) if contrast else -1
+
+
+def _minus_contrast(source: Any, target: Any, contrast: Any) -> Any:
+    """source[:, target] - source[:, contrast] (a Python int or an int32 tensor; -1: none)."""
+    import tensorflow as tf
+
+    s = tf.gather(source, target, axis=1)
+    if isinstance(contrast, int):
+        return s if contrast < 0 else s - tf.gather(source, contrast, axis=1)
+    other = tf.gather(source, tf.maximum(contrast, 0), axis=1)
+    return s - tf.where(contrast >= 0, other, tf.zeros_like(other))
+
+
 @dataclass(frozen=True)
 class PlainPass:
     probabilities: np.ndarray  # (n_classes,)
@@ -93,28 +122,35 @@ class Runtime:
         return out, logits
 
     @staticmethod
-    def _score(probs: Any, logits: Any, target: Any, use_prob: Any) -> Any:
-        """S for `target`: `use_prob` is a bool tensor (one trace for both scores) or the score's
-        name, "logit" or "probability" (passes whose cache key holds the score)."""
+    def _score(probs: Any, logits: Any, target: Any, use_prob: Any, contrast: Any = -1) -> Any:
+        """S for `target`: `use_prob` is a bool tensor (one trace for both scores) with `contrast`
+        an int32 tensor (-1: none), or the score spec, "logit", "probability" or "logit vs B"
+        (passes whose cache key holds the score). With a contrast class B, S = S_target - S_B."""
         import tensorflow as tf
 
         if isinstance(use_prob, str):
-            return tf.gather(probs if use_prob == "probability" else logits, target, axis=1)
-        return tf.gather(tf.where(use_prob, probs, logits), target, axis=1)
+            base, contrast = split_score(use_prob)
+            source = probs if base == "probability" else logits
+            return _minus_contrast(source, target, contrast)
+        return _minus_contrast(tf.where(use_prob, probs, logits), target, contrast)
 
     @staticmethod
     def _with_score(fn: Any, score: str) -> Any:
-        """`fn(x, target)` for one score kind, passed as a tensor (no new trace per score)."""
+        """`fn(x, target)` for one score spec, its kind and contrast class passed as tensors (no
+        new trace per score or contrast)."""
         import tensorflow as tf
 
-        use_prob = tf.constant(score == "probability")
-        return lambda x, target: fn(x, target, use_prob)
+        base, contrast = split_score(score)
+        use_prob = tf.constant(base == "probability")
+        against = tf.constant(contrast, tf.int32)
+        return lambda x, target: fn(x, target, use_prob, against)
 
     @staticmethod
     def _compile(fn: Any, spec: Any) -> Any:
         import tensorflow as tf
 
-        signature = [spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.bool)]
+        scalar = tf.TensorSpec([], tf.int32)
+        signature = [spec, scalar, tf.TensorSpec([], tf.bool), scalar]
         compiled = tf.function(fn, input_signature=signature, autograph=False)
         # One function per pass kind and layer, each traced exactly once (the signature is
         # fixed); TensorFlow counts traces per Python code object, so several such functions
@@ -140,13 +176,13 @@ class Runtime:
         if key not in self._fns:
             import tensorflow as tf
 
-            def fn(x: Any, target: Any, use_prob: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     st = RunState(capture=capture, rule=rule)  # type: ignore[arg-type]
                     probs, logits = self._outputs(x, st)
                     t = tf.where(target < 0, tf.cast(tf.argmax(probs[0]), tf.int32), target)
-                    s = self._score(probs, logits, t, use_prob)
+                    s = self._score(probs, logits, t, use_prob, contrast)
                     total = tf.reduce_sum(s)
                 if rule is not None and not st.overridden:
                     raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
@@ -167,11 +203,11 @@ class Runtime:
         if key not in self._fns:
             import tensorflow as tf
 
-            def fn(x: Any, target: Any, use_prob: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     probs, logits = self._outputs(x, RunState())
-                    s = self._score(probs, logits, target, use_prob)
+                    s = self._score(probs, logits, target, use_prob, contrast)
                     total = tf.reduce_sum(s)
                 return s, tape.gradient(total, x)
 
@@ -188,16 +224,15 @@ class Runtime:
         return sum(int(f.experimental_get_tracing_count()) for f in self._fns.values())
 
     def forward(self, score: str) -> Any:
-        """Scores S and the target's probability for a batch of inputs, forward only
-        (perturbation methods, faithfulness metrics)."""
+        """Scores S and the target's probability P for a batch of inputs, forward only
+        (perturbation methods, faithfulness metrics); with a contrast class B, P_target - P_B."""
         key = ("forward",)
         if key not in self._fns:
-            import tensorflow as tf
 
-            def fn(x: Any, target: Any, use_prob: Any) -> Any:
+            def fn(x: Any, target: Any, use_prob: Any, contrast: Any) -> Any:
                 probs, logits = self._outputs(x, RunState())
-                s = self._score(probs, logits, target, use_prob)
-                return s, tf.gather(probs, target, axis=1)
+                s = self._score(probs, logits, target, use_prob, contrast)
+                return s, _minus_contrast(probs, target, contrast)
 
             self._fns[key] = self._compile(fn, self._spec())
         return self._with_score(self._fns[key], score)
@@ -244,7 +279,7 @@ class Runtime:
                     raise EngineError(f"The layer {capture!r} is not on the path to the output.")
                 self.head_cut[key] = not st.crosses_cut
                 s = self._score(probs, logits, target, score)
-                return s, tf.gather(probs, target, axis=1)
+                return s, _minus_contrast(probs, target, split_score(score)[1])
 
             compiled = tf.function(
                 fn,
@@ -283,6 +318,20 @@ class Runtime:
             )
         return self._fns[key]
 
+    def capture(self, layers: tuple[str, ...]) -> Any:
+        """Forward only: (probabilities, *outputs of `layers`) for a batch (Neurons browser)."""
+        key = ("capture", layers)
+        if key not in self._fns:
+            import tensorflow as tf
+
+            def fn(x: Any) -> Any:
+                st = RunState(captures=layers)
+                probs, _ = self._outputs(x, st)
+                return (probs, *[st.captured_many[name] for name in layers])
+
+            self._fns[key] = tf.function(fn, input_signature=[self._spec()], autograph=False)
+        return self._fns[key]
+
 
 class PassCache:
     """The passes of one request (one image, target, score and layer), each run at most once.
@@ -302,15 +351,19 @@ class PassCache:
         score: str,
         layer: str | None,
         methods: set[str],
+        contrast: int | None = None,
     ) -> None:
         self.model = model
         self.x = x.astype(np.float32)
         self.raw = raw  # the image at model size, uint8, before preprocessing
-        self.score = score
+        self.score = contrast_score(score, contrast)  # "logit", or "logit vs B" for S_A - S_B
+        self.contrast = contrast
         self.layer = layer
         self._target_in = -1 if target is None else int(target)
         self._passes: dict[str | None, PlainPass] = {}
         self.shared: dict[str, Any] = {}  # results one method leaves for another (Grad-CAM map)
+        # The share of the job's progress bar that the running method fills (set by the caller)
+        self.progress_span: tuple[float, float] = (0.0, 1.0)
         from saliency_desktop.engine.registry import get_method
 
         infos = [get_method(m).info for m in sorted(methods)]
@@ -336,6 +389,10 @@ class PassCache:
         key = self.runtime.single_key(rule, capture, self.score, with_grad)
         if rule is not None and acts is not None and not self.runtime.cam_exact.get(key, False):
             acts = grad_a = None  # dS/dA went through re-routed ReLUs: not usable for CAM
+        if capture is not None and acts is not None:  # for the Neurons browser: no second pass
+            from saliency_desktop.engine.neurons import remember
+
+            remember(self.model, self.x, capture, acts, grad_a, t, self.score, int(probs.argmax()))
         return PlainPass(probs, logits, t, s, grad_x, acts, grad_a)
 
     def plain(self) -> PlainPass:
@@ -461,7 +518,7 @@ class PassCache:
         fn = self.runtime.forward(self.score)
         t = np.int32(self.target if target is None else target)
         size = max(1, min(2 * self.model.batch_size, 128))
-        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = self.progress_span
         scores: list[np.ndarray] = []
         probs: list[np.ndarray] = []
         for start in range(0, n, size):
@@ -494,7 +551,7 @@ class PassCache:
         size = max(1, min(2 * self.model.batch_size, 128))
         if cut:  # only the head runs: batches bounded by the activations' bytes instead
             size = max(size, min(HEAD_BATCH_BYTES // max(a.nbytes, 1), 1024))
-        lo, hi = self.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = self.progress_span
         scores: list[np.ndarray] = []
         for start in range(0, n, size):
             job.check()

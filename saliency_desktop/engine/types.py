@@ -75,6 +75,7 @@ class MethodInfo:
     first_pass_backward: bool = True  # uses gradients from the shared first pass (else forward)
     default_on: bool = True  # chosen in the app until the user changes it (heavy methods: off)
     order: int = 50  # display order within its family (menus, reports, the app's tree)
+    class_agnostic: bool = False  # the map ignores the target's score: no contrastive (A vs B)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ class Explanation:
     device: str
     notes: tuple[str, ...] = ()  # e.g. "animated GIF: first frame used"
     skipped: dict[str, str] = field(default_factory=dict)  # method id -> why it did not run
+    contrast: int | None = None  # explained S_target - S_contrast ("A vs B") when set
+    contrast_label: str | None = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 from saliency_desktop.render.labels import display_label
 
 if TYPE_CHECKING:
-    from saliency_desktop.engine.dataset import Confusion, PredictionRow
+    from saliency_desktop.engine import Confusion, PredictionRow
 
 CSV_COLUMNS = ("path", "true", "predicted", "probability", "true_probability", "correct")
 

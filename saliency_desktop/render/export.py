@@ -1,8 +1,7 @@
-"""Writing results to disk: atomic files, the `.npz` arrays and the `.json` record.
+"""Writing results to disk: the `.npz` arrays and the `.json` record.
 
-Every file is written under a temporary name in its destination folder, flushed to disk, then
-renamed over the final name (`os.replace`, atomic on POSIX and Windows): an interrupted run
-leaves complete files only. Nothing is overwritten unless `force` is true.
+Every file goes through `saliency_desktop.atomic.atomic_file` (temporary name, fsync, rename):
+an interrupted run leaves complete files only. Nothing is overwritten unless `force` is true.
 
 No TensorFlow and no Qt here; version strings come from package metadata when TensorFlow has
 not been imported.
@@ -14,63 +13,21 @@ import contextlib
 import datetime
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.device import versions
-from saliency_desktop.engine.files import file_name, sha256_of
+from saliency_desktop.atomic import OutputExistsError as OutputExistsError  # re-exported
+from saliency_desktop.atomic import atomic_file as atomic_file
+from saliency_desktop.atomic import refuse_existing as refuse_existing
+from saliency_desktop.engine import file_name, sha256_of, versions
 from saliency_desktop.engine.types import Explanation
 
 SCHEMA_VERSION = 1
-_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
-os.umask(_UMASK)
 SCHEMA_RESOURCE = "report.schema.json"
-
-
-class OutputExistsError(FileExistsError):
-    """An output file exists and `force` was not given. The message is fit for a user."""
-
-
-def refuse_existing(paths: Iterable[Path], force: bool) -> None:
-    """Raise `OutputExistsError` naming the existing files, unless `force`."""
-    if force:
-        return
-    existing = [p for p in paths if p.exists()]
-    if existing:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise OutputExistsError(f"{existing[0]} already exists{more}; use --force to overwrite.")
-
-
-@contextlib.contextmanager
-def atomic_file(
-    path: str | os.PathLike[str], mode: str = "wb", force: bool = False
-) -> Iterator[IO]:
-    """Open a temporary file next to `path`; on success it is renamed to `path`.
-
-    On any exception (KeyboardInterrupt included) the temporary file is removed and `path` is
-    left as it was.
-    """
-    path = Path(path)
-    refuse_existing([path], force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        refuse_existing([path], force)  # created by someone else meanwhile?
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def output_names(images: Sequence[Path]) -> list[str]:
@@ -144,14 +101,14 @@ def target_probability(explanation: Explanation) -> float | None:
     return None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Builtins from numpy scalars/arrays; NaN and infinities become None (strict JSON)."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist()) if value.size <= 64 else f"array{list(value.shape)}"
+        return jsonable(value.tolist()) if value.size <= 64 else f"array{list(value.shape)}"
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -162,7 +119,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def method_info(method_id: str) -> Any:
-    from saliency_desktop.engine.registry import get_method
+    from saliency_desktop.engine import get_method
     from saliency_desktop.engine.types import EngineError
 
     try:
@@ -198,16 +155,16 @@ def explanation_record(
             "label": minfo.label if minfo else mid,
             "paper": minfo.paper if minfo else "",
             "signed": bool(minfo.signed) if minfo else False,
-            "params": _jsonable(r.params),
+            "params": jsonable(r.params),
             "seconds": float(r.seconds),
             "map_shape": list(r.map.shape),
             "arrays": [f"{mid}.map"]
             + ([f"{mid}.attributions"] if r.attributions is not None else [])
             + ([f"{mid}.cam"] if r.cam is not None else []),
-            "extras": _jsonable(r.extras),
+            "extras": jsonable(r.extras),
         }
         if "convergence_delta" in r.extras:
-            entry["convergence_delta"] = _jsonable(r.extras["convergence_delta"])
+            entry["convergence_delta"] = jsonable(r.extras["convergence_delta"])
         methods[mid] = entry
     h0, w0 = e.image.shape[:2]
     record: dict[str, Any] = {
@@ -247,11 +204,17 @@ def explanation_record(
         "versions": versions(),
         "device": e.device,
     }
+    if e.contrast is not None:  # explained S_target - S_contrast: "why A and not B"
+        record["contrast"] = {
+            "index": int(e.contrast),
+            "label": e.contrast_label,
+            "title": f"{e.target_label} vs {e.contrast_label}",
+        }
     for key, value in (extra or {}).items():
         if isinstance(value, Mapping) and isinstance(record.get(key), dict):
-            record[key] = {**record[key], **_jsonable(value)}
+            record[key] = {**record[key], **jsonable(value)}
         else:
-            record[key] = _jsonable(value)
+            record[key] = jsonable(value)
     _identify_image(record["image"])
     return record if full_paths else _without_paths(record)
 

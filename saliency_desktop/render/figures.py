@@ -44,21 +44,22 @@ _CB_H = 0.08
 _TICKS_H = 0.22
 _HEADER_PT, _ROW_PT, _TICK_PT = 8.0, 7.0, 6.0
 _BAND_GAP = 0.25  # between the bands of a grid with more methods than columns
+GRID_IMAGE_SIDE = 640  # a grid row keeps its photo at most this many pixels a side
 
 
 def grid_row(explanation: Explanation, keep_attributions: bool = False) -> Explanation:
-    """A copy small enough to keep for a grid row: image at most 640 px, no CAM arrays, and
-    attributions only when `keep_attributions` (for RGB gradient panels)."""
-    from PIL import Image
-
+    """A copy small enough to keep for a grid row: the photo at most `GRID_IMAGE_SIDE` px a side
+    (area-averaged), no CAM arrays, and attributions only when `keep_attributions` (for RGB
+    gradient panels)."""
     e = explanation
-    img = Image.fromarray(e.image)
-    img.thumbnail((640, 640), Image.Resampling.LANCZOS)
+    h, w = e.image.shape[:2]
+    scale = min(1.0, GRID_IMAGE_SIDE / max(h, w))
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
     methods = {
         k: replace(r, cam=None, attributions=r.attributions if keep_attributions else None)
         for k, r in e.methods.items()
     }
-    return replace(e, image=np.asarray(img), methods=methods)
+    return replace(e, image=maps.resize_array(e.image, size), methods=methods)
 
 
 def column_scales(

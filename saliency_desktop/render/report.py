@@ -100,11 +100,8 @@ def method_panel(
     info = method_info(result.method)
     gradient_image = bool(info and info.gradient_image)
     if rgb_gradients and gradient_image and result.attributions is not None:
-        from PIL import Image
-
         rgb = maps.gradient_image(result.attributions, percentile)
-        h0, w0 = image.shape[:2]
-        big = np.asarray(Image.fromarray(rgb).resize((w0, h0), Image.Resampling.BILINEAR))
+        big = maps.resize_array(rgb, image.shape[:2])
         return Panel(big, None, True, 1.0, "gradient image (grey = 0)")
     signed = is_signed(result.method)
     name = (signed_cmap or maps.DEFAULT_SIGNED_CMAP) if signed else (cmap or maps.DEFAULT_CMAP)
@@ -228,10 +225,15 @@ def report_title(explanation: Explanation, title: str | None = None) -> tuple[st
     p = target_probability(e)
     prob = f"p = {p:.3f}" if p is not None else "p not in top-k"
     target = target_text(display_label(e.target_label), e.target)
-    second = f"target: {target}, {prob}  ·  score: {e.score}"
+    score = e.score
+    first = f"{title}  ·  {e.model.label}" if title else e.model.label
+    if e.contrast_label is not None:  # a contrastive explanation: S_A - S_B
+        a, b = display_label(e.target_label), display_label(e.contrast_label)
+        first += f"  ·  {a} vs {b}"
+        score = f"{e.score}({a}) − {e.score}({b}, class {e.contrast})"
+    second = f"target: {target}, {prob}  ·  score: {score}"
     if e.layer:
         second += f"  ·  CAM layer: {e.layer}"
-    first = f"{title}  ·  {e.model.label}" if title else e.model.label
     return first, second
 
 
@@ -287,6 +289,7 @@ def report_figure(
         y += pt / 72.0 * 1.35
     cells: list[tuple[str, np.ndarray, Panel | None]] = [("Original image", image, None)]
     cells += [(label, panel.rgb, panel) for label, panel in panels]
+    boxes = [None] + [r.extras.get("box") for r in e.methods.values()]
     size = (width, height)
     for i, caption in enumerate(captions, start=1):
         row, col = divmod(i, ncols)
@@ -303,6 +306,8 @@ def report_figure(
         ax = place(fig, size, x, y0 + _TITLE_H, pw, ih)
         image_axes(ax, rgb)
         ax.set_title(label, fontsize=_TITLE_PT, pad=4)
+        if boxes[i] is not None:  # the localization box (`explain --boxes`)
+            maps.draw_box(ax, boxes[i])
         if panel is not None:
             cax = place(fig, size, x + 0.1 * pw, y0 + _TITLE_H + ih + _CB_GAP, 0.8 * pw, _CB_H)
             draw_colorbar(fig, cax, panel)

@@ -1,5 +1,14 @@
-"""The desktop app (PySide6). Nothing in this package imports TensorFlow or keras: the engine is
-reached through `engine_api.EngineAdapter`, called only from the worker thread."""
+"""The desktop app (PySide6). Nothing in this package imports TensorFlow or keras.
+
+What lives here: the main window and its parts (canvas, method tree, compare grid, panels,
+dialogs, menus), the session state, the one engine thread (`worker.py`) and `engine_api.py`.
+The engine's model work (loading, explaining, evaluating, data sets) is reached only through
+`engine_api.EngineAdapter`, called from the worker thread; tests inject a fake engine there.
+May import: PySide6, numpy, Pillow, `ui.*`, `render.*`, `saliency_desktop.atomic`, and the
+engine's public API for data and light helpers (the names in `saliency_desktop.engine.__all__`,
+`engine.types`, `engine.metric_types`: image loading, the catalogue, face crops), with the
+model work named only in `engine_api.py`. Never TensorFlow, Keras, JAX or torch.
+"""
 
 import sys
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QEventLoop, QIODevice, QObject, QTimer
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 
 from saliency_desktop import __version__
@@ -93,12 +94,10 @@ class Screenshot(QObject):
             return
         QApplication.processEvents()
         pixmap = self.window.grab()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.png")
-        if not pixmap.save(str(tmp), "PNG"):
-            os.unlink(tmp)
-            return self.fail(f"cannot write {self.path}")
-        os.replace(tmp, self.path)
+        try:
+            save_png(pixmap, self.path)
+        except OSError as exc:
+            return self.fail(f"cannot write {self.path}: {exc.strerror or exc}")
         shown = [t.key for t in self.window.view.compare.tiles if t.heat is not None]
         print(
             f"saved {self.path} ({pixmap.width()}x{pixmap.height()}, "
@@ -115,6 +114,20 @@ class Screenshot(QObject):
         self.rc = rc
         self._timer.stop()
         self.window.close()
+
+
+def save_png(pixmap: QPixmap, path: Path) -> None:
+    """`pixmap` as a PNG file at `path`, whole or not at all (the package's atomic writer)."""
+    from saliency_desktop.atomic import atomic_file
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not pixmap.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode a {pixmap.width()}x{pixmap.height()} PNG")
+    buffer.close()
+    with atomic_file(path, "wb", force=True) as f:
+        f.write(data.data())
 
 
 def run(
@@ -135,8 +148,9 @@ def run(
 
     With `screenshot`, wait until every map of the first image is in, save a picture of the
     whole window there and exit 0 (non-zero with a message on error or after a timeout).
-    `params` sets method parameters (e.g. {"n_steps": 16}); `engine` and `settings` are for
-    tests.
+    `params` sets method parameters by method id (e.g. {"integrated_gradients": {"n_steps":
+    16}}; a flat {"n_steps": 16} sets every method's `n_steps`); `engine` and `settings` are
+    for tests.
     """
     created = QApplication.instance() is None
     app = application()

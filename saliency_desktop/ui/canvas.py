@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -28,8 +28,6 @@ PLACEHOLDER = "Drop images or folders here\nor use File > Open (Ctrl+O) or File 
 
 
 class ImageCanvas(QGraphicsView):
-    zoom_changed = Signal(float)
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
@@ -100,19 +98,16 @@ class ImageCanvas(QGraphicsView):
         self._fit = True
         if self._has_image:
             self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
-        self.zoom_changed.emit(self.zoom())
 
     def zoom_100(self) -> None:
         self._fit = False
         self.resetTransform()
-        self.zoom_changed.emit(self.zoom())
 
     def zoom_by(self, factor: float) -> None:
         new = min(max(self.zoom() * factor, MIN_ZOOM), MAX_ZOOM)
         factor = new / self.zoom()
         self._fit = False
         self.scale(factor, factor)
-        self.zoom_changed.emit(self.zoom())
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt name)
         delta = event.angleDelta().y()

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
-from saliency_desktop.engine.images import IMAGE_SUFFIXES
+from saliency_desktop.engine import IMAGE_SUFFIXES
 from saliency_desktop.ui import dialogs, export, file_dialogs
 from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from saliency_desktop.ui.log import current_log
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in IMAGE_SUFFIXES))
+CSV_FILTER = "CSV files (*.csv);;All files (*)"
 REPORT_FILTERS = {
     "png": "PNG image (*.png)",
     "pdf": "PDF document (*.pdf)",
@@ -70,6 +71,26 @@ class Commands(QObject):
         )
         if path:
             self.win.open_paths([path])
+
+    def open_dataset(self) -> None:
+        """A folder whose subfolders are class names (or a flat folder: no accuracy)."""
+        path = file_dialogs.existing_dir(
+            self.win, "Open a data set (a folder of class folders)", self._dataset_dir()
+        )
+        if path:
+            self.win.open_dataset(path)
+
+    def open_dataset_csv(self) -> None:
+        """A CSV of `path,label` rows."""
+        path = file_dialogs.open_file(
+            self.win, "Open a data set (CSV: path,label)", self._dataset_dir(), CSV_FILTER
+        )
+        if path:
+            self.win.open_dataset(path)
+
+    def _dataset_dir(self) -> str:
+        st = self.win.settings
+        return st.last_dir("datasets") or st.last_dir("images")
 
     def paste(self) -> None:
         """An image, image files (URLs), or paths / file URLs copied as text."""

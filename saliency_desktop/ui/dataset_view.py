@@ -84,6 +84,10 @@ class ConfusionWidget(QTableWidget):
             self.setItem(i, n, _percent(c.recall[i]))
         for j in range(n):
             self.setItem(n, j, _percent(c.precision[j]))
+        used = (totals > 0) | (c.matrix.sum(axis=0) > 0)  # 1000 ImageNet classes: only these
+        for i in range(n):
+            self.setRowHidden(i, not used[i])
+            self.setColumnHidden(i, not used[i])
         self._chosen = None
 
     def _clicked(self, row: int, col: int) -> None:
@@ -181,7 +185,12 @@ class DatasetPanel(QWidget):
         left = QWidget()
         box = QVBoxLayout(left)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(QLabel("Confusion: rows = true class, columns = predicted (click a count)"))
+        caption = QLabel(
+            "Confusion: rows = true class, columns = predicted (click a count); classes "
+            "with no image are hidden"
+        )
+        caption.setWordWrap(True)  # its width must not push the splitter
+        box.addWidget(caption)
         box.addWidget(self.confusion, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)

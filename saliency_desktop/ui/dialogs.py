@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop import __version__
-from saliency_desktop.engine.catalogue import CatalogueEntry
+from saliency_desktop.engine import CatalogueEntry
 from saliency_desktop.ui import file_dialogs
 from saliency_desktop.ui.engine_api import LoadedModelState, ModelRequest
 
@@ -99,7 +99,7 @@ class OpenModelDialog(QDialog):
         row.addWidget(browse)
         row.addWidget(folder)
         self.prep_combo = QComboBox()
-        from saliency_desktop.engine.models import PREPROCESSING  # no TensorFlow in there
+        from saliency_desktop.engine import PREPROCESSING  # no TensorFlow in there
 
         for key in PREPROCESSING:
             self.prep_combo.addItem(PREPROCESSING_HELP.get(key, key), key)

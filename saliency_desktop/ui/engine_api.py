@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from saliency_desktop.engine.catalogue import CatalogueEntry
+from saliency_desktop.engine import CatalogueEntry
 from saliency_desktop.engine.types import EngineError, Explanation, MethodInfo, MethodResult
 
 DownloadCallback = Callable[[int, "int | None"], None]
@@ -80,22 +80,28 @@ class EngineLike(Protocol):
         randomization_steps: int = 6,
     ) -> Any: ...
 
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any: ...
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]: ...
+
 
 class EngineAdapter:
     """The real engine: a thin adapter over `saliency_desktop.engine` (TensorFlow loads lazily)."""
 
     def list_methods(self) -> list[MethodInfo]:
-        from saliency_desktop.engine.registry import list_methods
+        from saliency_desktop.engine import list_methods
 
         return list_methods()
 
     def catalogue(self) -> dict[str, CatalogueEntry]:
-        from saliency_desktop.engine.catalogue import CATALOGUE
+        from saliency_desktop.engine import CATALOGUE
 
         return dict(CATALOGUE)
 
     def default_model(self) -> str:
-        from saliency_desktop.engine.catalogue import DEFAULT_MODEL
+        from saliency_desktop.engine import DEFAULT_MODEL
 
         return DEFAULT_MODEL
 
@@ -108,7 +114,7 @@ class EngineAdapter:
         download_progress: DownloadCallback | None,
         cancel: threading.Event | None,
     ) -> Any:
-        from saliency_desktop.engine.models import load_model
+        from saliency_desktop.engine import load_model
 
         return load_model(
             spec,
@@ -132,11 +138,14 @@ class EngineAdapter:
         params: dict[str, Any],
         on_predictions: Callable[[list[Any], int], None] | None = None,
     ) -> Explanation:
-        from saliency_desktop.engine.explainer import explain
+        from saliency_desktop.engine import explain
 
+        params = dict(params)
+        contrast = params.pop("contrast", None)  # the class B of "A vs B"; the rest by method
         return explain(
             model,
             image,
+            contrast=contrast,
             methods=methods,
             target=target,
             layer=layer,
@@ -145,11 +154,11 @@ class EngineAdapter:
             on_result=on_result,
             top_k=max(5, len(model.info.labels)),
             on_predictions=on_predictions,
-            **params,
+            params=params,  # by method id: RISE's seed is not IG's
         )
 
     def versions(self) -> dict[str, str]:
-        from saliency_desktop.engine.device import versions
+        from saliency_desktop.engine import versions
 
         return versions()
 
@@ -157,7 +166,7 @@ class EngineAdapter:
         self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event
     ) -> Any:
         """A labelled folder or CSV predicted in batches: a `DatasetPrediction`."""
-        from saliency_desktop.engine.dataset import predict_source
+        from saliency_desktop.engine import predict_source
 
         def counted(done: int, total: int) -> None:
             progress(done / max(total, 1), f"{done} / {total} images")
@@ -176,7 +185,7 @@ class EngineAdapter:
         cancel: threading.Event,
     ) -> list[str]:
         """The k most confident mistakes explained and drawn as the `--grid` figure."""
-        from saliency_desktop.engine.dataset import explain_mistakes
+        from saliency_desktop.engine import explain_mistakes
         from saliency_desktop.render.figures import grid_row, render_grid
 
         chosen = explain_mistakes(model, rows, k, methods, cancel)
@@ -196,7 +205,7 @@ class EngineAdapter:
         randomization_steps: int = 6,
     ) -> Any:
         """Faithfulness metrics of the explanation's maps (an `Evaluation`)."""
-        from saliency_desktop.engine.metrics import evaluate
+        from saliency_desktop.engine import evaluate
 
         return evaluate(
             model,
@@ -219,6 +228,19 @@ class EngineAdapter:
             return {"backend": {"alibi": ALIBI_MISSING}}
         return {}
 
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any:
+        """The Neurons panel's channels (`engine.neurons.LayerActivations`)."""
+        from saliency_desktop.engine import layer_activations
+
+        return layer_activations(model, image, layer, top=top, rank=rank, target=target)
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]:
+        from saliency_desktop.engine import layer_summaries
+
+        return layer_summaries(model, image)
+
 
 @dataclass(frozen=True)
 class ModelRequest:
@@ -229,10 +251,6 @@ class ModelRequest:
     labels: str | None = None
     trust_model: bool = False
 
-    @property
-    def is_file(self) -> bool:
-        return self.preprocessing is not None or "/" in self.spec or "\\" in self.spec
-
 
 @dataclass(frozen=True)
 class ExplainRequest:
@@ -242,8 +260,8 @@ class ExplainRequest:
     methods: tuple[str, ...]
     target: int | None = None
     layer: str | None = None
+    # params: method id -> its parameters, and "contrast": class B or absent
     params: dict[str, Any] = field(default_factory=dict)
-    image_key: str = ""
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from saliency_desktop.engine.images import is_image_name, load_image
+from saliency_desktop.engine import is_image_name, load_image
 from saliency_desktop.engine.types import ImageError
 
 log = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtWidgets import QDockWidget
 
 if TYPE_CHECKING:
     from saliency_desktop.ui.main_window import MainWindow
@@ -46,6 +47,18 @@ def default_layout(win: MainWindow) -> None:
     win.resizeDocks(right, [250, 250], H)
     win.resizeDocks(right, [230, 570], V)
     win.resizeDocks(left, [200, 600], V)
+    # the other docks (Trust, Neurons) are tabs beside Details, which stays in front
+    direct = Qt.FindChildOption.FindDirectChildrenOnly
+    wide = getattr(win, "dataset", None)  # the data set's table needs the window's width
+    if wide is not None:
+        wide.setFloating(False)
+        win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, wide)  # shown as it was
+    for dock in win.findChildren(QDockWidget, options=direct):
+        if dock not in win.docks and dock is not wide:
+            dock.setFloating(False)
+            win.tabifyDockWidget(win.docks[3], dock)
+            dock.show()
+    win.docks[3].raise_()
 
 
 def collapsed(win: MainWindow) -> bool:

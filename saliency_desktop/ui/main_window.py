@@ -17,14 +17,17 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.engine.types import Explanation, Prediction
+from saliency_desktop.render import maps
 from saliency_desktop.render.labels import display_label
 from saliency_desktop.ui import dialogs, layout, menus, tiles
 from saliency_desktop.ui.commands import Commands
+from saliency_desktop.ui.dataset_dock import DatasetDock, is_dataset_source
 from saliency_desktop.ui.details import DetailsPanel
 from saliency_desktop.ui.engine_api import EngineAdapter, EngineLike, LoadedModelState, ModelRequest
 from saliency_desktop.ui.icons import app_icon
 from saliency_desktop.ui.image_strip import ImageStrip
 from saliency_desktop.ui.images import ImageEntry, qimage_to_rgb
+from saliency_desktop.ui.insight import attach_insight
 from saliency_desktop.ui.method_tree import MethodTree
 from saliency_desktop.ui.predictions import PredictionsPanel
 from saliency_desktop.ui.session import Session
@@ -79,9 +82,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trust)
         self.tabifyDockWidget(self.docks[3], self.trust)
         self.session.explanation_ready.connect(self.trust.set_explanation)
+        self.dataset = DatasetDock(self.session, self)  # issue 19: hidden until a data set opens
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dataset)
+        self.dataset.hide()
         self._build_status_bar()
         self.commands = Commands(self)
         self.menus = menus.build_menus(self)
+        self.insight = attach_insight(self)  # Neurons dock, A-vs-B maps, localization box
         self._connect()
         self._restore()
 
@@ -135,6 +142,7 @@ class MainWindow(QMainWindow):
         s.predictions_ready.connect(self._on_predictions)
         s.job_failed.connect(lambda msg: dialogs.show_error(self, "Cannot explain the image", msg))
         self.tree.changed.connect(self._on_methods_changed)
+        self.dataset.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.predictions.target_chosen.connect(s.set_target)
         self.strip.image_chosen.connect(s.select)
         self.view.method_changed.connect(lambda _m: self._update_caption())
@@ -169,6 +177,12 @@ class MainWindow(QMainWindow):
             self.settings.set_last_dir("images", paths[0])
         self.session.add_paths(paths)
 
+    def open_dataset(self, source: str) -> None:
+        """A labelled folder or a `path,label` CSV, predicted in the data-set dock."""
+        if self.persist:
+            self.settings.set_last_dir("datasets", source)
+        self.dataset.open_source(source)
+
     def reset_layout(self) -> None:
         """View > Reset layout: every panel back in place at its default size."""
         layout.default_layout(self)
@@ -181,7 +195,7 @@ class MainWindow(QMainWindow):
 
     def _offer_face_crop(self, face_model: bool) -> None:
         """Face crop: on by default for face models; disabled, with why, without a detector."""
-        from saliency_desktop.engine.faces import available
+        from saliency_desktop.engine import face_detector_missing as available
 
         action = self.menus.actions["face_crop"]
         reason = available()
@@ -271,10 +285,12 @@ class MainWindow(QMainWindow):
         self.session.set_methods(
             self.tree.selected(), self.tree.params(), self.tree.layer(), debounce=debounce
         )
+        self.dataset.panel.methods = self.tree.selected()  # for its mistakes grid
 
     def _on_results(self) -> None:
         s = self.session
-        self.tree.set_estimate("n_steps", s.estimate(list(s.methods)))
+        for mid, name in self.tree.heavy():
+            self.tree.set_estimate(mid, name, s.estimate([mid], name))
         busy = s.client.is_busy()
         pending = s.missing() if busy or s.was_cancelled else []
         note = tiles.COMPUTING if busy else tiles.CANCELLED
@@ -297,8 +313,8 @@ class MainWindow(QMainWindow):
         if self.view.mode() == "compare":
             mid = ""
             parts.append(
-                "Each map is scaled by its own 99.5th percentile; double-click a tile "
-                "to open it alone."
+                f"Each map is scaled by its own {maps.DEFAULT_PERCENTILE:g}th percentile; "
+                "double-click a tile to open it alone."
             )
         if mid:
             parts.append(f"<b>{self.view.label_of(mid)}</b>")
@@ -328,7 +344,9 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         mime = event.mimeData()
         paths = self._paths(mime)
-        if paths:
+        if len(paths) == 1 and is_dataset_source(paths[0]):  # class subfolders or a CSV
+            self.open_dataset(paths[0])
+        elif paths:
             self.open_paths(paths)
         elif mime.hasImage():
             self.session.add_array(qimage_to_rgb(mime.imageData()))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from saliency_desktop.engine.catalogue import cached_weights
+from saliency_desktop.engine import cached_weights
 from saliency_desktop.ui.engine_api import ModelRequest
 from saliency_desktop.ui.images import sample_images
 
@@ -28,92 +29,152 @@ class Menus:
     actions: dict[str, QAction] = field(default_factory=dict)
 
 
-def _action(
-    win: MainWindow, menu: QMenu, text: str, slot: object, shortcut: object = None, tip: str = ""
-) -> QAction:
-    action = QAction(text, win)
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
-    if tip:
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-    action.triggered.connect(slot)  # type: ignore[arg-type]
-    menu.addAction(action)
+@dataclass(frozen=True)
+class ActionSpec:
+    """One menu entry, as data (napari's `qactions`): `slot` picks the callback from the window
+    when the menus are built. `id` "-" is a separator; "@name" is a place filled in by code
+    (the recent and sample lists, the model catalogue, the view modes, the panels)."""
+
+    id: str
+    menu: str = ""
+    text: str = ""
+    slot: Callable[[MainWindow], Callable[..., Any]] | None = None
+    shortcut: object = None
+    tip: str = ""
+    checkable: bool = False
+    enabled: bool = True
+    on_toggle: bool = False  # the slot follows every change of the check, not only clicks
+
+
+SEP = ActionSpec("-")
+MENUS = (("file", "&File"), ("model", "&Model"), ("view", "&View"), ("explain", "&Explain"),
+         ("help", "&Help"))  # fmt: skip
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open", "file", "&Open images...", lambda w: w.commands.open_images, Key.Open,
+               "Open one or more image files"),
+    ActionSpec("open_folder", "file", "Open &folder...", lambda w: w.commands.open_folder,
+               "Ctrl+Shift+O", "Open every image in a folder"),
+    ActionSpec("open_dataset", "file", "Open &data set...", lambda w: w.commands.open_dataset,
+               "Ctrl+D", "A folder whose subfolders are class names: predictions, accuracy, "
+               "confusion, mistakes"),
+    ActionSpec("open_dataset_csv", "file", "Open data set from CS&V...",
+               lambda w: w.commands.open_dataset_csv,
+               tip="A CSV of path,label rows: predictions, accuracy, confusion, mistakes"),
+    ActionSpec("@recent", "file", "Open &recent"),
+    ActionSpec("@samples", "file", "&Samples"),
+    ActionSpec("paste", "file", "&Paste image", lambda w: w.commands.paste, Key.Paste,
+               "Explain the image on the clipboard"),
+    replace(SEP, menu="file"),
+    ActionSpec("export_report", "file", "&Export report...", lambda w: w.commands.export_report,
+               "Ctrl+E", "The report figure (PNG, PDF or SVG), as the command line's"),
+    ActionSpec("export_view", "file", "Export &view as PNG...",
+               lambda w: w.commands.export_view, "Ctrl+Shift+E",
+               "The current view at the image's full resolution"),
+    ActionSpec("export_arrays", "file", "Export raw &maps...",
+               lambda w: w.commands.export_arrays, "Ctrl+Alt+E",
+               "The raw float32 maps (.npz) and a JSON record"),
+    ActionSpec("full_paths", "file", "Keep full &paths in records",
+               lambda w: lambda on: setattr(w.settings, "full_paths", on),
+               tip="Exported JSON records keep the image's and model's absolute paths (private "
+               "use); off, they carry file names and SHA-256 only", checkable=True,
+               on_toggle=True),
+    ActionSpec("copy", "file", "&Copy view", lambda w: w.commands.copy_view, "Ctrl+Shift+C",
+               "The current view at full resolution, to the clipboard"),
+    replace(SEP, menu="file"),
+    ActionSpec("quit", "file", "&Quit", lambda w: w.close, Key.Quit),
+    ActionSpec("@models", "model"),
+    replace(SEP, menu="model"),
+    ActionSpec("open_model", "model", "Open model &file...",
+               lambda w: w.commands.open_model_file, "Ctrl+M",
+               "A .keras, .h5 or SavedModel classifier of your own"),
+    ActionSpec("@view_modes", "view"),
+    replace(SEP, menu="view"),
+    ActionSpec("@zoom", "view"),
+    ActionSpec("zoom_in", "view", "Zoom &in", lambda w: lambda: w.view.canvas.zoom_by(1.25),
+               Key.ZoomIn),
+    ActionSpec("zoom_out", "view", "Zoom &out", lambda w: lambda: w.view.canvas.zoom_by(0.8),
+               Key.ZoomOut),
+    replace(SEP, menu="view"),
+    ActionSpec("prev", "view", "&Previous image", lambda w: lambda: w.strip.step(-1), "PgUp"),
+    ActionSpec("next", "view", "&Next image", lambda w: lambda: w.strip.step(1), "PgDown"),
+    replace(SEP, menu="view"),
+    ActionSpec("@docks", "view"),
+    ActionSpec("reset_layout", "view", "&Reset layout", lambda w: w.reset_layout,
+               tip="Every panel back in place at its size"),
+    ActionSpec("explain", "explain", "&Explain now", lambda w: w.session.explain_now, "F5",
+               "Compute the maps that are missing"),
+    ActionSpec("top1", "explain", "Explain the &top class",
+               lambda w: lambda: w.session.set_target(None), "T",
+               "Go back to the predicted class"),
+    ActionSpec("cancel", "explain", "&Cancel", lambda w: w.session.cancel, "Esc",
+               "Stop the running job"),
+    replace(SEP, menu="explain"),
+    ActionSpec("face_crop", "explain", "Crop to the &face (face models)",
+               lambda w: w.set_face_crop, tip="Explain the face found in the photo, as face "
+               "models were trained; the map is drawn back on the whole photo",
+               checkable=True, enabled=False),
+    ActionSpec("log", "help", "Show &log", lambda w: w.commands.show_log),
+    ActionSpec("about", "help", "&About Saliency Desktop", lambda w: w.commands.about),
+)  # fmt: skip
+
+
+def make_action(win: MainWindow, spec: ActionSpec) -> QAction:
+    action = QAction(spec.text, win, checkable=spec.checkable)
+    if spec.shortcut is not None:
+        action.setShortcut(QKeySequence(spec.shortcut))  # type: ignore[call-overload]
+    if spec.tip:
+        action.setStatusTip(spec.tip)
+        action.setToolTip(spec.tip)
+    if spec.slot is not None:
+        signal = action.toggled if spec.on_toggle else action.triggered
+        signal.connect(spec.slot(win))  # type: ignore[arg-type]
+    action.setEnabled(spec.enabled)
     return action
 
 
 def build_menus(win: MainWindow) -> Menus:
-    bar = win.menuBar()
-    c = win.commands
-    file = bar.addMenu("&File")
-    a: dict[str, QAction] = {}
-    a["open"] = _action(
-        win, file, "&Open images...", c.open_images, Key.Open, "Open one or more image files"
-    )
-    a["open_folder"] = _action(
-        win, file, "Open &folder...", c.open_folder, "Ctrl+Shift+O", "Open every image in a folder"
-    )
-    recent = file.addMenu("Open &recent")
-    samples = file.addMenu("&Samples")
-    a["paste"] = _action(
-        win, file, "&Paste image", c.paste, Key.Paste, "Explain the image on the clipboard"
-    )
-    file.addSeparator()
-    a["export_report"] = _action(
-        win,
-        file,
-        "&Export report...",
-        c.export_report,
-        "Ctrl+E",
-        "The report figure (PNG, PDF or SVG), as the command line's",
-    )
-    a["export_view"] = _action(
-        win,
-        file,
-        "Export &view as PNG...",
-        c.export_view,
-        "Ctrl+Shift+E",
-        "The current view at the image's full resolution",
-    )
-    a["export_arrays"] = _action(
-        win,
-        file,
-        "Export raw &maps...",
-        c.export_arrays,
-        "Ctrl+Alt+E",
-        "The raw float32 maps (.npz) and a JSON record",
-    )
-    a["full_paths"] = full = QAction("Keep full &paths in records", win, checkable=True)
-    full.setStatusTip(
-        "Exported JSON records keep the image's and model's absolute paths (private use); "
-        "off, they carry file names and SHA-256 only"
-    )
-    full.setChecked(win.settings.full_paths)
-    full.toggled.connect(lambda on: setattr(win.settings, "full_paths", on))
-    file.addAction(full)
-    a["copy"] = _action(
-        win,
-        file,
-        "&Copy view",
-        c.copy_view,
-        "Ctrl+Shift+C",
-        "The current view at full resolution, to the clipboard",
-    )
-    file.addSeparator()
-    a["quit"] = _action(win, file, "&Quit", win.close, Key.Quit)
+    """The menu bar from `ACTIONS`, with the lists only known at run time put in their places."""
+    menus_by_id = {key: win.menuBar().addMenu(title) for key, title in MENUS}
+    menus = Menus(QMenu(), QMenu())
+    for spec in ACTIONS:
+        menu = menus_by_id[spec.menu]
+        if spec.id == "-":
+            menu.addSeparator()
+        elif spec.id.startswith("@"):
+            _fill_place(win, menus, menu, spec)
+        else:
+            menus.actions[spec.id] = make_action(win, spec)
+            menu.addAction(menus.actions[spec.id])
+    menus.actions["full_paths"].setChecked(win.settings.full_paths)
+    fill_samples(win, menus)
+    return menus
 
-    model_menu = bar.addMenu("&Model")
-    menus = Menus(recent, samples, actions=a)
+
+def _fill_place(win: MainWindow, menus: Menus, menu: QMenu, spec: ActionSpec) -> None:
+    if spec.id == "@recent":
+        menus.recent = menu.addMenu(spec.text)
+    elif spec.id == "@samples":
+        menus.samples = menu.addMenu(spec.text)
+    elif spec.id == "@models":
+        _model_entries(win, menus, menu)
+    elif spec.id == "@view_modes":
+        menu.addActions([win.view.single_action, win.view.compare_action])
+    elif spec.id == "@zoom":
+        menu.addActions([win.view.fit_action, win.view.zoom100_action])
+    elif spec.id == "@docks":
+        for dock in (*win.docks, win.trust, win.dataset):
+            menu.addAction(dock.toggleViewAction())
+
+
+def _model_entries(win: MainWindow, menus: Menus, menu: QMenu) -> None:
+    """The catalogue: embedded models, then ImageNet ones (marked when not yet downloaded)."""
     group = QActionGroup(win)
     menus.model_group = group
-    embedded = [e for e in win.engine.catalogue().values() if e.kind == "embedded"]
-    imagenet = [e for e in win.engine.catalogue().values() if e.kind != "embedded"]
-    for section, entries in (
-        ("Embedded models", embedded),
-        ("ImageNet (downloaded once)", imagenet),
-    ):
-        model_menu.addSection(section)
-        for entry in entries:
+    entries = list(win.engine.catalogue().values())
+    for section, embedded in (("Embedded models", True), ("ImageNet (downloaded once)", False)):
+        menu.addSection(section)
+        for entry in (e for e in entries if (e.kind == "embedded") == embedded):
             text = entry.label
             if entry.kind != "embedded" and cached_weights(entry) is None:
                 text += " (download)"
@@ -123,67 +184,8 @@ def build_menus(win: MainWindow) -> Menus:
                 lambda _=False, e=entry: win.load_model(ModelRequest(e.id), e.label)
             )
             group.addAction(action)
-            model_menu.addAction(action)
+            menu.addAction(action)
             menus.models[entry.id] = action
-    model_menu.addSeparator()
-    a["open_model"] = _action(
-        win,
-        model_menu,
-        "Open model &file...",
-        c.open_model_file,
-        "Ctrl+M",
-        "A .keras, .h5 or SavedModel classifier of your own",
-    )
-
-    view = bar.addMenu("&View")
-    v = win.view
-    for action in (v.single_action, v.compare_action):
-        view.addAction(action)
-    view.addSeparator()
-    view.addAction(v.fit_action)
-    view.addAction(v.zoom100_action)
-    a["zoom_in"] = _action(win, view, "Zoom &in", lambda: v.canvas.zoom_by(1.25), Key.ZoomIn)
-    a["zoom_out"] = _action(win, view, "Zoom &out", lambda: v.canvas.zoom_by(0.8), Key.ZoomOut)
-    view.addSeparator()
-    a["prev"] = _action(win, view, "&Previous image", lambda: win.strip.step(-1), "PgUp")
-    a["next"] = _action(win, view, "&Next image", lambda: win.strip.step(1), "PgDown")
-    view.addSeparator()
-    for dock in win.docks:
-        view.addAction(dock.toggleViewAction())
-    a["reset_layout"] = _action(
-        win, view, "&Reset layout", win.reset_layout, tip="Every panel back in place at its size"
-    )
-
-    run = bar.addMenu("&Explain")
-    a["explain"] = _action(
-        win, run, "&Explain now", win.session.explain_now, "F5", "Compute the maps that are missing"
-    )
-    a["top1"] = _action(
-        win,
-        run,
-        "Explain the &top class",
-        lambda: win.session.set_target(None),
-        "T",
-        "Go back to the predicted class",
-    )
-    a["cancel"] = _action(win, run, "&Cancel", win.session.cancel, "Esc", "Stop the running job")
-    run.addSeparator()
-    a["face_crop"] = _action(
-        win,
-        run,
-        "Crop to the &face (face models)",
-        win.set_face_crop,
-        tip="Explain the face found in the photo, as face models were trained; the map is "
-        "drawn back on the whole photo",
-    )
-    a["face_crop"].setCheckable(True)
-    a["face_crop"].setEnabled(False)
-
-    help_menu = bar.addMenu("&Help")
-    a["log"] = _action(win, help_menu, "Show &log", c.show_log)
-    a["about"] = _action(win, help_menu, "&About Saliency Desktop", c.about)
-    fill_samples(win, menus)
-    return menus
 
 
 def fill_recent(win: MainWindow, menus: Menus, paths: list[str]) -> None:

@@ -15,19 +15,17 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QSizePolicy,
-    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QWidget,
 )
 
 from saliency_desktop.engine.types import MethodInfo, ModelInfo, ParamInfo
+from saliency_desktop.ui.param_editors import LayerPicker, make_editor
 
 FAMILIES = {"gradients": "Gradients", "cam": "CAM", "path": "Path"}
 ROLE_ID = Qt.ItemDataRole.UserRole
@@ -81,9 +79,9 @@ class MethodTree(QTreeWidget):
         self.setAllColumnsShowFocus(False)
         self.setIndentation(14)
         self._items: dict[str, QTreeWidgetItem] = {}
-        self._editors: dict[str, tuple[ParamInfo, QWidget]] = {}
+        self._editors: dict[tuple[str, str], tuple[ParamInfo, QWidget]] = {}
         self._family_items: dict[str, QTreeWidgetItem] = {}
-        self._estimates: dict[str, QLabel] = {}
+        self._estimates: dict[tuple[str, str], QLabel] = {}
         self._default_on: dict[str, bool] = {}
         self._unavailable: dict[str, dict[str, str]] = {}  # param -> choice -> reason
         self._building = True
@@ -98,7 +96,7 @@ class MethodTree(QTreeWidget):
             self._items[info.id] = item
             self._default_on[info.id] = info.default_on
             for p in info.params:
-                self._add_param(item, p)
+                self._add_param(item, info.id, p)
         cam = self._family_items.get("cam")
         self.layer_combo = QComboBox()
         # the row spans both columns: the combo gets the panel's width, long names show whole
@@ -141,48 +139,10 @@ class MethodTree(QTreeWidget):
             self._family_items[family] = item
         return self._family_items[family]
 
-    def _add_param(self, parent: QTreeWidgetItem, p: ParamInfo) -> None:
-        if p.kind == "layer":  # layer lists (Layer-CAM's fusion) have no editor here yet
-            return
+    def _add_param(self, parent: QTreeWidgetItem, mid: str, p: ParamInfo) -> None:
         row = QTreeWidgetItem(parent, [p.label])
         row.setToolTip(0, p.help or p.label)
-        editor: QWidget
-        if p.kind == "choice":
-            combo = QComboBox()
-            combo.addItems(list(p.choices))
-            combo.setCurrentText(str(p.default))
-            combo.currentIndexChanged.connect(self._emit)
-            editor = combo
-        elif p.kind == "float":
-            spin = QDoubleSpinBox()
-            spin.setDecimals(3)
-            spin.setRange(
-                p.minimum if p.minimum is not None else -1e9,
-                p.maximum if p.maximum is not None else 1e9,
-            )
-            spin.setValue(float(p.default))
-            spin.setKeyboardTracking(False)  # recompute on Enter or leaving the box, not per key
-            spin.valueChanged.connect(self._emit)
-            editor = spin
-        elif p.kind == "folder":
-            line = QLineEdit(str(p.default or ""))
-            line.setPlaceholderText("(none)")
-            line.editingFinished.connect(self._emit)
-            editor = line
-        else:
-            ispin = QSpinBox()
-            low = int(p.minimum) if p.minimum is not None else 0
-            ispin.setRange(
-                low - 1 if p.kind == "int_or_auto" else low,
-                int(p.maximum) if p.maximum is not None else 2**31 - 1,
-            )
-            ispin.setKeyboardTracking(False)  # recompute on Enter or leaving the box, not per key
-            if p.kind == "int_or_auto":  # the value below the minimum reads "auto"
-                ispin.setSpecialValueText("auto")
-            ispin.setValue(ispin.minimum() if p.default == "auto" else int(p.default))
-            ispin.valueChanged.connect(self._emit)
-            editor = ispin
-        editor.setToolTip(p.help or p.label)
+        editor = make_editor(p, self._emit)
         cell: QWidget = editor
         if p.name in HEAVY:  # the editor and its estimated time side by side
             cell = QWidget()
@@ -192,10 +152,10 @@ class MethodTree(QTreeWidget):
             estimate = QLabel("")
             estimate.setToolTip("Estimated time of this method on this model, from its last run")
             box.addWidget(estimate)
-            self._estimates[p.name] = estimate
+            self._estimates[(mid, p.name)] = estimate
         row.setSizeHint(1, cell.sizeHint())
         self.setItemWidget(row, 1, cell)
-        self._editors[p.name] = (p, editor)
+        self._editors[(mid, p.name)] = (p, editor)
 
     def _emit(self, *_args: Any) -> None:
         if not self._building:
@@ -224,57 +184,50 @@ class MethodTree(QTreeWidget):
         return self._items[mid]
 
     # ---- parameters ----
-    def params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, (p, editor) in self._editors.items():
-            if isinstance(editor, QComboBox):
-                out[name] = editor.currentText()
-            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
-                out[name] = editor.value()
-            elif isinstance(editor, QLineEdit):
-                out[name] = editor.text().strip()
-            if p.kind == "int":
-                out[name] = int(out[name])
-            elif p.kind == "int_or_auto" and isinstance(editor, QSpinBox):
-                auto = editor.value() == editor.minimum()
-                out[name] = "auto" if auto else int(out[name])
+    def params(self) -> dict[str, dict[str, Any]]:
+        """Each method's parameters, by method id: `explain(params=...)`'s form."""
+        out: dict[str, dict[str, Any]] = {}
+        for (mid, name), (_p, editor) in self._editors.items():
+            out.setdefault(mid, {})[name] = editor.value()  # type: ignore[attr-defined]
         return out
 
     def set_params(self, values: dict[str, Any]) -> None:
+        """Set editors from `{method id: {name: value}}`. An old flat `{name: value}` (settings
+        written before parameters were kept per method) sets that name in every method;
+        unknown names and bad values keep the editor's value."""
         self._building = True
         try:
-            for name, value in values.items():
-                if name not in self._editors:
-                    continue
-                p, editor = self._editors[name]
-                if str(value) in self._unavailable.get(name, {}):
-                    continue  # e.g. a stored "alibi" when alibi is not installed: keep native
-                if isinstance(editor, QComboBox) and str(value) in p.choices:
-                    editor.setCurrentText(str(value))
-                elif isinstance(editor, QSpinBox) and value == "auto":
-                    editor.setValue(editor.minimum())
-                elif isinstance(editor, QSpinBox):
-                    editor.setValue(int(value))
-                elif isinstance(editor, QLineEdit):
-                    editor.setText(str(value))
-                elif isinstance(editor, QDoubleSpinBox):
-                    editor.setValue(float(value))
-        except (TypeError, ValueError):
-            pass  # a bad stored value keeps the default
+            for key, value in values.items():
+                if isinstance(value, dict):
+                    targets = [(key, name, v) for name, v in value.items()]
+                else:
+                    targets = [(mid, n, value) for (mid, n) in self._editors if n == key]
+                for mid, name, v in targets:
+                    self._set_one(mid, name, v)
         finally:
             self._building = False
         self.changed.emit()
 
-    def editor(self, name: str) -> QWidget:
-        return self._editors[name][1]
+    def _set_one(self, mid: str, name: str, value: Any) -> None:
+        if (mid, name) not in self._editors:
+            return
+        if str(value) in self._unavailable.get(name, {}):
+            return  # e.g. a stored "alibi" when alibi is not installed: keep native
+        try:
+            self._editors[(mid, name)][1].set_value(value)  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            pass  # a bad stored value keeps the default
+
+    def editor(self, mid: str, name: str) -> QWidget:
+        return self._editors[(mid, name)][1]
 
     def set_unavailable_choices(self, choices: dict[str, dict[str, str]]) -> None:
         """Disable choices that cannot run here (param -> choice -> reason, as a tooltip)."""
         self._unavailable = {k: dict(v) for k, v in choices.items()}
-        for name, reasons in self._unavailable.items():
-            if name not in self._editors or not isinstance(self._editors[name][1], QComboBox):
+        for (_mid, name), (p, combo) in self._editors.items():
+            reasons = self._unavailable.get(name)
+            if not reasons or not isinstance(combo, QComboBox):
                 continue
-            p, combo = self._editors[name]
             model = combo.model()
             for i in range(combo.count()):
                 reason = reasons.get(combo.itemText(i), "")
@@ -286,9 +239,13 @@ class MethodTree(QTreeWidget):
             off = "; ".join(f"{c}: {r}" for c, r in reasons.items())
             combo.setToolTip(f"{p.help or p.label}\nNot available here \u2014 {off}")
 
-    def set_estimate(self, name: str, seconds: float | None) -> None:
+    def heavy(self) -> list[tuple[str, str]]:
+        """(method, parameter) of the editors that show an estimated time."""
+        return list(self._estimates)
+
+    def set_estimate(self, mid: str, name: str, seconds: float | None) -> None:
         """Show the estimated time beside a heavy parameter ("" when nothing is known)."""
-        label = self._estimates.get(name)
+        label = self._estimates.get((mid, name))
         if label is not None:
             label.setText("" if seconds is None else f"\u2248 {_duration(seconds)}")
 
@@ -318,6 +275,10 @@ class MethodTree(QTreeWidget):
             self.layer_combo.addItem(layer.path.rsplit("/", 1)[-1], layer.path)
             self._layer_tip(f"{layer.path} {_shape(layer.shape)}")
         self.layer_combo.setEnabled(bool(info.layers))
+        layers = [(li.path, _shape(li.shape)) for li in info.layers]
+        for _p, editor in self._editors.values():
+            if isinstance(editor, LayerPicker):
+                editor.set_layers(layers)
         for mid, item in self._items.items():
             reason = info.unavailable.get(mid, "")
             item.setDisabled(bool(reason))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QPainter
@@ -51,6 +52,7 @@ class _BarDelegate(QStyledItemDelegate):
 
 class PredictionsPanel(QWidget):
     target_chosen = Signal(int)
+    contrast_chosen = Signal(object)  # a class index to explain against, or None (issue 16)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +69,8 @@ class PredictionsPanel(QWidget):
         self.tree.setToolTip("Click a class to see the maps for it")
         self.tree.itemClicked.connect(self._on_clicked)
         self.tree.itemActivated.connect(self._on_clicked)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.target_label = QLabel("No prediction yet.")
         self.target_label.setWordWrap(True)
         self.target_label.setMinimumHeight(4 * self.target_label.fontMetrics().lineSpacing())
@@ -99,6 +103,11 @@ class PredictionsPanel(QWidget):
             self.target_label.setText("No prediction yet.")
             return
         self.set_predictions(explanation.top_k, explanation.target, explanation.score)
+        if explanation.contrast_label is not None:
+            vs = html.escape(explanation.contrast_label)
+            self.target_label.setText(
+                self.target_label.text().replace("</b>", f"</b> vs <b>{vs}</b>", 1)
+            )
 
     def set_predictions(self, top_k: list[Prediction], target: int, score: str = "logit") -> None:
         """The top classes, the explained one in bold (the maps may still be coming)."""
@@ -126,6 +135,21 @@ class PredictionsPanel(QWidget):
             f"Explaining <b>{html.escape(target_label)}</b>{where} "
             f"(class {target}, score: {score}).{self.domain_note(top_k)}"
         )
+
+    def _context_menu(self, pos: Any) -> None:
+        """Right-click a class: explain the target against it (S_target - S_class), or alone."""
+        from PySide6.QtWidgets import QMenu
+
+        item = self.tree.itemAt(pos)
+        index = item.data(0, ROLE_INDEX) if item is not None else None
+        menu = QMenu(self)
+        if isinstance(index, int) and index != self._target:
+            menu.addAction(
+                "Explain against this class", lambda: self.contrast_chosen.emit(index)
+            ).setToolTip("Why the target and not this class: maps of the score difference")
+        menu.addAction("Explain the target alone", lambda: self.contrast_chosen.emit(None))
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+        self.context_menu = menu  # kept for the tests
 
     def clear(self) -> None:
         self.set_explanation(None)

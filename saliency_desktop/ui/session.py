@@ -25,12 +25,14 @@ from saliency_desktop.ui.engine_api import (
     ModelRequest,
 )
 from saliency_desktop.ui.images import ImageEntry, ImageLoader
+from saliency_desktop.ui.param_editors import folder_problem
 from saliency_desktop.ui.session_images import SessionImages
 from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
 _TOP = "top-1"
-MAX_RESULTS = 48  # results kept for going back to a class, a parameter value or an image
+MAX_RESULTS = 128  # results kept for going back (about five images of every method) to a class,
+# a parameter value or an image
 MAX_EXPLANATIONS = 16
 HEAVY_JOB_S = 10.0  # a restored job estimated over this asks before it starts at launch
 
@@ -74,9 +76,10 @@ class Session(SessionImages, QObject):
         self.current_key: str | None = None
         self.model: LoadedModelState | None = None
         self.methods: tuple[str, ...] = ()
-        self.params: dict[str, Any] = {}
+        self.params: dict[str, dict[str, Any]] = {}  # method id -> its parameters
         self.layer: str | None = None
         self.target: int | None = None
+        self.contrast: int | None = None  # explain S_target - S_contrast ("A vs B") when set
         self._model_token = 0
         self._job_started = time.perf_counter()
         self._job_maps = 0  # maps the running (or last) job delivered
@@ -147,10 +150,15 @@ class Session(SessionImages, QObject):
 
     # ---- methods, target, jobs ----
     def set_methods(
-        self, methods: list[str], params: dict[str, Any], layer: str | None, debounce: bool = True
+        self,
+        methods: list[str],
+        params: dict[str, dict[str, Any]],
+        layer: str | None,
+        debounce: bool = True,
     ) -> None:
+        """Choose the methods, each one's parameters (by method id) and the CAM layer."""
         self.methods = tuple(m for m in methods if m in self.infos)
-        self.params = dict(params)
+        self.params = {m: dict(v) for m, v in params.items()}
         self.layer = layer
         self.results_changed.emit()
         if debounce:
@@ -160,6 +168,21 @@ class Session(SessionImages, QObject):
 
     def set_target(self, target: int | None) -> None:
         self.target = target
+        if target is not None and target == self.contrast:
+            self.contrast = None
+        self.results_changed.emit()
+        self.explain_now()
+
+    def set_contrast(self, contrast: int | None) -> None:
+        """Explain the target against class `contrast` (None: the target alone)."""
+        self.explain_class(self.target, contrast)
+
+    def explain_class(self, target: int | None, contrast: int | None = None) -> None:
+        """Explain the current image for class `target` (None: the top prediction) against class
+        `contrast` (S_target - S_contrast; None: the target alone), in one job. The entry point
+        for a caller that knows both (the data-set view's explain_requested)."""
+        self.target = target
+        self.contrast = None if contrast is not None and contrast == target else contrast
         self.results_changed.emit()
         self.explain_now()
 
@@ -174,10 +197,12 @@ class Session(SessionImages, QObject):
 
     def _key(self, mid: str) -> tuple[Any, ...]:
         info = self.infos[mid]
-        own = tuple(sorted((p.name, self.params.get(p.name, p.default)) for p in info.params))
+        mine = self.params.get(mid, {})
+        own = tuple(sorted((p.name, mine.get(p.name, p.default)) for p in info.params))
         layer = self.layer if info.needs_layer else None
         target = self._resolved_target()
-        return (self.current_key, self._model_token, target, layer, own, self.face_crop)
+        key = (self.current_key, self._model_token, target, layer, own, self.face_crop)
+        return (*key, self.contrast)
 
     def results(self) -> dict[str, MethodResult]:
         """The current image's results for the chosen methods, in the chosen order."""
@@ -228,10 +253,12 @@ class Session(SessionImages, QObject):
         target = None if self.target is None else int(self.target)
         if target is None and self._resolved_target() != _TOP:
             target = int(self._resolved_target())
+        params: dict[str, Any] = {m: dict(self.params[m]) for m in missing if self.params.get(m)}
+        if self.contrast is not None:  # beside the methods' own: the adapter takes it out
+            params["contrast"] = self.contrast
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, dict(self.params), entry.key,
-            self.face_crop,
-        )  # fmt: skip
+            entry.rgb, tuple(missing), target, self.layer, params, face_crop=self.face_crop
+        )
         self.client.explain(request)
         self.was_cancelled = False
         self._job_started = time.perf_counter()
@@ -286,17 +313,18 @@ class Session(SessionImages, QObject):
                 _remember(
                     self._results, (*key[:3], explanation.target, *key[4:]), result, MAX_RESULTS
                 )
-        _remember(self._explanations, (*top, explanation.target), explanation, MAX_EXPLANATIONS)
+        key = (*top, explanation.target, explanation.contrast)
+        _remember(self._explanations, key, explanation, MAX_EXPLANATIONS)
         self.results_changed.emit()
         self.explanation_ready.emit(self.explanation())
 
     def _explanation_matches(self) -> bool:
-        key = (self.current_key, self._model_token, self._resolved_target())
+        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
         return key in self._explanations
 
     def explanation(self) -> Explanation | None:
         """The current Explanation with every result in (several jobs merged), or None."""
-        key = (self.current_key, self._model_token, self._resolved_target())
+        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
         base = self._explanations.get(key)
         if base is None:
             return None
@@ -347,7 +375,7 @@ class Session(SessionImages, QObject):
             if rate is None or info is None or not any(p.name == name for p in info.params):
                 continue
             default = next(p.default for p in info.params if p.name == name)
-            value = self.params.get(name, default)
+            value = self.params.get(mid, {}).get(name, default)
             if value == "auto":  # as many steps as the last run needed (or a typical count)
                 value = self.auto_steps.get((self.model.request.spec, mid), AUTO_STEPS_GUESS)
             total += rate * float(value)
@@ -357,8 +385,21 @@ class Session(SessionImages, QObject):
     def skipped(self) -> dict[str, str]:
         """Chosen methods the engine did not run, with its reason (`Explanation.skipped`)."""
         e = self.explanation()
-        skipped = getattr(e, "skipped", None) or {}
+        skipped = dict(getattr(e, "skipped", None) or {})
+        skipped.update(self.param_problems())
         return {m: str(r) for m, r in skipped.items() if m in self.methods}
+
+    def param_problems(self) -> dict[str, str]:
+        """Chosen methods whose settings cannot work (a reference folder without a readable
+        image): they are not run, and their tile says why."""
+        out = {}
+        for mid in self.methods:
+            for p in self.infos[mid].params:
+                value = self.params.get(mid, {}).get(p.name, p.default)
+                problem = folder_problem(str(value or "")) if p.kind == "folder" else ""
+                if problem:
+                    out[mid] = f"{p.label}: {problem}"
+        return out
 
     def shutdown(self) -> None:
         self._debounce.stop()

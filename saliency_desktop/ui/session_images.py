@@ -62,7 +62,8 @@ class SessionImages:
         self.select(entry.key)
         return entry
 
-    def select(self, key: str) -> None:
+    def select(self, key: str, target: int | None = None) -> None:
+        """Show image `key`, explained for `target` (None: its top class)."""
         entry = self.entries.get(key)
         if entry is None or key == self.current_key:
             return
@@ -70,7 +71,7 @@ class SessionImages:
         if previous is not None and previous.path is not None:
             previous.rgb = None  # decoded again when chosen: a big folder must not fill memory
         self.current_key = key
-        self.target = None
+        self.target = target
         if entry.rgb is not None:
             self._show(entry)
         elif entry.error:

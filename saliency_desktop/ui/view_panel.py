@@ -44,8 +44,6 @@ class _Colourer(QObject):
 
 
 class ViewPanel(QWidget):
-    opacity_changed = Signal(float)
-    colormap_changed = Signal(str)
     method_changed = Signal(str)
     mode_changed = Signal(str)
 
@@ -163,7 +161,6 @@ class ViewPanel(QWidget):
         self.opacity_label.setText(f"{value}%")
         self.canvas.set_opacity(value / 100.0)
         self.compare.set_opacity(value / 100.0)
-        self.opacity_changed.emit(value / 100.0)
 
     def colormap_setting(self) -> str:
         return str(self.cmap_combo.currentData())
@@ -174,7 +171,6 @@ class ViewPanel(QWidget):
 
     def _on_cmap(self, _index: int) -> None:
         self._refresh()
-        self.colormap_changed.emit(self.colormap_setting())
 
     def report_cmap(self) -> str | None:
         """The colormap to pass to the renderer: None means each map's default (auto)."""

@@ -1,4 +1,4 @@
-"""The one engine thread of the app (HOUSE_STYLE "worker pattern").
+"""The one engine thread of the app: one QThread for the app's life, one worker object in it.
 
 `Worker` lives in a QThread for the app's life and owns the model; jobs run one at a time in the
 order they were queued. `EngineClient` lives in the GUI thread: it queues jobs, cancels the one
@@ -68,7 +68,7 @@ class Worker(QObject):
 
     @property
     def model(self) -> Any:
-        """The loaded model, for other jobs of this thread (the Trust panel's evaluations)."""
+        """The loaded model, for other jobs of this thread (Trust and Neurons panels)."""
         return self._model
 
     @Slot(int, object, object)
@@ -191,7 +191,8 @@ class Worker(QObject):
         """The image to explain: the face crop when asked for and a face is found."""
         if not request.face_crop:
             return request.image, ""
-        from saliency_desktop.engine.faces import crop, detect_face
+        from saliency_desktop.engine import crop_face as crop
+        from saliency_desktop.engine import detect_face
 
         box = detect_face(request.image)
         self.face.emit(job_id, box)

@@ -56,12 +56,12 @@ def test_full_disk_gives_one_line_and_leaves_no_partial_file(
 
 
 def test_read_only_folder_gives_one_line(cli_model, images, tmp_path, monkeypatch, capsys):
-    import tempfile
+    from saliency_desktop import atomic
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # as root, chmod cannot make a folder RO
+    monkeypatch.setattr(atomic, "_create_temp", refuse)  # as root, chmod cannot make a folder RO
     out = tmp_path / "ro"
     code = main(["explain", str(images[0]), "--out", str(out), "--methods", "gradcam"])
     err = capsys.readouterr().err

@@ -131,7 +131,7 @@ def with_good_model(qtbot, win, models: Path, photo: str) -> None:  # type: igno
 
 def recompute(qtbot, win, n_steps: int) -> None:  # type: ignore[no-untyped-def]
     """A new Integrated Gradients job with the loaded model (a cached map proves nothing)."""
-    win.tree.editor("n_steps").setValue(n_steps)
+    win.tree.editor("integrated_gradients", "n_steps").setValue(n_steps)
     qtbot.waitUntil(
         lambda: (
             "integrated_gradients" in win.session.results()
@@ -265,7 +265,7 @@ def test_cancel_during_integrated_gradients_then_the_next_job_runs(
     window.session.progress.connect(on_progress)
     try:
         with qtbot.waitSignal(window.session.client.worker.cancelled, timeout=120_000):
-            window.tree.editor("n_steps").setValue(4096)
+            window.tree.editor("integrated_gradients", "n_steps").setValue(4096)
     finally:
         window.session.progress.disconnect(on_progress)
     assert "integrated gradients" in seen

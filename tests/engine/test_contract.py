@@ -5,6 +5,7 @@ A new method registered with `@register` is picked up here with no change to thi
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -33,8 +34,13 @@ def test_the_seven_methods_are_registered():
 def test_method_info_is_complete(info: MethodInfo):
     assert info.label and info.summary.endswith(".") and info.paper
     assert info.family in ("gradients", "cam", "perturbation", "path")
-    doc = type(get_method(info.id)).__doc__ or ""
-    assert any(ch.isdigit() for ch in doc), f"{info.id}: docstring must cite the paper/equation"
+    doc = " ".join((type(get_method(info.id)).__doc__ or "").split())
+    cite = re.fullmatch(r"(?P<authors>.+?) (?P<year>(?:19|20)\d\d), (?P<title>\S.{8,})", info.paper)
+    assert cite, f"{info.id}: paper should read 'Authors YEAR, Title', not {info.paper!r}"
+    first_author = re.split(r"[ ,&]", cite["authors"])[0]
+    assert first_author in doc and cite["year"] in doc, (
+        f"{info.id}: the class docstring must cite {first_author} {cite['year']} as paper= does"
+    )
 
 
 def _plain_gradient(keras_model, x, target):

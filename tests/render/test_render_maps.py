@@ -58,3 +58,24 @@ def test_display_label_is_one_human_form():
 def test_report_title_uses_the_human_label(explanation):
     e = replace(explanation, target_label="golden_retriever")
     assert "target: golden retriever (class 1)" in report_title(e)[1]
+
+
+def test_resize_grows_as_pillow_bilinear_and_shrinks_without_aliasing():
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    small = rng.random((32, 24)).astype(np.float32)
+    pillow = np.asarray(
+        Image.fromarray(small, mode="F").resize((90, 60), Image.Resampling.BILINEAR), np.float32
+    )
+    grown = maps.resize_map(small, (60, 90))
+    assert grown.dtype == np.float32 and np.abs(grown - pillow).max() < 1e-5  # same maps
+    checker = (np.indices((400, 600)).sum(axis=0) % 2).astype(np.float32)  # 1-pixel stripes
+    shrunk = maps.resize_map(checker, (30, 45))
+    assert np.abs(shrunk - 0.5).max() < 0.05  # area-averaged: grey, no moire
+    rgb = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    for size in ((100, 35), (20, 140), (50, 70)):  # one axis down and one up, or none
+        out = maps.resize_array(rgb, size)
+        assert out.shape == (*size, 3) and out.dtype == np.uint8
+    one = maps.resize_array(rgb[..., :1], (10, 10))
+    assert one.shape == (10, 10, 1)

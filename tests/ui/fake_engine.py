@@ -19,6 +19,7 @@ from saliency_desktop.engine.metric_types import Curve, Evaluation, MetricResult
 from saliency_desktop.engine.registry import list_methods
 from saliency_desktop.engine.types import (
     CancelledError,
+    EngineError,
     Explanation,
     LayerInfo,
     MethodResult,
@@ -48,6 +49,7 @@ class FakeEngine:
     explain_calls: list[dict[str, Any]] = field(default_factory=list)
     evaluate_calls: list[dict[str, Any]] = field(default_factory=list)
     load_calls: list[str] = field(default_factory=list)
+    activation_calls: list[tuple[Any, ...]] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
     predict_delay: float = 0.0  # seconds per image of a data set
 
@@ -70,6 +72,15 @@ class FakeEngine:
             "keras": "0.0-fake",
             "python": "3",
         }
+
+    def layer_activations(
+        self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+    ) -> Any:
+        self.activation_calls.append((layer, top, rank, target))
+        return _fake_layer_activations(model, image, layer, top, rank, target)
+
+    def layer_summaries(self, model: Any, image: np.ndarray) -> list[Any]:
+        return _fake_layer_summaries(model, image)
 
     def load_model(
         self,
@@ -143,6 +154,13 @@ class FakeEngine:
         )
         self.started.set()
         infos = {m.id: m for m in list_methods()}
+        unknown = [
+            k
+            for k, v in params.items()
+            if k != "contrast" and (k not in infos or not isinstance(v, dict))
+        ]
+        if unknown:  # as the real engine: params are {method id: {name: value}}
+            raise EngineError(f"Unknown method(s) in params: {', '.join(unknown)}.")
         probs = fake_probabilities(image)
         tgt = int(np.argmax(probs)) if target is None else int(target)
         order = np.argsort(-probs, kind="stable")
@@ -156,6 +174,8 @@ class FakeEngine:
             self._wait(cancel)
             info = infos[mid]
             heat = fake_map(mid, tgt, image)
+            if params.get("contrast") is not None:  # A vs B: the blob moves down by 3 B rows
+                heat = np.roll(heat, 3 * (1 + int(params["contrast"])), axis=0)
             res = MethodResult(
                 method=mid,
                 map=heat,
@@ -163,10 +183,10 @@ class FakeEngine:
                 cam=heat[::8, ::8].copy() if info.has_cam else None,
                 seconds=0.01,
                 params={
-                    **{p.name: params.get(p.name, p.default) for p in info.params},
+                    **{p.name: params.get(mid, {}).get(p.name, p.default) for p in info.params},
                     **({"layer": layer or LAYERS[-1].path} if info.needs_layer else {}),
                 },
-                extras=_fake_extras(mid, params),
+                extras=_fake_extras(mid, params.get(mid, {})),
             )
             results[mid] = res
             if on_result is not None:
@@ -184,6 +204,8 @@ class FakeEngine:
             layer=layer or LAYERS[-1].path,
             methods=results,
             device=model.device,
+            contrast=params.get("contrast"),
+            contrast_label=None if params.get("contrast") is None else labels[params["contrast"]],
         )
 
     def predict_dataset(
@@ -303,3 +325,29 @@ def write_png(path: Any, seed: int = 0, size: tuple[int, int] = (48, 64)) -> str
     arr = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
     Image.fromarray(arr).save(path)
     return str(path)
+
+
+def _fake_layer_activations(
+    model: FakeModel, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
+) -> Any:
+    """Channel c of any layer is a blob at a position set by c, its mean k - c (best first)."""
+    from saliency_desktop.engine.neurons import LayerActivations, LayerSummary
+
+    shape = next(info.shape for info in LAYERS if info.path == layer)
+    k = shape[2]
+    order = np.arange(min(top, k))
+    maps = np.stack([fake_map(f"channel{c}", c, image) for c in order])
+    values = (k - order).astype(np.float32)
+    summary = LayerSummary(layer, shape, 0.5, float(k) / 2, float(k))
+    return LayerActivations(
+        layer, shape, rank, order, values, values, maps, summary, 0 if rank != "mean" else None
+    )
+
+
+def _fake_layer_summaries(model: FakeModel, image: np.ndarray) -> list[Any]:
+    from saliency_desktop.engine.neurons import LayerSummary
+
+    return [
+        LayerSummary(info.path, info.shape, 0.25 * (i + 1), float(i), float(2 * i + 1))
+        for i, info in enumerate(LAYERS)
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from saliency_desktop.ui.app import run
@@ -65,3 +66,23 @@ def test_canvas_zoom_and_fit(qtbot, make_window, tmp_path):
     assert abs(canvas.zoom() - fit) < 1e-6
     qtbot.waitUntil(canvas.has_overlay, timeout=10000)  # 6 MP: coloured off the GUI thread
     assert canvas.overlay_item.pixmap().width() == 3000  # drawn at the image's resolution
+
+
+def test_screenshot_file_is_written_whole_or_not_at_all(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QColor, QPixmap
+
+    from saliency_desktop.ui.app import save_png
+    from tests.faults import EARLIER, assert_only_the_earlier_file, full_disk_at_fsync
+
+    pixmap = QPixmap(40, 30)
+    pixmap.fill(QColor("teal"))
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(EARLIER)
+    full_disk_at_fsync(monkeypatch)
+    with pytest.raises(OSError, match="No space left"):
+        save_png(pixmap, shot)
+    assert_only_the_earlier_file(shot)
+    monkeypatch.undo()
+    save_png(pixmap, shot)
+    assert Image.open(shot).size == (40, 30)
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]

@@ -70,6 +70,9 @@ def test_accuracy_confusion_and_cell_click_filters(qtbot, client, folder):
     assert panel.proxy.rowCount() == count
     rows = [panel.proxy.index(r, 0).data(panel_role()) for r in range(count)]
     assert all(r.item.true == i and r.predicted == j for r in rows)
+    used = (c.matrix.sum(axis=0) + c.matrix.sum(axis=1)) > 0
+    hidden = [panel.confusion.isRowHidden(k) for k in range(len(c.labels))]
+    assert hidden == list(~used) and any(hidden)  # classes with no image take no room
     panel.confusion._clicked(int(i), int(j))  # again: cleared
     assert panel.proxy.rowCount() == 13
 

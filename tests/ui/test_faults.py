@@ -11,7 +11,6 @@ import errno
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 from PIL import Image
 from PySide6.QtWidgets import QPlainTextEdit
 
+from saliency_desktop import atomic
 from saliency_desktop.engine.types import ModelError
 from saliency_desktop.ui import dialogs
 from saliency_desktop.ui.engine_api import ModelRequest
@@ -200,7 +200,7 @@ def log_file() -> Any:
     return path, since
 
 
-def _refuse_mkstemp(*args: Any, **kwargs: Any) -> Any:
+def _refuse_temp(*args: Any, **kwargs: Any) -> Any:
     raise PermissionError(errno.EACCES, "Permission denied")
 
 
@@ -209,7 +209,7 @@ def _disk_full(fd: int) -> None:
 
 
 FAULTS = {  # as root, chmod cannot make a folder read-only: the temporary file is refused
-    "read-only folder": (tempfile, "mkstemp", _refuse_mkstemp, "Permission denied"),
+    "read-only folder": (atomic, "_create_temp", _refuse_temp, "Permission denied"),
     "full disk": (os, "fsync", _disk_full, "No space left on device"),
 }
 
@@ -313,7 +313,7 @@ def test_an_unexpected_engine_error_says_where_the_details_are(
     open_and_wait(qtbot, win, image_file)
     status = status_messages(win)
     engine.explode = True
-    win.tree.editor("n_steps").setValue(9)  # a new job, which fails
+    win.tree.editor("integrated_gradients", "n_steps").setValue(9)  # a new job, which fails
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     title, message = errors[-1]
     assert title == "Cannot explain the image"
@@ -321,7 +321,7 @@ def test_an_unexpected_engine_error_says_where_the_details_are(
     assert "The explanation failed." in status
     logged = since()
     assert "Traceback (most recent call last)" in logged and "RuntimeError" in logged
-    win.tree.editor("n_steps").setValue(10)  # the next job works
+    win.tree.editor("integrated_gradients", "n_steps").setValue(10)  # the next job works
     qtbot.waitUntil(
         lambda: (
             win.session.results().get("integrated_gradients") is not None

@@ -108,7 +108,7 @@ def test_cam_family_has_a_checkbox_like_the_others(qtbot, make_window):
 def test_steps_recompute_on_enter_not_while_typing(qtbot, make_window, image_file):
     win = make_window()
     open_and_wait(qtbot, win, image_file)
-    spin = win.tree.editor("n_steps")
+    spin = win.tree.editor("integrated_gradients", "n_steps")
     calls = len(win.engine.explain_calls)
     spin.setFocus()
     spin.selectAll()
@@ -119,14 +119,14 @@ def test_steps_recompute_on_enter_not_while_typing(qtbot, make_window, image_fil
     qtbot.keyClicks(spin, "0")
     qtbot.keyClick(spin, Qt.Key.Key_Return)
     wait_done(qtbot, win)
-    assert win.engine.explain_calls[-1]["params"]["n_steps"] == 80
+    assert win.engine.explain_calls[-1]["params"]["integrated_gradients"]["n_steps"] == 80
 
 
 def test_an_uninstalled_backend_is_offered_disabled_with_the_reason(qtbot, make_window, image_file):
     engine = FakeEngine(choices_off={"backend": {"alibi": ALIBI_MISSING}})
     win = make_window(engine)
     open_and_wait(qtbot, win, image_file)
-    combo = win.tree.editor("backend")
+    combo = win.tree.editor("integrated_gradients", "backend")
     assert isinstance(combo, QComboBox)
     i = combo.findText("alibi")
     assert not combo.model().item(i).isEnabled()
@@ -149,7 +149,7 @@ def test_time_estimate_beside_steps_and_a_question_before_a_long_restored_job(
 ):
     win = make_window()
     open_and_wait(qtbot, win, image_file)
-    label = win.tree._estimates["n_steps"]
+    label = win.tree._estimates[("integrated_gradients", "n_steps")]
     assert label.text().startswith("\u2248")  # measured on the first run
     win.close()
     # the next start restores 1000 steps measured at 20 ms a step: about 20 s
@@ -159,14 +159,15 @@ def test_time_estimate_beside_steps_and_a_question_before_a_long_restored_job(
     monkeypatch.setattr(dialogs, "ask_heavy_job", lambda _p, s: asked.append(s) or False)
     engine = FakeEngine()
     win = make_window(engine)
-    assert win.tree._estimates["n_steps"].text() == "\u2248 20 s"
+    assert win.tree._estimates[("integrated_gradients", "n_steps")].text() == "\u2248 20 s"
     win.open_paths([image_file])
     qtbot.waitUntil(lambda: bool(asked), timeout=3000)
     assert asked[0] > 10 and engine.explain_calls == []
     assert "Press F5" in win.statusBar().currentMessage()
     win.menus.actions["explain"].trigger()  # F5 runs it without asking again
     wait_done(qtbot, win)
-    assert len(asked) == 1 and engine.explain_calls[-1]["params"]["n_steps"] == 1000
+    assert len(asked) == 1
+    assert engine.explain_calls[-1]["params"]["integrated_gradients"]["n_steps"] == 1000
 
 
 def test_samples_are_listed_once(qtbot, make_window, monkeypatch, tmp_path):

@@ -95,3 +95,19 @@ def test_about_and_log_dialogs_open(qtbot, make_window):
     qtbot.addWidget(log)
     log.show()
     assert path is not None and path.name == "saliency-desktop.log"
+
+
+def test_the_menus_are_built_from_the_action_table(qtbot, make_window):
+    """Each entry of `menus.ACTIONS` is one action in its menu, in the table's order, with its
+    shortcut; no two entries share a shortcut."""
+    from saliency_desktop.ui.menus import ACTIONS, MENUS
+
+    win = make_window()
+    bar = {m.title(): m for m in (a.menu() for a in win.menuBar().actions()) if m is not None}
+    for key, title in MENUS:
+        in_menu = [a for a in bar[title].actions() if a in win.menus.actions.values()]
+        specs = [s for s in ACTIONS if s.menu == key and s.id[0] not in "-@"]
+        assert [win.menus.actions[s.id] for s in specs] == in_menu, title
+    keys = [QKeySequence(s.shortcut).toString() for s in ACTIONS if s.shortcut is not None]
+    assert len(keys) == len(set(keys))
+    assert win.menus.actions["open_dataset"].shortcut().toString() == "Ctrl+D"

@@ -292,3 +292,16 @@ def test_canvas_draws_a_signed_map_as_the_report_does(qtbot, make_window, image_
     want = maps.overlay(win.view.rgb, m, True, None, 0.8).astype(int)
     assert np.abs(got - want).mean() < 2.0  # per-pixel alpha |value|: the same picture
     assert np.abs(got - win.view.rgb.astype(int)).mean() > 1.0  # and the map is there
+
+
+def test_compare_caption_names_the_renderers_percentile(
+    qtbot, make_window, image_file, monkeypatch
+):
+    from saliency_desktop.render import maps
+
+    monkeypatch.setattr(maps, "DEFAULT_PERCENTILE", 98.0)  # one constant in render/, not a copy
+    win = make_window()
+    open_and_wait(qtbot, win, image_file)
+    win.view.set_mode("compare")
+    win._update_caption()
+    assert "scaled by its own 98th percentile" in win.view.caption.text()

@@ -98,11 +98,11 @@ def test_parameter_change_recomputes_only_what_depends_on_it(qtbot, make_window,
     win = make_window(engine)
     open_and_wait(qtbot, win, image_file)
     n = len(engine.explain_calls)
-    win.tree.editor("n_steps").setValue(8)
+    win.tree.editor("integrated_gradients", "n_steps").setValue(8)
     qtbot.waitUntil(lambda: len(engine.explain_calls) == n + 1, timeout=3000)
     wait_done(qtbot, win)
     assert engine.explain_calls[-1]["methods"] == ["integrated_gradients"]
-    assert engine.explain_calls[-1]["params"]["n_steps"] == 8
+    assert engine.explain_calls[-1]["params"]["integrated_gradients"]["n_steps"] == 8
     win.tree.layer_combo.setCurrentIndex(2)  # backbone/block1: only the CAM methods again
     qtbot.waitUntil(lambda: len(engine.explain_calls) == n + 2, timeout=3000)
     wait_done(qtbot, win)
@@ -181,14 +181,14 @@ def test_settings_persist(qtbot, make_window, image_file, settings):
     win.view.set_opacity(0.8)
     win.view.set_colormap_setting("viridis")
     win.tree.set_selected(["gradcam", "integrated_gradients"])
-    win.tree.editor("n_steps").setValue(12)
+    win.tree.editor("integrated_gradients", "n_steps").setValue(12)
     win.close()
     assert not win.session.client.thread.isRunning()
     again = make_window(model=False)
     assert again.view.opacity() == 0.8
     assert again.view.colormap_setting() == "viridis"
     assert again.tree.selected() == ["gradcam", "integrated_gradients"]
-    assert again.tree.params()["n_steps"] == 12
+    assert again.tree.params()["integrated_gradients"]["n_steps"] == 12
     assert again.settings.last_model().spec == "dog-breeds"
 
 

@@ -32,7 +32,10 @@ def score_model(ctx: PassCache) -> Any:
     class EngineScores(keras.layers.Layer):
         def call(self, x: Any) -> Any:
             probs, logits = runtime._outputs(x, RunState())
-            return probs if score == "probability" else logits
+            out = probs if score.startswith("probability") else logits
+            if ctx.contrast is not None:  # S_A - S_B for every A: alibi's target A is the contrast
+                out = out - out[:, ctx.contrast : ctx.contrast + 1]
+            return out
 
         def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
             return (input_shape[0], n_classes)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.batched import batched_gradients
+from saliency_desktop.engine.methods.integrated import completeness
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
@@ -112,16 +113,3 @@ class BlurIG(SaliencyMethod):
             None,
             completeness(scores[0], scores[-1], attributions),
         )
-
-
-def completeness(score: float, end_score: float, attributions: np.ndarray) -> dict[str, Any]:
-    """The completeness check of a path method: delta = sum(attributions) - (S(x) - S(end))."""
-    score, end_score = float(score), float(end_score)
-    delta = float(attributions.astype(np.float64).sum() - (score - end_score))
-    gap = abs(score - end_score)
-    return {
-        "convergence_delta": delta,
-        "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "score": score,
-        "baseline_score": end_score,
-    }

@@ -234,6 +234,7 @@ class EigenCam(SaliencyMethod):
         has_attributions=False,
         has_cam=True,
         order=70,
+        class_agnostic=True,
     )
 
     def compute(

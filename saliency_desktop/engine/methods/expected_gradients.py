@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.batched import batched_gradients
-from saliency_desktop.engine.methods.integrated import make_baseline
+from saliency_desktop.engine.methods.integrated import completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import EngineError, ImageError, JobControl, MethodInfo, ParamInfo
@@ -142,14 +142,8 @@ class ExpectedGradients(SaliencyMethod):
         batched_gradients(ctx, make_batch, n, job, "expected gradients", consume)
         attributions = (total / n).astype(np.float32)
         expected = float(_baseline_scores(ctx, baselines, job)[index].mean())
-        score = ctx.plain().score
-        delta = float(attributions.astype(np.float64).sum() - (score - expected))
-        gap = abs(score - expected)
         extras = {
-            "convergence_delta": delta,
-            "relative_delta": abs(delta) / gap if gap > 0 else None,
-            "score": score,
-            "baseline_score": expected,
+            **completeness(ctx.plain().score, expected, attributions),
             "n_references": len(baselines),
             "references_skipped": list(skipped),
         }

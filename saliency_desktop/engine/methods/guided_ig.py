@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.blur_ig import completeness
-from saliency_desktop.engine.methods.integrated import BASELINES, make_baseline
+from saliency_desktop.engine.methods.integrated import BASELINES, completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
@@ -117,7 +116,7 @@ class GuidedIG(SaliencyMethod):
         attr = np.zeros_like(x_input)
         l1_total = float(np.abs(x_input - x_baseline).sum())
         steps = params["x_steps"]
-        lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = ctx.progress_span
         baseline_score = None
         for step in range(steps if l1_total > 0 else 0):
             job.check()

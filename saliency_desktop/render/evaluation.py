@@ -61,6 +61,26 @@ def method_colours(methods: Sequence[str]) -> dict[str, Any]:
     return {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
 
 
+def line_style(i: int) -> str:
+    """Solid for the first 20 methods (tab20's colours), dashed when the colours repeat."""
+    return "-" if i < 20 else "--"
+
+
+def _legend(ax: Any, n: int) -> None:
+    """Inside the axes for a few methods; for many (15+) the caller gives the legend an axes of
+    its own below (`legend_below`)."""
+    if n <= 10:
+        ax.legend(fontsize=_PT - 1.5, frameon=False, loc="best")
+
+
+def legend_below(holder: Any, ax: Any, ncol: int = 3) -> None:
+    """ax's legend at the bottom of `holder`, an axes without axis lines sized for it (the
+    spare height at its top keeps it clear of the panel's tick labels)."""
+    holder.axis("off")
+    holder.legend(*ax.get_legend_handles_labels(), fontsize=_PT - 1.5, frameon=False, ncol=ncol,
+                  loc="lower center", borderaxespad=0.0)  # fmt: skip
+
+
 def _curves(rows: Sequence[Row], mid: str, metric: str, name: str) -> np.ndarray | None:
     ys = [
         ev.results[mid][metric].curves[name].y
@@ -88,14 +108,15 @@ def _band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any) -> None:
 
 def draw_curves(ax: Any, rows: Sequence[Row], metric: str, colours: dict[str, Any]) -> None:
     """Mean P curve per method (and its 95 % band), the mean AUC in the legend."""
-    for mid, colour in colours.items():
+    for i, (mid, colour) in enumerate(colours.items()):
         ys = _curves(rows, mid, metric, metric)
         if ys is None:
             continue
         x = _curve_x(rows, mid, metric, metric)
         mean = ys.mean(axis=0)
         aucs = [ev.scores(mid)[f"{metric}_auc"] for _, ev, _ in rows if mid in ev.results]
-        ax.plot(x, mean, color=colour, lw=1.3, label=f"{method_label(mid)} ({np.mean(aucs):.3f})")
+        label = f"{method_label(mid)} ({np.mean(aucs):.3f})"
+        ax.plot(x, mean, color=colour, lw=1.3, ls=line_style(i), label=label)
         _band(ax, x, ys, colour)
     better = "lower" if metric == "deletion" else "higher"
     ax.set_title(f"{metric.capitalize()} (AUC in legend; {better} is better)", fontsize=_PT + 1)
@@ -106,7 +127,7 @@ def draw_curves(ax: Any, rows: Sequence[Row], metric: str, colours: dict[str, An
     ax.set_ylim(0, 1.02)
     ax.tick_params(labelsize=_PT - 1)
     ax.grid(alpha=0.3, lw=0.5)
-    ax.legend(fontsize=_PT - 1.5, frameon=False, loc="best")
+    _legend(ax, len(colours))
 
 
 def draw_score_bars(ax: Any, rows: Sequence[Row], score: str, methods: Sequence[str],
@@ -134,7 +155,7 @@ def draw_score_bars(ax: Any, rows: Sequence[Row], score: str, methods: Sequence[
 def draw_similarity(ax: Any, rows: Sequence[Row], name: str, colours: dict[str, Any]) -> None:
     """Similarity to the original map as layers are randomised (cascading, output first)."""
     layers: list[str] = []
-    for mid, colour in colours.items():
+    for i, (mid, colour) in enumerate(colours.items()):
         ys = _curves(rows, mid, "randomization", name)
         if ys is None:
             continue
@@ -144,7 +165,8 @@ def draw_similarity(ax: Any, rows: Sequence[Row], name: str, colours: dict[str, 
                 break
         mean = ys.mean(axis=0)
         x = np.arange(len(mean))
-        ax.plot(x, mean, "o-", color=colour, ms=3, lw=1.2, label=method_label(mid))
+        ax.plot(x, mean, marker="o", ls=line_style(i), color=colour, ms=3, lw=1.2,
+                label=method_label(mid))  # fmt: skip
         _band(ax, x, ys, colour)
     ax.set_xticks(np.arange(len(layers)), layers, rotation=35, ha="right", fontsize=_PT - 1.5)
     if name == "spearman":
@@ -196,10 +218,16 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     ncols = 4
     score_rows = -(-len(scores) // ncols)
     bar_h = 0.6 + 0.17 * len(methods)
+    many = len(methods) > 10  # then legends get rows of their own, below the panels
+
+    def legend_rows(ncol: int) -> float:
+        return 0.5 + 0.2 * -(-len(methods) // ncol) if many else 0.0
+
+    legend_h = legend_rows(6)
     heights = {
-        "curves": 3.4 if pixel else 0.0,
+        "curves": 3.4 + legend_rows(2) if pixel else 0.0,
         "bars": score_rows * bar_h,
-        "similarity": 3.4 if "randomization" in metrics else 0.0,
+        "similarity": 3.4 + legend_h if "randomization" in metrics else 0.0,
         "maps": (0.9 + 1.25 * len(methods)) if "randomization" in metrics else 0.0,
     }
     parts = [k for k, h in heights.items() if h > 0]
@@ -211,10 +239,12 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
     for key, sub in zip(parts, subs[:, 0], strict=True):
         if key == "curves":
-            for ax, metric in zip(
-                sub.subplots(1, len(pixel), squeeze=False)[0], pixel, strict=True
-            ):
-                draw_curves(ax, rows, metric, colours)
+            grid = sub.subplots(1 + many, len(pixel), squeeze=False,
+                                height_ratios=[3.4, legend_rows(2)][: 1 + many])  # fmt: skip
+            for col, metric in enumerate(pixel):
+                draw_curves(grid[0, col], rows, metric, colours)
+                if many:  # two columns: the labels carry their AUC
+                    legend_below(grid[1, col], grid[0, col], ncol=2)
         elif key == "bars":
             axes = sub.subplots(score_rows, ncols, squeeze=False)
             for ax, score in zip(axes.ravel(), scores, strict=False):
@@ -224,10 +254,13 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
             sub.suptitle("Scores per method (↓ lower is better, ↑ higher is better; bars: mean, "
                          "whiskers: 95 % interval over images)", fontsize=_PT + 1)  # fmt: skip
         elif key == "similarity":
-            axes = sub.subplots(1, 2)
-            draw_similarity(axes[0], rows, "spearman", colours)
-            draw_similarity(axes[1], rows, "ssim", colours)
-            axes[1].legend(fontsize=_PT - 1.5, frameon=False, loc="upper right")
+            layout = [["spearman", "ssim"], ["legend", "legend"]][: 1 + many]
+            axes = sub.subplot_mosaic(layout, height_ratios=[3.4, legend_h][: 1 + many])
+            draw_similarity(axes["spearman"], rows, "spearman", colours)
+            draw_similarity(axes["ssim"], rows, "ssim", colours)
+            _legend(axes["ssim"], len(colours))
+            if many:  # one legend across the width, under both panels
+                legend_below(axes["legend"], axes["ssim"], ncol=6)
         else:
             draw_randomised_maps(sub, rows[0], methods)
     return fig

@@ -72,6 +72,7 @@ def attach_insight(window: MainWindow) -> Insight:
     action.toggled.connect(toggle)
     menu = next((a.menu() for a in window.menuBar().actions() if a.text() == "&View"), None)
     if menu is not None:
+        menu.addAction(dock.toggleViewAction())  # beside the other docks: reopened from View
         menu.addSeparator()
         menu.addAction(action)
     else:

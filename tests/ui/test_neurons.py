@@ -136,3 +136,14 @@ def test_explain_class_takes_a_target_and_a_contrast_in_one_job(qtbot, make_wind
     qtbot.waitUntil(lambda: win.session.explanation() is not None, timeout=3000)
     wait_done(qtbot, win)
     assert win.session.contrast is None and "contrast" not in engine.explain_calls[-1]["params"]
+
+
+def test_the_neurons_dock_is_reopened_from_the_view_menu(qtbot, make_window):
+    win = make_window()
+    view = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
+    toggle = next(a for a in view.actions() if a.text() == "Neurons")
+    dock = win.insight.dock
+    dock.close()
+    assert not dock.isVisibleTo(win)
+    toggle.trigger()
+    assert dock.isVisibleTo(win)

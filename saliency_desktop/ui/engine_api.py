@@ -55,6 +55,8 @@ class EngineLike(Protocol):
 
     def versions(self) -> dict[str, str]: ...
 
+    def switch_backend(self, backend: str) -> str: ...
+
     def predict_dataset(
         self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event
     ) -> Any: ...
@@ -161,6 +163,12 @@ class EngineAdapter:
         from saliency_desktop.engine import versions
 
         return versions()
+
+    def switch_backend(self, backend: str) -> str:
+        """Run Keras on `backend` from now on (engine thread; the model must be reloaded)."""
+        from saliency_desktop.engine import switch_backend
+
+        return switch_backend(backend)
 
     def predict_dataset(
         self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event

@@ -27,6 +27,7 @@ class Menus:
     models: dict[str, QAction] = field(default_factory=dict)
     model_group: QActionGroup | None = None
     actions: dict[str, QAction] = field(default_factory=dict)
+    backend: Any = None  # the Engine backend submenu's BackendChoice
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_model", "model", "Open model &file...",
                lambda w: w.commands.open_model_file, "Ctrl+M",
                "A .keras, .h5 or SavedModel classifier of your own"),
+    replace(SEP, menu="model"),
+    ActionSpec("@backends", "model", "Engine &backend"),
     ActionSpec("@view_modes", "view"),
     replace(SEP, menu="view"),
     ActionSpec("@zoom", "view"),
@@ -162,6 +165,10 @@ def _fill_place(win: MainWindow, menus: Menus, menu: QMenu, spec: ActionSpec) ->
         menu.addActions([win.view.single_action, win.view.compare_action])
     elif spec.id == "@zoom":
         menu.addActions([win.view.fit_action, win.view.zoom100_action])
+    elif spec.id == "@backends":
+        from saliency_desktop.ui.backend_choice import BackendChoice
+
+        menus.backend = BackendChoice(win, menu.addMenu(spec.text))
     elif spec.id == "@docks":
         for dock in (*win.docks, win.trust, win.dataset):
             menu.addAction(dock.toggleViewAction())

@@ -85,11 +85,10 @@ class Worker(QObject):
                 lambda done, total: self.download_progress.emit(job_id, done, total),
                 cancel,
             )
-            if not self._versions:
-                try:
-                    self._versions = dict(self._engine.versions())
-                except Exception:  # versions are for the About box only
-                    log.exception("could not read the library versions")
+            try:  # read at every load: the backend may have been switched since
+                self._versions = dict(self._engine.versions())
+            except Exception:  # versions are for the About box and the status bar only
+                log.exception("could not read the library versions")
             self._model = model
             log.info(
                 "model %s loaded in %.1f s on %s",

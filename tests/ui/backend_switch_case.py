@@ -60,8 +60,11 @@ def test_switch_in_the_app(qtbot, tmp_path):  # type: ignore[no-untyped-def]
     after = _maps(win)
     np.savez(out / "before.npz", **before)
     np.savez(out / "after.npz", **after)
-    record = {"params": params, "status": win.model_label.text(), "saved": settings.q.value(
-        "engine/backend")}
+    record = {
+        "params": params,
+        "status": win.model_label.text(),
+        "saved": settings.q.value("engine/backend"),
+    }
     (out / "record.json").write_text(json.dumps(record, default=str))
     win.close()
     assert not win.session.client.thread.isRunning()

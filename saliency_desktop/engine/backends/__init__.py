@@ -87,13 +87,20 @@ def switch(name: str) -> str:
     return current()
 
 
-def _forget_keras_objects() -> None:
-    from saliency_desktop.engine import dataset, device, keras_compat
+_CACHED = (("device", "configure"), ("keras_compat", "probe"))
 
+
+def _forget_keras_objects() -> None:
+    """Clear the engine's caches that hold Keras objects or answers (only modules already
+    loaded can hold any; read from sys.modules, so this package imports none of them)."""
     adapter.cache_clear()
-    device.configure.cache_clear()
-    keras_compat.probe.cache_clear()
-    dataset.forget_predictions()
+    for module, function in _CACHED:
+        loaded = sys.modules.get(f"saliency_desktop.engine.{module}")
+        if loaded is not None:
+            getattr(loaded, function).cache_clear()
+    dataset = sys.modules.get("saliency_desktop.engine.dataset")
+    if dataset is not None:
+        dataset.forget_predictions()
 
 
 def use_env() -> None:

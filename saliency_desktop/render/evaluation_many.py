@@ -116,7 +116,7 @@ def draw_family_curves(sub: Any, rows: Sequence[Any], methods: Sequence[str],
         holder = axes[-1, col]
         holder.axis("off")
         holder.legend(*axes[0, col].get_legend_handles_labels(), loc="upper center",
-                      fontsize=_PT - 1.5, frameon=False, borderaxespad=0.0)  # fmt: skip
+                      fontsize=_PT - 1.5, frameon=False, borderaxespad=1.0)  # fmt: skip
 
 
 def _ylabel(kind: str) -> str:

@@ -76,7 +76,8 @@ def timing(rows: list) -> str:
 def merge_records(folders: list[Path], out: Path) -> None:
     records = [json.loads((f / "metrics.json").read_text(encoding="utf-8")) for f in folders]
     merged = dict(records[0], images=[im for r in records for im in r["images"]])
-    merged["runs"] = [{"folder": f.name, "created": r["created"]} for f, r in zip(folders, records, strict=True)]
+    pairs = zip(folders, records, strict=True)
+    merged["runs"] = [{"folder": f.name, "created": r["created"]} for f, r in pairs]
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(merged, indent=1) + "\n", encoding="utf-8")
     rows: list[list[str]] = []

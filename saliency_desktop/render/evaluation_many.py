@@ -101,7 +101,7 @@ def draw_family_curves(sub: Any, rows: Sequence[Any], methods: Sequence[str],
             _panel(ax, rows, colours, kind, curve)
             if kind == "randomization":
                 ax.axhline(0.5, color="0.4", lw=0.7, ls="--")  # the sanity threshold
-                ax.set_ylim(-0.25, 1.05)
+                ax.set_ylim(min(-0.25, ax.dataLim.y0 - 0.08), 1.05)  # anti-correlated too
                 ax.set_xticks(np.arange(len(layers)), layers, rotation=30, ha="right",
                               fontsize=_PT - 2)  # fmt: skip
             else:

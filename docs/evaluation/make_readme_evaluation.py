@@ -93,7 +93,7 @@ def merge_records(folders: list[Path], out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--dpi", type=int, default=90)
+    parser.add_argument("--dpi", type=int, default=110)
     parser.add_argument("--figure", type=Path, default=ROOT / "docs/images/evaluation")
     parser.add_argument("--data", type=Path, default=ROOT / "docs/evaluation")
     args = parser.parse_args()

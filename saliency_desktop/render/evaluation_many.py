@@ -101,7 +101,6 @@ def draw_family_curves(sub: Any, rows: Sequence[Any], methods: Sequence[str],
             _panel(ax, rows, colours, kind, curve)
             if kind == "randomization":
                 ax.axhline(0.5, color="0.4", lw=0.7, ls="--")  # the sanity threshold
-                ax.set_ylim(min(-0.25, ax.dataLim.y0 - 0.08), 1.05)  # anti-correlated too
                 ax.set_xticks(np.arange(len(layers)), layers, rotation=30, ha="right",
                               fontsize=_PT - 2)  # fmt: skip
             else:
@@ -117,6 +116,11 @@ def draw_family_curves(sub: Any, rows: Sequence[Any], methods: Sequence[str],
         holder.axis("off")
         holder.legend(*axes[0, col].get_legend_handles_labels(), loc="upper center",
                       fontsize=_PT - 1.5, frameon=False, borderaxespad=1.0)  # fmt: skip
+    if "randomization" in kinds:  # one y range across the row (its tick labels are on the left)
+        row = axes[kinds.index("randomization")]
+        low = min(ax.dataLim.y0 for ax in row if ax.lines)
+        for ax in row:
+            ax.set_ylim(min(-0.25, low - 0.08), 1.05)  # anti-correlated maps too
 
 
 def _ylabel(kind: str) -> str:

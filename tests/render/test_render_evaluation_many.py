@@ -16,7 +16,7 @@ def _evaluation(ids: list[str], seed: int) -> Evaluation:
     x, layers = np.linspace(0, 1, 101), np.arange(9.0)
     results = {}
     for mid in ids:
-        p, rho = rng.uniform(0, 1, 101), rng.uniform(-0.2, 1, 9)
+        p, rho = rng.uniform(0, 1, 101), rng.uniform(-0.9, 1, 9)
         results[mid] = {
             "deletion": MetricResult("deletion", mid, {"deletion_auc": float(p.mean())},
                                      {"deletion": Curve(x, p)}),
@@ -55,6 +55,11 @@ def test_every_method_gets_a_legible_legend_and_its_own_line():
         for ax in fig.axes:
             if ax is not holder and ax.get_visible():
                 assert not box.overlaps(ax.get_tightbbox(renderer)), ax.get_title()
+    by_row: dict[float, set] = {}  # panels side by side show their values on one scale
+    for ax in fig.axes:
+        if any(not line.get_label().startswith("_") for line in ax.get_lines()):
+            by_row.setdefault(round(ax.get_position().y0, 3), set()).add(ax.get_ylim())
+    assert len(by_row) == 3 and all(len(limits) == 1 for limits in by_row.values())
     sizes = sorted(len(g) for g in groups.values())
     for ax in fig.axes:
         styles = [(str(line.get_color()), line.get_linestyle()) for line in ax.get_lines()

@@ -150,17 +150,21 @@ def draw_score_table(sub: Any, rows: Sequence[Any], methods: Sequence[str]) -> N
         means = np.array([s[0] for s in stats])
         ax.barh(y, np.nan_to_num(means), xerr=[s[1] for s in stats], color=colours, height=0.7,
                 error_kw={"lw": 0.7, "capsize": 1.5})  # fmt: skip
-        for yi, (mean, half) in zip(y, stats, strict=True):
-            if np.isfinite(mean):  # the value just past the whisker's end
-                end = mean + half if mean >= 0 else mean - half
-                ax.text(end, yi, f" {mean:.2f} ", va="center", fontsize=_PT - 2.5,
-                        ha="left" if mean >= 0 else "right")  # fmt: skip
+        finite = np.append(means[np.isfinite(means)], 0.0)
+        lo, hi = float(finite.min()), float(finite.max())
+        span = max(hi - lo, 0.1)
+        lo, hi = lo - 0.2 * span * (lo < 0), hi + 0.3 * span
+        ax.set_xlim(lo, hi)  # the means' range: a wide interval (few images) runs off the edge
+        for yi, mean in zip(y, means, strict=True):
+            if np.isfinite(mean):  # at the bar's end, over the whisker
+                ax.text(mean, yi, f" {mean:.2f} ", va="center", fontsize=_PT - 2.5,
+                        ha="left" if mean >= 0 else "right",
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.75, "pad": 0.2})  # fmt: skip
         label, better, _ = SCORES[score]
         ax.set_title(f"{label} {'↓' if better == 'lower' else '↑'}", fontsize=_PT)
         ax.axvline(0, color="0.3", lw=0.6)
         ax.tick_params(axis="x", labelsize=_PT - 2)
         ax.grid(axis="x", alpha=0.3, lw=0.5)
-        ax.margins(x=0.18)
     axes[0, 0].set_yticks(y, [method_label(m) for m in methods], fontsize=_PT - 1.5)
     axes[0, 0].invert_yaxis()
     for row in axes:

@@ -7,6 +7,7 @@ import pytest
 
 from saliency_desktop.engine import EngineError, explain, list_methods, method_ids
 from saliency_desktop.engine.catalogue import read_labels
+from tests.few_samples import FEW, few_params
 
 
 def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
@@ -22,19 +23,6 @@ def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
     assert all(layer.shape[0] * layer.shape[1] > 1 for layer in info.layers)
 
 
-# The samplers and the perturbation methods with few samples or passes: every method still runs
-# its own code on a real model, in a fraction of its default time.
-FEW = {
-    "smoothgrad": {"nt_samples": 8},
-    "smoothgrad_squared": {"nt_samples": 8},
-    "vargrad": {"nt_samples": 8},
-    "expected_gradients": {"n_samples": 16},
-    "blur_ig": {"steps": 16},
-    "guided_ig": {"x_steps": 16},
-    "rise": {"n_masks": 64},
-    "occlusion": {"window": 32, "stride": 32},
-    "faster_scorecam": {"n_channels": 8},
-}
 CAMS = [i.id for i in list_methods() if i.has_cam]
 
 
@@ -42,7 +30,7 @@ def test_dog_breeds_all_methods(dog_model, sample_photo):
     """Every method on the nested MobileNetV2 but Score-CAM (1,280 forward passes here; Faster
     Score-CAM runs its code). The run of the CAM variants on a nested model, too."""
     ids = [m for m in method_ids() if m != "scorecam"]
-    res = explain(dog_model, sample_photo, methods=ids, n_steps=16, params=FEW)
+    res = explain(dog_model, sample_photo, methods=ids, n_steps=16, params=few_params(ids))
     assert list(res.methods) == ids  # every method asked for, in the registry's order
     assert res.layer == "mobilenetv2_1.00_160/out_relu"
     for m in res.methods.values():

@@ -102,7 +102,10 @@ def test_ctrl_c_stops_the_remote_work_and_leaves_complete_files(
     ray_cluster, image_folder, model_file, tmp_path
 ):
     out = tmp_path / "out"
-    proc = start_cli(*explain_args(image_folder, out, model_file, "--ray", ray_cluster.address))
+    # RISE with many masks: ~1 s an image, so the work cannot all be done before the signal
+    # lands, however late a loaded machine lets this test send it.
+    slow = ["--methods", "rise", "--param", "rise.n_masks=12000", "--ray", ray_cluster.address]
+    proc = start_cli(*explain_args(image_folder, out, model_file, *slow))
     try:
         _wait_for(lambda: out.is_dir() and any(out.glob("*.npz")), 300, proc)
         proc.send_signal(signal.SIGINT)

@@ -32,7 +32,7 @@ COLUMNS = (
 
 
 def _cell(values: list[float]) -> str:
-    from saliency_desktop.render.evaluation import mean_interval
+    from saliency_desktop.render.evaluation_rows import mean_interval
 
     mean, half = mean_interval(values)
     return f"{mean:.2f} ± {half:.2f}" if len(values) > 1 else f"{mean:.2f}"
@@ -40,7 +40,7 @@ def _cell(values: list[float]) -> str:
 
 def table(rows: list) -> str:
     """Markdown: each method's scores (mean ± 95 % half-width) and its sanity-check verdict."""
-    from saliency_desktop.render.evaluation import mean_interval, method_order
+    from saliency_desktop.render.evaluation_rows import mean_interval, method_order
     from saliency_desktop.render.report import method_label
     from saliency_desktop.render.trust_text import SANITY_THRESHOLD
 
@@ -61,7 +61,7 @@ def table(rows: list) -> str:
 def timing(rows: list) -> str:
     """Markdown: seconds per method and metric, mean over the photos."""
     from saliency_desktop.engine.metric_types import METRICS
-    from saliency_desktop.render.evaluation import method_order
+    from saliency_desktop.render.evaluation_rows import method_order
     from saliency_desktop.render.report import method_label
 
     lines = ["| method | " + " | ".join(METRICS) + " | total |", "|---" * (len(METRICS) + 2) + "|"]

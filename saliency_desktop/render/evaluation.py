@@ -23,36 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.metric_types import SCORES, Evaluation
-from saliency_desktop.engine.types import Explanation
+from saliency_desktop.engine.metric_types import SCORES
+from saliency_desktop.render.evaluation_rows import (
+    Row,
+    curve_x,
+    mean_interval,
+    method_order,
+    stacked_curves,
+)
 from saliency_desktop.render.report import DEFAULT_DPI, method_label, save_figure
 
-Row = tuple[str, Evaluation, Explanation | None]  # (image name, evaluation, explanation)
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000}  # fmt: skip
 _PT = 8.0
 _WIDTH = 11.0
 MANY = 10  # more methods than this: one column of panels per family (`evaluation_many`)
-
-
-def t_quantile(df: int) -> float:
-    """Student's t 97.5 % quantile for `df` degrees of freedom (table, rounded down in df)."""
-    keys = [k for k in _T975 if k <= df]
-    return _T975[max(keys)] if df <= 60 else 1.96
-
-
-def mean_interval(values: Sequence[float]) -> tuple[float, float]:
-    """(mean, half-width of its 95 % t-interval); the half-width is 0 for a single value."""
-    v = np.asarray([x for x in values if np.isfinite(x)], np.float64)
-    if v.size == 0:
-        return float("nan"), 0.0
-    if v.size == 1:
-        return float(v[0]), 0.0
-    return float(v.mean()), t_quantile(v.size - 1) * float(v.std(ddof=1)) / np.sqrt(v.size)
-
-
-def method_order(rows: Sequence[Row]) -> list[str]:
-    return list(dict.fromkeys(mid for _, ev, _ in rows for mid in ev.results))
 
 
 def method_colours(methods: Sequence[str]) -> dict[str, Any]:
@@ -82,22 +65,6 @@ def legend_below(holder: Any, ax: Any, ncol: int = 3) -> None:
                   loc="lower center", borderaxespad=0.0)  # fmt: skip
 
 
-def _curves(rows: Sequence[Row], mid: str, metric: str, name: str) -> np.ndarray | None:
-    ys = [
-        ev.results[mid][metric].curves[name].y
-        for _, ev, _ in rows
-        if metric in ev.results.get(mid, {})
-    ]
-    return np.stack(ys) if ys else None
-
-
-def _curve_x(rows: Sequence[Row], mid: str, metric: str, name: str) -> np.ndarray:
-    for _, ev, _ in rows:
-        if metric in ev.results.get(mid, {}):
-            return ev.results[mid][metric].curves[name].x
-    raise KeyError(metric)
-
-
 def _band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any) -> None:
     """The 95 % interval of the mean curve, drawn from 3 images on (2 give a t-interval
     12.7 standard errors wide, which hides the curves)."""
@@ -110,10 +77,10 @@ def _band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any) -> None:
 def draw_curves(ax: Any, rows: Sequence[Row], metric: str, colours: dict[str, Any]) -> None:
     """Mean P curve per method (and its 95 % band), the mean AUC in the legend."""
     for i, (mid, colour) in enumerate(colours.items()):
-        ys = _curves(rows, mid, metric, metric)
+        ys = stacked_curves(rows, mid, metric, metric)
         if ys is None:
             continue
-        x = _curve_x(rows, mid, metric, metric)
+        x = curve_x(rows, mid, metric, metric)
         mean = ys.mean(axis=0)
         aucs = [ev.scores(mid)[f"{metric}_auc"] for _, ev, _ in rows if mid in ev.results]
         label = f"{method_label(mid)} ({np.mean(aucs):.3f})"
@@ -157,7 +124,7 @@ def draw_similarity(ax: Any, rows: Sequence[Row], name: str, colours: dict[str, 
     """Similarity to the original map as layers are randomised (cascading, output first)."""
     layers: list[str] = []
     for i, (mid, colour) in enumerate(colours.items()):
-        ys = _curves(rows, mid, "randomization", name)
+        ys = stacked_curves(rows, mid, "randomization", name)
         if ys is None:
             continue
         for _, ev, _ in rows:

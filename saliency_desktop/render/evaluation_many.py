@@ -53,7 +53,7 @@ def family_colours(group: Sequence[str]) -> dict[str, tuple[Any, str]]:
 
 
 def _mean_band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any, ls: str, label: str) -> None:
-    from saliency_desktop.render.evaluation import mean_interval
+    from saliency_desktop.render.evaluation_rows import mean_interval
 
     mean = ys.mean(axis=0)
     ax.plot(x, mean, color=colour, ls=ls, lw=1.2, label=label,
@@ -64,12 +64,12 @@ def _mean_band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any, ls: str, lab
 
 
 def _panel(ax: Any, rows: Sequence[Any], group: dict[str, Any], metric: str, curve: str) -> None:
-    from saliency_desktop.render.evaluation import _curve_x, _curves
+    from saliency_desktop.render.evaluation_rows import curve_x, stacked_curves
 
     for mid, (colour, ls) in group.items():
-        ys = _curves(rows, mid, metric, curve)
+        ys = stacked_curves(rows, mid, metric, curve)
         if ys is not None:
-            _mean_band(ax, _curve_x(rows, mid, metric, curve), ys, colour, ls, method_label(mid))
+            _mean_band(ax, curve_x(rows, mid, metric, curve), ys, colour, ls, method_label(mid))
     ax.grid(alpha=0.3, lw=0.5)
     ax.tick_params(labelsize=_PT - 1.5)
 
@@ -133,7 +133,7 @@ def _ylabel(kind: str) -> str:
 
 def draw_score_table(sub: Any, rows: Sequence[Any], methods: Sequence[str]) -> None:
     """The scores as bars sharing one column of method names, families in colour."""
-    from saliency_desktop.render.evaluation import mean_interval
+    from saliency_desktop.render.evaluation_rows import mean_interval
 
     scores = [s for s in SCORES if any(s in ev.scores(m) for _, ev, _ in rows for m in methods)]
     first = [s for s in PRIMARY if s in scores]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,10 @@ MODEL_WORK = {  # run on the engine's thread, behind ui/engine_api.EngineAdapter
     "explain_mistakes",
 }
 FRAMEWORKS = ("tensorflow", "keras", "jax", "torch")
-CLI_MODULES = ("cli", "batch", "evaluate_cmd", "predict_cmd", "selftest", "__main__")
+CLI_MODULES = (
+    "cli", "cli_params", "batch", "explain_cmd", "evaluate_cmd", "predict_cmd", "selftest",
+    "__main__",
+)  # fmt: skip
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
@@ -201,3 +205,26 @@ def test_no_import_circle():
         if start not in state:
             walk(start, [start])
     assert circles == []
+
+
+def test_method_ids_appear_only_in_their_own_files():
+    """The registry is the one source of truth: no module names a method id (in code, strings,
+    comments or docstrings) except the file that registers it. Everything else asks the
+    registry (`MethodInfo`, `ParamInfo`). A method's module path (`methods.<file>`, named after
+    the method) is a file name, not an id, so it does not count."""
+    import inspect
+
+    from saliency_desktop.engine.registry import get_method, method_ids
+
+    own = {m: Path(inspect.getfile(type(get_method(m)))).resolve() for m in method_ids()}
+    words = {m: re.compile(rf"(?<!\w)(?<!methods\.){m}(?!\w)") for m in own}
+    bad = []
+    for path in _sources():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            bad += [
+                f"{_where(path, number)} names {mid}"
+                for mid, word in words.items()
+                if own[mid] != path.resolve() and word.search(line)
+            ]
+    assert bad == []

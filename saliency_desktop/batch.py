@@ -254,9 +254,9 @@ def run_local(
     announce: bool = False,
 ) -> None:
     """Each image's `work` (kind, keywords: see `compute.run_work`) here, one after the other,
-    as `cluster.driver.run_on_ray` does on a cluster: `deliver(i, result)` or `fail(i, exc)`,
-    and the bar advances an image at a time. `announce`: the image's name shows on the bar
-    before its first progress report."""
+    as `cluster.driver.run_on_ray` does on a cluster (--ray; the commands choose which):
+    `deliver(i, result)` or `fail(i, exc)`, and the bar advances an image at a time.
+    `announce`: the image's name shows on the bar before its first progress report."""
     from saliency_desktop.compute import run_work
 
     kind, kwargs = work
@@ -272,24 +272,3 @@ def run_local(
             deliver(i, result)
         bar.n = i + 1
         bar.refresh()
-
-
-def run_images(
-    args: argparse.Namespace,
-    model: LoadedModel,
-    images: Sequence[Path],
-    names: Sequence[str],
-    work: tuple[str, dict[str, Any]],
-    deliver: Callable[[int, Any], None],
-    fail: Callable[[int, BaseException], None],
-    bar: Any,
-    *,
-    announce: bool = False,
-) -> None:
-    """`run_local`, or `run_on_ray` with --ray (same `deliver` and `fail`)."""
-    if getattr(args, "ray", None):
-        from saliency_desktop.cluster.driver import run_on_ray
-
-        run_on_ray(args, model, images, work, deliver, fail, bar)
-    else:
-        run_local(model, images, names, work, deliver, fail, bar, announce=announce)

@@ -26,7 +26,7 @@ from saliency_desktop.batch import (
     image_bar,
     load_model_or_fail,
     refuse_planned,
-    run_images,
+    run_local,
 )
 from saliency_desktop.cli_params import method_param, params_by_method
 from saliency_desktop.cluster import add_cluster_arguments
@@ -201,6 +201,7 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from saliency_desktop.cluster import check_cluster_args
+    from saliency_desktop.cluster.driver import run_on_ray
     from saliency_desktop.render.evaluation import render_evaluation
 
     args.metric_list = _check_args(args)
@@ -229,7 +230,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     bar = image_bar(len(images))
     try:
-        run_images(args, model, images, names, ("evaluate", kwargs), deliver, tally.fail, bar)
+        if getattr(args, "ray", None):
+            run_on_ray(args, model, images, ("evaluate", kwargs), deliver, tally.fail, bar)
+        else:
+            run_local(model, images, names, ("evaluate", kwargs), deliver, tally.fail, bar)
         bar.close()
         done = [(images[i].name, results[i][1], results[i][0]) for i in sorted(results)]
         if done:

@@ -12,21 +12,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saliency_desktop.batch import (
-    Tally,
-    UsageError,
-    batch_inputs,
-    batch_interrupted,
-    batch_summary,
-    check_methods_arg,
-    check_model_args,
-    csv_list,
-    error,
-    image_bar,
-    load_model_or_fail,
-    refuse_planned,
-    run_images,
-)
+from saliency_desktop import batch
+from saliency_desktop.cli_common import UsageError, csv_list, error
 from saliency_desktop.cli_params import (
     add_method_options,
     method_option_values,
@@ -120,7 +107,7 @@ def _check_explain_args(args: argparse.Namespace) -> None:
             check_colormap(name)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    check_methods_arg(args.methods)
+    batch.check_methods_arg(args.methods)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
     missing = [raw for raw in args.inputs if not Path(raw).exists()]
@@ -183,17 +170,18 @@ def _style(args: argparse.Namespace) -> dict[str, Any]:
 def run_explain(args: argparse.Namespace) -> int:
     from saliency_desktop.cli_boxes import localization_summary, prepare_localization
     from saliency_desktop.cluster import check_cluster_args
+    from saliency_desktop.cluster.driver import run_on_ray
     from saliency_desktop.render.figures import grid_row, render_grid
 
     _check_explain_args(args)
     check_cluster_args(args)
-    out, images, names, formats = batch_inputs(args, "explain")
+    out, images, names, formats = batch.batch_inputs(args, "explain")
     planned = [out / f"{n}.{ext}" for n in names for ext in ("npz", "json")]
     planned += [out / f"{n}_report.{fmt}" for n in names for fmt in formats]
     planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
-    refuse_planned(planned, args.force)
-    model = load_model_or_fail(args.model, args)
-    methods, target = check_model_args(model, args)
+    batch.refuse_planned(planned, args.force)
+    model = batch.load_model_or_fail(args.model, args)
+    methods, target = batch.check_model_args(model, args)
     prepare_localization(model, args)
     out.mkdir(parents=True, exist_ok=True)
     style = _style(args)
@@ -201,7 +189,7 @@ def run_explain(args: argparse.Namespace) -> int:
                 "dpi": args.dpi, "model": args.model}  # fmt: skip
     params = _explain_params(args, model, methods, target)
     rows: dict[int, tuple[str, Explanation]] = {}  # kept for the grid, by input index
-    tally = Tally(images)
+    tally = batch.Tally(images)
 
     def deliver(i: int, e: Explanation) -> None:
         try:
@@ -213,17 +201,20 @@ def run_explain(args: argparse.Namespace) -> int:
         if args.grid:
             rows[i] = (images[i].name, grid_row(e, keep_attributions=args.rgb_gradients))
 
-    bar = image_bar(len(images))
+    bar = batch.image_bar(len(images))
     try:
         work = ("explain", {"params": params})
-        run_images(args, model, images, names, work, deliver, tally.fail, bar, announce=True)
+        if getattr(args, "ray", None):
+            run_on_ray(args, model, images, work, deliver, tally.fail, bar)
+        else:
+            batch.run_local(model, images, names, work, deliver, tally.fail, bar, announce=True)
         bar.close()
         if args.grid and rows:
             ordered = [rows[i] for i in sorted(rows)]  # input order, however results arrived
             render_grid([e for _, e in ordered], out / "grid", [n for n, _ in ordered], formats,
                         args.dpi, force=args.force, **style)  # fmt: skip
     except KeyboardInterrupt:
-        return batch_interrupted(bar, tally.ok + tally.failed, len(images))
+        return batch.batch_interrupted(bar, tally.ok + tally.failed, len(images))
     if (line := localization_summary(args)) is not None:
         error(line)
-    return batch_summary("explained", tally.ok, tally.failed, len(images), out)
+    return batch.batch_summary("explained", tally.ok, tally.failed, len(images), out)

@@ -89,7 +89,7 @@ def test_engine_imports_no_qt_and_nothing_above_it():
     assert bad == []
 
 
-@pytest.mark.parametrize("folder", ["render", "ui", "top level"])
+@pytest.mark.parametrize("folder", ["render", "ui", "cluster", "top level"])
 def test_outside_the_engine_only_its_public_api_is_imported(folder):
     paths = [p for p in _sources() if p.parent == ROOT] if folder == "top level" else None
     bad = []
@@ -227,4 +227,54 @@ def test_method_ids_appear_only_in_their_own_files():
                 for mid, word in words.items()
                 if own[mid] != path.resolve() and word.search(line)
             ]
+    assert bad == []
+
+
+def _module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of the imports a module runs when it is imported: its top-level import
+    statements (not those in functions, nor under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {n.lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)}
+    return [(line, module) for line, module, _ in _imports(path) if line in top]
+
+
+def test_frameworks_and_ray_are_imported_inside_functions_only():
+    """The engine's and the CLI's rule: importing a module never loads TensorFlow, Keras, JAX,
+    torch or Ray (they load when a function needs them)."""
+    bad = [
+        f"{_where(p, line)} imports {m} at module level"
+        for p in _sources()
+        if p.relative_to(ROOT).parts[0] != "ui"
+        for line, m in _module_level_imports(p)
+        if m.split(".")[0] in (*FRAMEWORKS, "ray")
+    ]
+    assert bad == []
+
+
+def test_backends_import_numpy_types_and_the_standard_library_only_at_module_level():
+    import sys
+
+    allowed = ("numpy", "saliency_desktop.engine.types", "__future__")
+    bad = [
+        f"{_where(p, line)} imports {m} at module level"
+        for p in _sources("engine/backends")
+        for line, m in _module_level_imports(p)
+        if m.split(".")[0] not in sys.stdlib_module_names and not m.startswith(allowed)
+    ]
+    assert bad == []
+
+
+def test_cluster_imports_cli_common_compute_and_the_engine_api_only():
+    allowed = (
+        "saliency_desktop.cli_common",
+        "saliency_desktop.compute",
+        "saliency_desktop.cluster",
+    )
+    bad = [
+        f"{_where(p, line)} imports {m}"
+        for p in _sources("cluster")
+        for line, m, _ in _imports(p)
+        if m.startswith("PySide6")
+        or (m.startswith("saliency_desktop") and not m.startswith((*allowed, *PUBLIC_ENGINE)))
+    ]
     assert bad == []

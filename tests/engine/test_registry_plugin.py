@@ -111,7 +111,8 @@ def test_a_declared_option_is_in_explain_help_under_the_method(plugin, capsys):
     text = capsys.readouterr().out
     group = text.index("Scaled Gradient (test):")
     assert group < text.index("--test-gain VALUE", group) < text.index("(default 2.0)", group)
-    assert text.index("Integrated Gradients:") < text.index("--ig-steps auto|N")  # built-ins too
+    ig = text.index("Integrated Gradients:")  # the built-in methods' options come the same way
+    assert group < ig < text.index("--ig-steps auto|N", ig) < text.index("--baseline {", ig)
 
 
 def test_quick_values_for_the_self_test_come_from_the_registry(plugin):

@@ -124,6 +124,7 @@ def bench(name: str, repeats: int) -> dict[str, dict[str, float]]:
 
     photo = resources.files("saliency_desktop.resources").joinpath("samples", "dog_in_towel.jpg")
     pixels = np.ascontiguousarray(load_image(str(photo))[0][:224, :224])
+    pixels.flags.writeable = False  # as a decoded file is: prepared once, then reused
     model = from_keras(getattr(keras.applications, name)(weights=None), preprocessing="unit")
     _, x = model.prepare(pixels)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -27,47 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from saliency_desktop.engine import LoadedModel
-    from saliency_desktop.engine.types import Explanation
 
 log = logging.getLogger("saliency_desktop.cli")
-
-
-def method_param(text: str) -> tuple[str, str, Any]:
-    """`ID.NAME=VALUE` -> (method id, parameter name, value of the declared kind) for --param."""
-    import argparse
-
-    from saliency_desktop.engine import get_method
-    from saliency_desktop.engine.types import EngineError
-
-    key, sep, raw = text.partition("=")
-    mid, dot, name = key.strip().partition(".")
-    if not sep or not dot or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not ID.NAME=VALUE")
-    try:
-        info = get_method(mid).info
-    except EngineError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    declared = {p.name: p for p in info.params}
-    if name not in declared:
-        names = ", ".join(declared) or "none"
-        raise argparse.ArgumentTypeError(f"{info.label} has no parameter {name!r} ({names})")
-    kind = declared[name].kind
-    try:
-        value: Any = int(raw) if kind == "int" else float(raw) if kind == "float" else raw.strip()
-        if kind == "int_or_auto" and value.lower() != "auto":
-            value = int(value)
-    except ValueError:
-        what = "'auto' or an integer" if kind == "int_or_auto" else "a number"
-        raise argparse.ArgumentTypeError(f"{mid}.{name} must be {what}, not {raw!r}") from None
-    return mid, name, value
-
-
-def params_by_method(pairs: Sequence[tuple[str, str, Any]] | None) -> dict[str, dict[str, Any]]:
-    """`--param ID.NAME=VALUE` values (parsed by `method_param`) as {method id: {name: value}}."""
-    out: dict[str, dict[str, Any]] = {}
-    for mid, name, value in pairs or []:
-        out.setdefault(mid, {})[name] = value
-    return out
 
 
 def refuse_planned(planned: Sequence[Path], force: bool) -> None:
@@ -195,31 +156,19 @@ def collect_images(inputs: Sequence[str], exclude: Path | None = None) -> list[P
     return list(unique.values())
 
 
-def _check_explain_args(args: argparse.Namespace) -> None:
+def check_methods_arg(text: str) -> None:
+    """`--methods all` or known ids, comma-separated; a UsageError naming the known ones."""
     from saliency_desktop.engine import method_ids
-    from saliency_desktop.render.report import FORMATS, check_colormap
 
-    bad = [f for f in args.format if f not in FORMATS]
-    if bad or not args.format:
-        raise UsageError(f"--format: use png, pdf and/or svg, not {','.join(bad) or 'nothing'}.")
-    for name in (args.colormap, args.signed_colormap):
-        try:
-            check_colormap(name)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    if args.methods != "all":
-        ids = csv_list(args.methods)
-        unknown = [m for m in ids if m not in method_ids()]
-        if unknown or not ids:
-            raise UsageError(
-                f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
-                f"known: all, {', '.join(method_ids())}."
-            )
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a folder.")
-    missing = [raw for raw in args.inputs if not Path(raw).exists()]
-    if missing:  # a typo on the command line: nothing is loaded or created
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if text == "all":
+        return
+    ids = csv_list(text)
+    unknown = [m for m in ids if m not in method_ids()]
+    if unknown or not ids:
+        raise UsageError(
+            f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
+            f"known: all, {', '.join(method_ids())}."
+        )
 
 
 def check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list[str], int | None]:
@@ -253,29 +202,7 @@ def check_model_args(model: LoadedModel, args: argparse.Namespace) -> tuple[list
     return methods, target
 
 
-def write_explanation(
-    e: Explanation,
-    path: Path,
-    base: Path,
-    args: argparse.Namespace,
-    style: dict[str, Any],
-    settings: dict[str, Any],
-) -> Explanation:
-    """Write one image's .npz, .json and report figure(s) (atomic; --force as given); returns
-    `e` as written: with the --boxes scores, added here (in the driver, for --ray too)."""
-    from saliency_desktop.cli_boxes import annotate
-    from saliency_desktop.render.export import write_arrays
-    from saliency_desktop.render.report import render_report
-
-    extra = {"image": {"path": str(path.resolve())}, "settings": settings}
-    e = annotate(e, path, args, extra)  # --boxes, --annotations, --contrast
-    write_arrays(e, base, args.model, extra, args.force, full_paths=args.full_paths)
-    report = base.with_name(base.name + "_report")
-    render_report(e, report, args.format, args.dpi, force=args.force, title=path.name, **style)
-    return e
-
-
-def failure_line(path: Path, exc: Exception) -> str:
+def failure_line(path: Path, exc: BaseException) -> str:
     """The one line shown for an image that failed."""
     from saliency_desktop.engine.types import EngineError
     from saliency_desktop.render.export import OutputExistsError
@@ -301,112 +228,47 @@ def batch_inputs(
     return args.out, images, output_names(images), list(dict.fromkeys(args.format))
 
 
-def run_explain(args: argparse.Namespace) -> int:
-    from saliency_desktop.cluster import check_cluster_args
-    from saliency_desktop.compute import explain_image
-    from saliency_desktop.render import maps
-    from saliency_desktop.render.figures import grid_row
+class Tally:
+    """A batch command's count of images done and failed; `fail` says why in one line."""
 
-    _check_explain_args(args)
-    check_cluster_args(args)
-    out, images, names, formats = batch_inputs(args, "explain")
-    planned = [out / f"{n}.{ext}" for n in names for ext in ("npz", "json")]
-    planned += [out / f"{n}_report.{fmt}" for n in names for fmt in formats]
-    planned += [out / f"grid.{fmt}" for fmt in formats] if args.grid else []
-    refuse_planned(planned, args.force)
-    model = load_model_or_fail(args.model, args)
-    methods, target = check_model_args(model, args)
-    from saliency_desktop.cli_boxes import localization_summary, prepare_localization
+    def __init__(self, images: Sequence[Path]) -> None:
+        self.images = images
+        self.ok = 0
+        self.failed = 0
 
-    prepare_localization(model, args)
-    out.mkdir(parents=True, exist_ok=True)
-    style = dict(
-        cmap=args.colormap or maps.DEFAULT_CMAP,
-        signed_cmap=args.signed_colormap or maps.DEFAULT_SIGNED_CMAP,
-        opacity=args.opacity,
-        percentile=args.percentile,
-        rgb_gradients=args.rgb_gradients,
-    )
-    settings = {
-        **style,
-        "methods": args.methods,
-        "target": args.target,
-        "formats": formats,
-        "dpi": args.dpi,
-        "model": args.model,
-    }
-    params = dict(
-        methods="all" if args.methods == "all" else methods,  # "all" records what was skipped
-        target=target,
-        score=args.score,
-        layer=args.layer,
-        top_k=max(5, len(model.info.labels)),
-        rule=args.ig_method,
-        baseline=args.baseline,
-        seed=args.seed,
-        contrast=args.contrast_index,
-    )
-    if getattr(args, "ig_backend", None):
-        params["backend"] = args.ig_backend
-    per_method = params_by_method(getattr(args, "param", None))
-    if getattr(args, "ig_steps", None) is not None:  # IG's only (others name theirs apart)
-        ig = per_method.setdefault("integrated_gradients", {})
-        ig.setdefault("n_steps", args.ig_steps)  # an explicit --param wins, as before
-    params["params"] = per_method
-    rows: dict[int, tuple[str, Explanation]] = {}  # kept for the grid, by input index
-    ok = failed = 0
+    def fail(self, i: int, exc: BaseException) -> None:
+        log.debug("%s failed", self.images[i], exc_info=exc)  # the traceback with --verbose
+        error(failure_line(self.images[i], exc))
+        self.failed += 1
 
-    def fail(i: int, exc: BaseException) -> None:
-        nonlocal failed
-        log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
-        error(failure_line(images[i], exc))
-        failed += 1
 
-    def deliver(i: int, e: Explanation) -> None:
-        nonlocal ok
+def run_local(
+    model: LoadedModel,
+    images: Sequence[Path],
+    names: Sequence[str],
+    work: tuple[str, dict[str, Any]],
+    deliver: Callable[[int, Any], None],
+    fail: Callable[[int, BaseException], None],
+    bar: Any,
+    *,
+    announce: bool = False,
+) -> None:
+    """Each image's `work` (kind, keywords: see `compute.run_work`) here, one after the other,
+    as `cluster.driver.run_on_ray` does on a cluster (--ray; the commands choose which):
+    `deliver(i, result)` or `fail(i, exc)`, and the bar advances an image at a time.
+    `announce`: the image's name shows on the bar before its first progress report."""
+    from saliency_desktop.compute import run_work
+
+    kind, kwargs = work
+    for i, (path, name) in enumerate(zip(images, names, strict=True)):
+        progress = image_progress(bar, i, name)
+        if announce:
+            progress(0.0, "")
         try:
-            e = write_explanation(e, images[i], out / names[i], args, style, settings)
-        except Exception as exc:  # one line for the user
+            result = run_work(kind, model, path, kwargs, progress)
+        except Exception as exc:
             fail(i, exc)
-            return
-        ok += 1
-        if args.grid:
-            rows[i] = (images[i].name, grid_row(e, keep_attributions=args.rgb_gradients))
-
-    bar = image_bar(len(images))
-    try:
-        if getattr(args, "ray", None):
-            from saliency_desktop.cluster.driver import run_on_ray
-
-            run_on_ray(args, model, images, ("explain", {"params": params}), deliver, fail, bar)
         else:
-            for i, (path, name) in enumerate(zip(images, names, strict=True)):
-                progress = image_progress(bar, i, name)
-                progress(0.0, "")
-                try:
-                    e = explain_image(model, path, params, progress)
-                except Exception as exc:
-                    fail(i, exc)
-                else:
-                    deliver(i, e)
-                bar.n = i + 1
-                bar.refresh()
-        bar.close()
-        if args.grid and rows:
-            from saliency_desktop.render.figures import render_grid
-
-            ordered = [rows[i] for i in sorted(rows)]  # input order, however results arrived
-            render_grid(
-                [e for _, e in ordered],
-                out / "grid",
-                [n for n, _ in ordered],
-                formats,
-                args.dpi,
-                force=args.force,
-                **style,
-            )
-    except KeyboardInterrupt:
-        return batch_interrupted(bar, ok + failed, len(images))
-    if (line := localization_summary(args)) is not None:
-        error(line)
-    return batch_summary("explained", ok, failed, len(images), out)
+            deliver(i, result)
+        bar.n = i + 1
+        bar.refresh()

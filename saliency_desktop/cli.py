@@ -14,10 +14,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from saliency_desktop import __version__
-from saliency_desktop.batch import load_model_or_fail, method_param, run_explain
+from saliency_desktop.batch import check_methods_arg, load_model_or_fail
 from saliency_desktop.cli_activations import add_commands as add_activation_commands
 from saliency_desktop.cli_activations import run_activations
 from saliency_desktop.cli_common import (
@@ -30,8 +29,8 @@ from saliency_desktop.cli_common import (
     csv_list,
     error,
 )
-from saliency_desktop.cluster import add_cluster_arguments
 from saliency_desktop.evaluate_cmd import add_evaluate_parser, run_evaluate
+from saliency_desktop.explain_cmd import add_explain_parser, run_explain
 from saliency_desktop.predict_cmd import add_predict_parser, run_predict
 
 log = logging.getLogger("saliency_desktop.cli")
@@ -61,43 +60,8 @@ def _setup_logging(verbose: bool) -> None:
         logger.addHandler(handler)
 
 
-def _number(text: str, kind: type, low: float, high: float, what: str) -> Any:
-    try:
-        value = kind(text)
-    except ValueError:
-        noun = "an integer" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"must be {what}, not {text}")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    return _number(text, float, 0.0, 1.0, "between 0 and 1")
-
-
-def _positive_int(text: str) -> int:
-    return _number(text, int, 1, sys.maxsize, "a positive integer")
-
-
-def _steps(text: str) -> int | str:
-    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
-
-
-def _percentile(text: str) -> float:
-    return _number(text, float, 1e-9, 100.0, "in (0, 100]")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from saliency_desktop.engine import (
-        CATALOGUE,
-        DEFAULT_MODEL,
-        PREPROCESSING,
-        get_method,
-    )
-    from saliency_desktop.render import maps
-
-    ig_params = {p.name: p for p in get_method("integrated_gradients").info.params}
+    from saliency_desktop.engine import CATALOGUE, DEFAULT_MODEL, PREPROCESSING
 
     model_spec = f"catalogue id ({', '.join(CATALOGUE)}) or model file"
     model_help = f"{model_spec} (default {DEFAULT_MODEL})"
@@ -143,63 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--screenshot", type=Path, metavar="PNG",
                      help="save a screenshot of the window once results are shown, then quit")
 
-    ex = sub.add_parser(
-        "explain", parents=[common, model], help="explain images headless, write files",
-        description="For each image, write <stem>.npz (the raw arrays), <stem>.json (how they "
-        "were made) and <stem>_report.png (a figure) into --out.")
-    ex.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
-                    help="image files, or folders (searched recursively, in sorted order)")
-    ex.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    ex.add_argument("--model", default=DEFAULT_MODEL, metavar="ID|PATH", help=model_help)
-    ex.add_argument("--methods", default="all", metavar="all|ID,ID,...",
-                    help="methods to run (see `saliency-desktop methods`; default all)")
-    ex.add_argument("--target", default="auto", metavar="auto|INDEX|LABEL",
-                    help="class to explain (default auto: the top prediction)")
-    ex.add_argument("--layer", metavar="PATH",
-                    help="CAM layer (default: the last eligible; see `saliency-desktop layers`)")
-    ex.add_argument("--score", choices=("logit", "probability"), default="logit",
-                    help="what the gradients are taken of (default logit)")
-    ex.add_argument("--force", action="store_true", help="overwrite existing files")
-    ex.add_argument("--full-paths", action="store_true",
-                    help="keep the image's and the model's absolute paths in the JSON records "
-                    "(default: file names and SHA-256 only, so records can be shared)")
-    ig = ex.add_argument_group("Integrated Gradients")
-    ig.add_argument("--ig-steps", type=_steps, metavar="auto|N",
-                    help="points on the path; auto (the default) adds points until the "
-                    "completeness gap is within the tolerance (5 %%, at most 1024)")
-    rule, baseline = ig_params["rule"], ig_params["baseline"]
-    ig.add_argument("--ig-method", choices=rule.choices, default=rule.default,
-                    help=f"integration rule (default {rule.default})")
-    ig.add_argument("--baseline", choices=baseline.choices, default=baseline.default,
-                    help=f"default {baseline.default}")
-    ig.add_argument("--seed", type=int, default=0,
-                    help="seed of the noise baseline and of every sampling method (default 0)")
-    if "backend" in ig_params:  # optional implementations (e.g. alibi's)
-        ig.add_argument("--ig-backend", choices=ig_params["backend"].choices,
-                        help=f"implementation (default {ig_params['backend'].default})")
-    ex.add_argument("--param", action="append", type=method_param, default=[],
-                    metavar="ID.NAME=VALUE", help="a parameter of one method, e.g. "
-                    "integrated_gradients.n_steps=128 (repeatable; `saliency-desktop methods "
-                    "--verbose` lists each method's parameters)")
-    fig = ex.add_argument_group("figures")
-    fig.add_argument("--colormap", metavar="NAME",
-                     help=f"matplotlib colormap for unsigned maps (default {maps.DEFAULT_CMAP})")
-    fig.add_argument("--signed-colormap", metavar="NAME",
-                     help="colormap for signed maps such as Integrated Gradients, centred on "
-                     f"zero (default {maps.DEFAULT_SIGNED_CMAP})")
-    fig.add_argument("--opacity", type=_unit_float, default=maps.DEFAULT_OPACITY, metavar="0..1",
-                     help=f"heatmap opacity over the image (default {maps.DEFAULT_OPACITY})")
-    fig.add_argument("--percentile", type=_percentile, default=maps.DEFAULT_PERCENTILE,
-                     help="maps are clipped at this percentile of their values "
-                     f"(default {maps.DEFAULT_PERCENTILE})")
-    fig.add_argument("--rgb-gradients", action="store_true",
-                     help="show Guided Backprop, DeconvNet and Guided Grad-CAM as RGB gradients")
-    fig.add_argument("--format", type=csv_list, default=["png"], metavar="png,pdf,svg",
-                     help="figure formats (default png)")
-    fig.add_argument("--dpi", type=_positive_int, default=300, help="default 300")
-    fig.add_argument("--grid", action="store_true",
-                     help="also write grid.<format>: a row per image, a column per method")
-    add_cluster_arguments(ex)
+    ex = add_explain_parser(sub, [common, model], model_help)
 
     add_predict_parser(sub, [common, model], model_help)
     add_evaluate_parser(sub, [common, model])
@@ -313,14 +221,9 @@ def _gui_methods(methods: list[str] | None) -> list[str] | None:
 
     if methods is None:
         return None
-    known = method_ids()
     if methods == ["all"]:
-        return known
-    unknown = [m for m in methods if m not in known]
-    if unknown or not methods:
-        raise UsageError(
-            f"--methods: unknown {', '.join(unknown) or '(empty)'}; known: all, {', '.join(known)}."
-        )
+        return method_ids()
+    check_methods_arg(",".join(methods))
     return methods
 
 

@@ -1,6 +1,6 @@
 """`explain --boxes / --annotations / --contrast`: localization boxes, their scores, A vs B.
 
-Hooks called by `batch.run_explain`: `prepare_localization` once (checks --contrast, reads the
+Hooks called by `explain_cmd.run_explain`: `prepare_localization` once (checks --contrast, reads the
 annotations: a bad file is a usage error, exit 2), `annotate` per image (boxes, IoU and the
 pointing game into each method's extras, which the JSON records and the report draws), and
 `localization_summary` at the end (one line on stderr: mean IoU and pointing accuracy per
@@ -88,7 +88,7 @@ def annotate(e: Explanation, path: Path, args: argparse.Namespace, extra: dict) 
 
 
 def localization_summary(args: argparse.Namespace) -> str | None:
-    """'localization over N annotated image(s): gradcam IoU 0.52, pointing 80 %; ...' or None."""
+    """'localization over N annotated image(s): ID IoU 0.52, pointing 80 %; ...' or None."""
     scores = getattr(args, "scores", None)
     if not scores:
         return None

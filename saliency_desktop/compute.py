@@ -39,3 +39,15 @@ def evaluate_image(
     e = explain(model, path, progress=report(0.0, 0.2), **kwargs["explain"])
     ev = evaluate(model, None, e, progress=report(0.2, 0.8), **kwargs["evaluate"])
     return e, ev
+
+
+def run_work(
+    kind: str, model: Any, path: Path, kwargs: dict[str, Any], progress: Any = None
+) -> Any:
+    """One image's work of `kind` ("explain": `kwargs["params"]` are explain's keywords;
+    "evaluate": see `evaluate_image`), here or on a cluster worker alike."""
+    if kind == "explain":
+        return explain_image(model, path, kwargs["params"], progress)
+    if kind == "evaluate":
+        return evaluate_image(model, path, kwargs, progress)
+    raise ValueError(f"unknown kind of work {kind!r}")

@@ -11,26 +11,24 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saliency_desktop.batch import (
+    Tally,
     UsageError,
     batch_inputs,
     batch_interrupted,
     batch_summary,
+    check_methods_arg,
     check_model_args,
     csv_list,
-    error,
-    failure_line,
     image_bar,
-    image_progress,
     load_model_or_fail,
-    method_param,
-    params_by_method,
     refuse_planned,
+    run_local,
 )
+from saliency_desktop.cli_params import method_param, params_by_method
 from saliency_desktop.cluster import add_cluster_arguments
 
 if TYPE_CHECKING:
@@ -39,7 +37,6 @@ if TYPE_CHECKING:
     from saliency_desktop.engine.metric_types import Evaluation
     from saliency_desktop.engine.types import Explanation
 
-log = logging.getLogger("saliency_desktop.cli")
 METRICS_SCHEMA_RESOURCE = "metrics.schema.json"
 
 
@@ -112,15 +109,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
         raise UsageError("--randomization-steps must be 1..64 and --dpi positive.")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
-    if args.methods != "all":
-        from saliency_desktop.engine import method_ids
-
-        unknown = [m for m in csv_list(args.methods) if m not in method_ids()]
-        if unknown or not csv_list(args.methods):
-            raise UsageError(
-                f"--methods: unknown {', '.join(unknown) or '(empty)'}; "
-                f"known: all, {', '.join(method_ids())}."
-            )
+    check_methods_arg(args.methods)
     return metrics
 
 
@@ -212,7 +201,7 @@ def _write_tables(out: Path, rows: list, records: list, args: argparse.Namespace
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from saliency_desktop.cluster import check_cluster_args
-    from saliency_desktop.compute import evaluate_image
+    from saliency_desktop.cluster.driver import run_on_ray
     from saliency_desktop.render.evaluation import render_evaluation
 
     args.metric_list = _check_args(args)
@@ -229,39 +218,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
               "evaluate": dict(metrics=args.metric_list, seed=args.seed,
                                randomization_steps=args.randomization_steps)}  # fmt: skip
     results: dict[int, tuple[Explanation, Evaluation]] = {}  # by input index, for the tables
-    failed = 0
-
-    def fail(i: int, exc: BaseException) -> None:
-        nonlocal failed
-        log.debug("%s failed", images[i], exc_info=exc)  # the traceback with --verbose
-        error(failure_line(images[i], exc))
-        failed += 1
+    tally = Tally(images)
 
     def deliver(i: int, result: tuple[Explanation, Evaluation]) -> None:
         try:
             write_npz(*result, out / f"{names[i]}.npz", args.force)
         except Exception as exc:  # one line for the user
-            fail(i, exc)
+            tally.fail(i, exc)
             return
         results[i] = result
 
     bar = image_bar(len(images))
     try:
         if getattr(args, "ray", None):
-            from saliency_desktop.cluster.driver import run_on_ray
-
-            run_on_ray(args, model, images, ("evaluate", kwargs), deliver, fail, bar)
+            run_on_ray(args, model, images, ("evaluate", kwargs), deliver, tally.fail, bar)
         else:
-            for i, (path, name) in enumerate(zip(images, names, strict=True)):
-                progress = image_progress(bar, i, name)
-                try:
-                    result = evaluate_image(model, path, kwargs, progress)
-                except Exception as exc:
-                    fail(i, exc)
-                else:
-                    deliver(i, result)
-                bar.n = i + 1
-                bar.refresh()
+            run_local(model, images, names, ("evaluate", kwargs), deliver, tally.fail, bar)
         bar.close()
         done = [(images[i].name, results[i][1], results[i][0]) for i in sorted(results)]
         if done:
@@ -270,8 +242,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             _write_tables(out, rows, records, args, model)
             render_evaluation(done, out / "evaluation", formats, args.dpi, force=args.force)
     except KeyboardInterrupt:
-        return batch_interrupted(bar, len(results) + failed, len(images))
-    return batch_summary("evaluated", len(results), failed, len(images), out)
+        return batch_interrupted(bar, len(results) + tally.failed, len(images))
+    return batch_summary("evaluated", len(results), tally.failed, len(images), out)
 
 
 def schema() -> dict[str, Any]:

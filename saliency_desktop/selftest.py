@@ -27,9 +27,18 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE = "chelsea.png"
-IG_STEPS = 16  # enough to prove the path method runs; the papers' defaults are for real use
-SMALL = {"rise": {"n_masks": 64}}  # likewise: RISE's 4,000 masks would dominate the self-test
 REPORT_DPI = 100
+
+
+def quick_params() -> dict[str, dict[str, object]]:
+    """Each method's `ParamInfo.quick` values (a few IG steps, a few RISE masks, ...): enough
+    to prove a method runs; the papers' defaults are for real use."""
+    from saliency_desktop.engine import list_methods
+
+    found = {
+        i.id: {p.name: p.quick for p in i.params if p.quick is not None} for i in list_methods()
+    }
+    return {mid: values for mid, values in found.items() if values}
 
 
 class SelfTestError(Exception):
@@ -114,7 +123,7 @@ def run(out_dir: Path, model_id: str | None = None) -> str:
             reasons = "; ".join(f"{m}: {r}" for m, r in model.info.unavailable.items())
             raise SelfTestError(f"{model_id} cannot run every method ({reasons})")
         try:
-            explanation = explain(model, photo, methods="all", n_steps=IG_STEPS, params=SMALL)
+            explanation = explain(model, photo, methods="all", params=quick_params())
         except EngineError as exc:
             raise SelfTestError(f"cannot explain {photo.name}: {exc}") from None
     check_finite(explanation, expected)

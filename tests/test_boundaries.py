@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,10 @@ MODEL_WORK = {  # run on the engine's thread, behind ui/engine_api.EngineAdapter
     "explain_mistakes",
 }
 FRAMEWORKS = ("tensorflow", "keras", "jax", "torch")
-CLI_MODULES = ("cli", "batch", "evaluate_cmd", "predict_cmd", "selftest", "__main__")
+CLI_MODULES = (
+    "cli", "cli_params", "batch", "explain_cmd", "evaluate_cmd", "predict_cmd", "selftest",
+    "__main__",
+)  # fmt: skip
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
@@ -85,7 +89,7 @@ def test_engine_imports_no_qt_and_nothing_above_it():
     assert bad == []
 
 
-@pytest.mark.parametrize("folder", ["render", "ui", "top level"])
+@pytest.mark.parametrize("folder", ["render", "ui", "cluster", "top level"])
 def test_outside_the_engine_only_its_public_api_is_imported(folder):
     paths = [p for p in _sources() if p.parent == ROOT] if folder == "top level" else None
     bad = []
@@ -179,18 +183,12 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(p) for p in ROOT.rglob("*.py")}
-# To untangle, not to grow: the Neurons cache is filled by a pass (passes -> neurons) and read
-# by neurons, which imports explainer and methods.cam, which import passes. Moving the cache
-# into a module of its own removes this edge.
-KNOWN_CIRCLE_EDGES = {("saliency_desktop.engine.passes", "saliency_desktop.engine.neurons")}
 
 
 def test_no_import_circle():
     """Module-level and in-function imports alike; the registry finds its plugins by walking
     `engine/methods/` (pkgutil), which no import statement shows."""
     graph = {_module_name(p): _runtime_imports(p, _module_name(p)) for p in _sources()}
-    for source, target in KNOWN_CIRCLE_EDGES:
-        graph[source].discard(target)
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     circles: list[list[str]] = []
 
@@ -207,3 +205,76 @@ def test_no_import_circle():
         if start not in state:
             walk(start, [start])
     assert circles == []
+
+
+def test_method_ids_appear_only_in_their_own_files():
+    """The registry is the one source of truth: no module names a method id (in code, strings,
+    comments or docstrings) except the file that registers it. Everything else asks the
+    registry (`MethodInfo`, `ParamInfo`). A method's module path (`methods.<file>`, named after
+    the method) is a file name, not an id, so it does not count."""
+    import inspect
+
+    from saliency_desktop.engine.registry import get_method, method_ids
+
+    own = {m: Path(inspect.getfile(type(get_method(m)))).resolve() for m in method_ids()}
+    words = {m: re.compile(rf"(?<!\w)(?<!methods\.){m}(?!\w)") for m in own}
+    bad = []
+    for path in _sources():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            bad += [
+                f"{_where(path, number)} names {mid}"
+                for mid, word in words.items()
+                if own[mid] != path.resolve() and word.search(line)
+            ]
+    assert bad == []
+
+
+def _module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of the imports a module runs when it is imported: its top-level import
+    statements (not those in functions, nor under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {n.lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)}
+    return [(line, module) for line, module, _ in _imports(path) if line in top]
+
+
+def test_frameworks_and_ray_are_imported_inside_functions_only():
+    """The engine's and the CLI's rule: importing a module never loads TensorFlow, Keras, JAX,
+    torch or Ray (they load when a function needs them)."""
+    bad = [
+        f"{_where(p, line)} imports {m} at module level"
+        for p in _sources()
+        if p.relative_to(ROOT).parts[0] != "ui"
+        for line, m in _module_level_imports(p)
+        if m.split(".")[0] in (*FRAMEWORKS, "ray")
+    ]
+    assert bad == []
+
+
+def test_backends_import_numpy_types_and_the_standard_library_only_at_module_level():
+    import sys
+
+    allowed = ("numpy", "saliency_desktop.engine.types", "__future__")
+    bad = [
+        f"{_where(p, line)} imports {m} at module level"
+        for p in _sources("engine/backends")
+        for line, m in _module_level_imports(p)
+        if m.split(".")[0] not in sys.stdlib_module_names and not m.startswith(allowed)
+    ]
+    assert bad == []
+
+
+def test_cluster_imports_cli_common_compute_and_the_engine_api_only():
+    allowed = (
+        "saliency_desktop.cli_common",
+        "saliency_desktop.compute",
+        "saliency_desktop.cluster",
+    )
+    bad = [
+        f"{_where(p, line)} imports {m}"
+        for p in _sources("cluster")
+        for line, m, _ in _imports(p)
+        if m.startswith("PySide6")
+        or (m.startswith("saliency_desktop") and not m.startswith((*allowed, *PUBLIC_ENGINE)))
+    ]
+    assert bad == []

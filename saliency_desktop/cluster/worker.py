@@ -2,7 +2,7 @@
 
 No Ray import here: the driver wraps `ImageWorker` with `ray.remote`, so this module is plain
 Python that a test can also run in-process. A worker computes exactly what a local run computes
-(`compute.explain_image`, `compute.evaluate_image`); the driver writes the files.
+(`compute.run_work`); the driver writes the files.
 
 The model reaches a worker as a catalogue id (each worker loads it as a local run would) or as
 the bytes of a model file or folder (through Ray's object store: no shared file system); the
@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from saliency_desktop.compute import run_work
 
 
 @dataclass(frozen=True)
@@ -129,22 +131,11 @@ class ImageWorker:
         try:
             path = folder / name
             path.write_bytes(_fetch(image, name) if isinstance(image, str) else image)
-            return True, self._compute(kind, path, kwargs)
+            return True, run_work(kind, self.model, path, kwargs)
         except Exception as exc:
             return False, _picklable(exc)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-
-    def _compute(self, kind: str, path: Path, kwargs: dict[str, Any]) -> Any:
-        if kind == "explain":
-            from saliency_desktop.compute import explain_image
-
-            return explain_image(self.model, path, kwargs["params"])
-        if kind == "evaluate":
-            from saliency_desktop.compute import evaluate_image
-
-            return evaluate_image(self.model, path, kwargs)
-        raise ValueError(f"unknown kind of work {kind!r}")
 
 
 def _fetch(location: str, name: str) -> bytes:

@@ -1,12 +1,13 @@
 """The saliency engine: pure Python + Keras 3 (TensorFlow, JAX or PyTorch), no Qt; the
 frameworks are imported lazily.
 
-from saliency_desktop.engine import load_model, explain
+from saliency_desktop.engine import explain, list_methods, load_model
 model = load_model("dog-breeds")
-result = explain(model, "photo.jpg", methods=["gradcam", "integrated_gradients"])
+result = explain(model, "photo.jpg")  # every method; or methods=[ids from list_methods()]
 
 What lives here: models (catalogue, loading, safety checks), the method registry and the
-methods (`methods/`, one file each), the shared passes, metrics, data sets, image loading.
+methods (`methods/`, one file each; nothing else names a method id), the compiled passes
+(`runtime.py`) and their per-request cache (`passes.py`), metrics, data sets, image loading.
 May import: numpy, OpenCV, Pillow, the standard library, `saliency_desktop.atomic`, and
 TensorFlow/Keras inside functions only. Never Qt, `render/`, `ui/` or the CLI.
 

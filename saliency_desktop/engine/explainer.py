@@ -83,8 +83,8 @@ def explain(
     `image` is a path, a PIL image or an HxWxC uint8 array. `score` is "logit" (the pre-softmax
     score, the papers' S) or "probability". Unknown `method_params` raise an error; each method
     takes the parameters it declares (for IG: n_steps, rule, baseline, seed).
-    `params` gives each method its own parameters, by method id:
-    `params={"integrated_gradients": {"n_steps": 128}, "rise": {"n_masks": 2000}}`; a flat
+    `params` gives each method its own parameters, by method id: `params={method_id: {name:
+    value}}`, the names its `MethodInfo.params` declare; a flat
     keyword (`n_steps=128`) applies to every chosen method that declares that name, and the
     per-method form wins where both are given. Unknown ids or names raise an error.
     `on_result` is called with each method's result as soon as it is ready, and

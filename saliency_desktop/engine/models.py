@@ -53,8 +53,8 @@ class LoadedModel:
 
     def __init__(self, keras_model: Any, info: ModelInfo, output_index: int = 0) -> None:
         from saliency_desktop.engine import device, keras_compat
-        from saliency_desktop.engine.passes import Runtime
         from saliency_desktop.engine.registry import list_methods
+        from saliency_desktop.engine.runtime import Runtime
 
         keras_compat.probe()  # one clear message if this Keras lacks an internal we use
         self.keras_model = keras_model

@@ -7,26 +7,22 @@ summary of the layer. `layer_summaries` gives that summary for every feature lay
 forward pass that captures all of them.
 
 No second pass when the maps were just computed: the explainer's passes leave the CAM layer's
-activations (and dS/dA) here (`remember`, called by `PassCache`), keyed by the model and a hash
-of the preprocessed input; the all-layer capture is kept the same way. A forward pass capturing
+activations (and dS/dA) in `activation_cache` (keyed by the model and a hash of the preprocessed
+input); the all-layer capture is kept there the same way. A forward pass capturing
 every feature layer holds their outputs at once: for MobileNetV2 at 160x160 about 20 MB.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import weakref
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from saliency_desktop.engine.activation_cache import cached, input_key, remember, top1
 from saliency_desktop.engine.types import EngineError
 
 RANKS = ("mean", "contribution")
-_MAX_BYTES = 256 * 1024 * 1024  # cached activations per model, oldest dropped first
 
 
 @dataclass(frozen=True)
@@ -55,75 +51,6 @@ class LayerActivations:
     target: int | None = None  # the class of the contribution ranking
 
 
-@dataclass
-class _Entry:
-    acts: np.ndarray  # (h, w, K)
-    grads: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)  # (target, score)
-
-
-_LOCK = threading.Lock()
-_CACHE: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[str, str], _Entry]] = (
-    weakref.WeakKeyDictionary()
-)
-_TOP1: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
-
-
-_LAST_KEY: tuple[Any, str] | None = None  # (weak reference to a read-only input, its key)
-
-
-def input_key(x: np.ndarray) -> str:
-    """A hash of the preprocessed input (its bytes and shape).
-
-    The key of the last read-only input (the model's prepared input of a decoded file, reused
-    while the image is unchanged) is kept: hashing costs about a millisecond per call, as much as
-    a compiled pass on a GPU."""
-    global _LAST_KEY
-    last = _LAST_KEY
-    if last is not None and last[0]() is x:
-        return last[1]
-    h = hashlib.blake2b(np.ascontiguousarray(x, np.float32).tobytes(), digest_size=16)
-    h.update(repr(x.shape).encode())
-    key = h.hexdigest()
-    if not x.flags.writeable:
-        _LAST_KEY = (weakref.ref(x), key)
-    return key
-
-
-def remember(
-    model: Any,
-    x: np.ndarray,
-    layer: str,
-    acts: np.ndarray,
-    grad_a: np.ndarray | None = None,
-    target: int | None = None,
-    score: str = "logit",
-    top1: int | None = None,
-) -> None:
-    """Keep `layer`'s activations (and dS/dA for `target`) of input `x` for the browser."""
-    key = (input_key(x), layer)
-    with _LOCK:
-        entries = _CACHE.setdefault(model, OrderedDict())
-        entry = entries.get(key)
-        if entry is None:
-            entry = entries[key] = _Entry(np.asarray(acts, np.float32))
-        entries.move_to_end(key)
-        if grad_a is not None and target is not None:
-            entry.grads[(int(target), score)] = np.asarray(grad_a, np.float32)
-        if top1 is not None:
-            _TOP1.setdefault(model, {})[key[0]] = int(top1)
-        total = sum(
-            e.acts.nbytes + sum(g.nbytes for g in e.grads.values()) for e in entries.values()
-        )
-        while total > _MAX_BYTES and len(entries) > 1:
-            _, old = entries.popitem(last=False)
-            total -= old.acts.nbytes + sum(g.nbytes for g in old.grads.values())
-
-
-def _cached(model: Any, xkey: str, layer: str) -> _Entry | None:
-    with _LOCK:
-        return _CACHE.get(model, OrderedDict()).get((xkey, layer))
-
-
 def _capture_all(model: Any, x: np.ndarray) -> None:
     """One forward pass capturing every feature layer; each is remembered."""
     layers = tuple(info.path for info in model.info.layers)
@@ -138,8 +65,8 @@ def _capture_all(model: Any, x: np.ndarray) -> None:
 def _gradient(model: Any, x: np.ndarray, layer: str, target: int | None, score: str) -> tuple:
     """(dS/dA, target) for `layer`: from the cache, else one forward+backward pass."""
     xkey = input_key(x)
-    t = target if target is not None else _TOP1.get(model, {}).get(xkey)
-    entry = _cached(model, xkey, layer)
+    t = target if target is not None else top1(model, xkey)
+    entry = cached(model, xkey, layer)
     if t is not None and entry is not None and (t, score) in entry.grads:
         return entry.grads[(t, score)], t
     fn = model.runtime.single(None, layer, score, True)
@@ -192,12 +119,12 @@ def layer_activations(
         raise EngineError("This model has no 4-D feature-map layer to show.")
     x = _prepared(model, image)
     t = None if target is None else model.class_index(target)
-    entry = _cached(model, input_key(x), path)
+    entry = cached(model, input_key(x), path)
     if entry is None and rank == "mean":
         _capture_all(model, x)
     if rank == "contribution":
         grads, t = _gradient(model, x, path, t, score)
-    entry = _cached(model, input_key(x), path)
+    entry = cached(model, input_key(x), path)
     assert entry is not None
     acts = entry.acts.astype(np.float64)
     means = acts.mean(axis=(0, 1))
@@ -223,11 +150,11 @@ def layer_summaries(model: Any, image: Any) -> list[LayerSummary]:
     x = _prepared(model, image)
     xkey = input_key(x)
     paths = [info.path for info in model.info.layers]
-    if any(_cached(model, xkey, p) is None for p in paths):
+    if any(cached(model, xkey, p) is None for p in paths):
         _capture_all(model, x)
     out = []
     for p in paths:
-        entry = _cached(model, xkey, p)
+        entry = cached(model, xkey, p)
         assert entry is not None
         out.append(summarize(p, entry.acts))
     return out

@@ -51,6 +51,10 @@ class ParamInfo:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    # A command-line option of its own on `explain` (e.g. "--ig-steps"), besides --param; its
+    # value is a flat keyword of `explain()`, so it reaches every chosen method declaring `name`.
+    option: str = ""
+    quick: Any = None  # the value for a quick run (the self-test); None: the default will do
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from saliency_desktop.engine.types import Explanation
 from saliency_desktop.render import maps
-from saliency_desktop.render.export import refuse_existing, target_probability
+from saliency_desktop.render.export import target_probability
 from saliency_desktop.render.report import (
     DEFAULT_DPI,
     check_colormap,
@@ -215,17 +215,10 @@ def render_grid(
     max_columns: int = 8,
 ) -> list[Path]:
     """Write the grid as `<path_base>.<fmt>` for each format; returns the paths."""
-    base = Path(path_base)
-    refuse_existing([base.with_name(f"{base.name}.{fmt}") for fmt in formats], force)
-    fig = grid_figure(
-        explanations,
-        names,
-        method_ids,
-        cmap,
-        opacity,
-        percentile,
-        signed_cmap=signed_cmap,
-        rgb_gradients=rgb_gradients,
-        max_columns=max_columns,
-    )
-    return save_figure(fig, base, formats, dpi, force)
+
+    def draw() -> Any:
+        return grid_figure(explanations, names, method_ids, cmap, opacity, percentile,
+                           signed_cmap=signed_cmap, rgb_gradients=rgb_gradients,
+                           max_columns=max_columns)  # fmt: skip
+
+    return save_figure(draw, path_base, formats, dpi, force)

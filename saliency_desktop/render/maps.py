@@ -177,7 +177,7 @@ def heatmap_rgb(
 
 
 def gradient_image(attributions: np.ndarray, percentile: float = DEFAULT_PERCENTILE) -> np.ndarray:
-    """Guided backprop / deconvnet attributions as an RGB picture (Springenberg et al. fig. 3).
+    """Guided Backprop / DeconvNet attributions as an RGB picture (Springenberg et al. fig. 3).
 
     Centred on grey: 0.5 + 0.5 * a / P(|a|), clipped to [0, 1]. Grayscale inputs are repeated.
     """

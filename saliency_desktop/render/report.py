@@ -353,7 +353,10 @@ def save_figure(
     dpi: int = DEFAULT_DPI,
     force: bool = False,
 ) -> list[Path]:
-    """`<path_base>.<fmt>` for each format, each written atomically; returns the paths."""
+    """`<path_base>.<fmt>` for each format, each written atomically; returns the paths.
+
+    `fig` is a matplotlib figure, or a function that draws one: it is called only once no
+    output is in the way (`OutputExistsError` before anything is drawn)."""
     import matplotlib
 
     from saliency_desktop import __version__
@@ -364,6 +367,8 @@ def save_figure(
         raise ValueError(f"Unknown format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}.")
     paths = [base.with_name(f"{base.name}.{fmt}") for fmt in formats]
     refuse_existing(paths, force)
+    if callable(fig):
+        fig = fig()
     for fmt, path in zip(formats, paths, strict=True):
         metadata = {"Creator": f"saliency-desktop {__version__}"}
         if fmt == "pdf":
@@ -396,16 +401,9 @@ def render_report(
     RGB gradient images instead of overlays. Raises `OutputExistsError` before drawing anything
     when a file exists and `force` is false.
     """
-    base = Path(path_base)
-    refuse_existing([base.with_name(f"{base.name}.{fmt}") for fmt in formats], force)
-    fig = report_figure(
-        explanation,
-        cmap,
-        opacity,
-        percentile,
-        signed_cmap=signed_cmap,
-        rgb_gradients=rgb_gradients,
-        title=title,
-        dpi=dpi,
-    )
-    return save_figure(fig, base, formats, dpi, force)
+
+    def draw() -> Any:
+        return report_figure(explanation, cmap, opacity, percentile, signed_cmap=signed_cmap,
+                             rgb_gradients=rgb_gradients, title=title, dpi=dpi)  # fmt: skip
+
+    return save_figure(draw, path_base, formats, dpi, force)

@@ -148,8 +148,8 @@ def run(
 
     With `screenshot`, wait until every map of the first image is in, save a picture of the
     whole window there and exit 0 (non-zero with a message on error or after a timeout).
-    `params` sets method parameters by method id (e.g. {"integrated_gradients": {"n_steps":
-    16}}; a flat {"n_steps": 16} sets every method's `n_steps`); `engine` and `settings` are
+    `params` sets method parameters by method id ({method_id: {"n_steps": 16}}; a flat
+    {"n_steps": 16} sets every method's `n_steps`); `engine` and `settings` are
     for tests.
     """
     created = QApplication.instance() is None

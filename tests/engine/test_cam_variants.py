@@ -111,7 +111,7 @@ def test_layercam_fuses_several_layers_in_one_pass(tiny_model, tiny_image):
 
 
 def test_layers_parameter_on_the_command_line():
-    from saliency_desktop.batch import method_param
+    from saliency_desktop.cli_params import method_param
 
     assert method_param("layercam.layers=conv1,act3") == ("layercam", "layers", "conv1,act3")
 

@@ -24,7 +24,7 @@ def test_int_or_auto_parameters():
 
 
 def test_command_line_takes_auto_steps():
-    from saliency_desktop.batch import method_param
+    from saliency_desktop.cli_params import method_param
     from saliency_desktop.cli import build_parser
 
     parser = build_parser()

@@ -31,7 +31,9 @@ class ScaledGradient(SaliencyMethod):
         family="gradients",
         summary="A test plug-in.",
         paper="Simonyan, Vedaldi & Zisserman 2013, Deep Inside Convolutional Networks",
-        params=(ParamInfo("gain", "Gain", "float", 2.0, minimum=0.0),),
+        params=(
+            ParamInfo("gain", "Gain", "float", 2.0, minimum=0.0, option="--test-gain", quick=0.5),
+        ),
         plain_gradient=True,
         order=99,
     )
@@ -92,12 +94,34 @@ def test_cli_lists_and_runs_the_plugin_with_param(plugin, tmp_path, tiny_image, 
     tiny_cnn(keras).save(model_file)
     out = tmp_path / "out"
     args = ["explain", str(img), "--model", str(model_file), "--methods", f"{plugin},gradcam"]
-    code = cli.main([*args, "--param", f"{plugin}.gain=5", "--out", str(out)])
+    code = cli.main([*args, "--param", f"{plugin}.gain=5", "--test-gain", "4", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     record = json.loads((out / "img.json").read_text())
-    assert record["methods"][plugin]["params"]["gain"] == 5.0
+    assert record["methods"][plugin]["params"]["gain"] == 5.0  # --param wins over the option
     assert np.load(out / "img.npz")[f"{plugin}.map"].shape == (8, 8)
     assert (out / "img_report.png").stat().st_size > 0
+    assert cli.main([*args, "--test-gain", "4", "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "img.json").read_text())["methods"][plugin]["params"]["gain"] == 4.0
+
+
+def test_a_declared_option_is_in_explain_help_under_the_method(plugin, capsys):
+    from saliency_desktop import cli
+
+    assert cli.main(["explain", "--help"]) == 0
+    text = capsys.readouterr().out
+    group = text.index("Scaled Gradient (test):")
+    assert group < text.index("--test-gain VALUE", group) < text.index("(default 2.0)", group)
+    ig = text.index("Integrated Gradients:")  # the built-in methods' options come the same way
+    assert group < ig < text.index("--ig-steps auto|N", ig) < text.index("--baseline {", ig)
+
+
+def test_quick_values_for_the_self_test_come_from_the_registry(plugin):
+    from saliency_desktop import selftest
+
+    quick = selftest.quick_params()
+    assert quick[plugin] == {"gain": 0.5}
+    assert quick["integrated_gradients"] == {"n_steps": 16} and quick["rise"] == {"n_masks": 64}
+    assert "gradcam" not in quick  # nothing to make smaller
 
 
 def test_cli_rejects_unknown_param_names(plugin, capsys):

@@ -37,7 +37,8 @@ def test_self_test_passes_and_writes_a_checked_report(tmp_path, capsys):
     record = json.loads((tmp_path / "chelsea.json").read_text())
     assert record["device"] == match["device"]
     assert sorted(record["methods"]) == sorted(method_ids())
-    assert record["methods"]["integrated_gradients"]["params"]["n_steps"] == selftest.IG_STEPS
+    ig_quick = selftest.quick_params()["integrated_gradients"]["n_steps"]
+    assert record["methods"]["integrated_gradients"]["params"]["n_steps"] == ig_quick
     assert (tmp_path / "chelsea_report.png").is_file() and (tmp_path / "chelsea.npz").is_file()
     if not had_qt:
         assert "PySide6" not in sys.modules, "the self-test must stay headless"

@@ -9,8 +9,9 @@ The adapter (`adapter()`) gives each backend's answer to what Keras has no publi
 the gradient of a scalar with respect to the inputs and to zero offsets added to intermediate
 outputs, compilation of a pass, and the device in use. The passes themselves are `keras.ops`.
 
-This package may import only `engine.types` and the standard library at module level; each
-adapter module imports its own framework (TensorFlow, JAX or torch) and Keras inside functions.
+This package may import only numpy, `engine.types` and the standard library at module level;
+each adapter module imports its own framework (TensorFlow, JAX or torch) and Keras inside
+functions (tests/test_boundaries.py checks both).
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import resize_bilinear
+from saliency_desktop.engine.methods.cam import cam_info, resize_bilinear
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo
+from saliency_desktop.engine.types import JobControl
 
 
 def ablation_weights(score: float, ablated: np.ndarray) -> np.ndarray:
@@ -31,17 +31,13 @@ class AblationCam(SaliencyMethod):
     when A has negative values).
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="ablationcam",
         label="Ablation-CAM",
-        family="cam",
         summary="Weights each feature map by how much the score drops when it is removed: "
         "gradient-free, one pass of the layers after the CAM layer per channel.",
         paper="Desai & Ramaswamy 2020, Ablation-CAM: Visual Explanations for Deep "
         "Convolutional Network via Gradient-free Localization",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=100,
     )
 

@@ -25,6 +25,15 @@ def resize_bilinear(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def cam_info(**fields: Any) -> MethodInfo:
+    """The description of a class activation map: family "cam", computed at a feature layer
+    (`needs_layer`), giving the (h, w) cam and the map resized from it, no input-space
+    attributions. `fields` are the rest of its `MethodInfo` (id, label, paper, ...)."""
+    return MethodInfo(
+        family="cam", needs_layer=True, has_attributions=False, has_cam=True, **fields
+    )
+
+
 class CamMethod(SaliencyMethod):
     """cam = ReLU(sum_k w_k A^k) at the layer's resolution; map = cam resized to the input."""
 
@@ -49,16 +58,12 @@ class GradCam(CamMethod):
     """Selvaraju et al. 2017, eq. (1)-(2): alpha_k = (1/Z) sum_ij dS/dA^k_ij;
     L = ReLU(sum_k alpha_k A^k)."""
 
-    info = MethodInfo(
+    info = cam_info(
         id="gradcam",
         label="Grad-CAM",
-        family="cam",
         summary="Weights a layer's feature maps by their average gradient: a coarse map of the "
         "regions that raise the class score.",
         paper="Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=10,
     )
 
@@ -77,16 +82,12 @@ class GradCamPlusPlus(CamMethod):
     evaluated and cannot overflow. Where the denominator is 0, alpha is 0 (as pytorch-grad-cam).
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="gradcam_plus_plus",
         label="Grad-CAM++",
-        family="cam",
         summary="Grad-CAM with pixel-wise weights of positive gradients; better for several "
         "instances of a class.",
         paper="Chattopadhay et al. 2018, Grad-CAM++: Improved Visual Explanations",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=20,
     )
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import CamMethod, resize_bilinear
+from saliency_desktop.engine.methods.cam import CamMethod, cam_info, resize_bilinear
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import EngineError, JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import EngineError, JobControl, ParamInfo
 
 CLASS_AGNOSTIC = "class-agnostic: the same map for every target class"
 LAYERCAM_GAMMA = 2.0  # Jiang et al. 2021, sec. III-C: the scale of the tanh before fusion
@@ -85,17 +85,13 @@ class HiResCam(_ImageCam):
     the contribution of each position to S. Same as pytorch-grad-cam's HiResCAM.
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="hirescam",
         label="HiResCAM",
-        family="cam",
         summary="Grad-CAM without averaging the gradients: each position's activations times "
         "its own gradients, so the map shows where the score actually comes from.",
         paper="Draelos & Carin 2020, Use HiResCAM instead of Grad-CAM for faithful "
         "explanations of convolutional neural networks",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=40,
     )
 
@@ -109,17 +105,13 @@ class XGradCam(CamMethod):
     The epsilon is pytorch-grad-cam's (the paper has none).
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="xgradcam",
         label="XGrad-CAM",
-        family="cam",
         summary="Grad-CAM with gradients weighted by the normalised activations, chosen to "
         "satisfy the sensitivity and conservation axioms.",
         paper="Fu et al. 2020, Axiom-based Grad-CAM: Towards Accurate Visualization and "
         "Explanation of CNNs",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=50,
     )
 
@@ -149,10 +141,9 @@ class LayerCam(SaliencyMethod):
     `fuse_layer_cams`); pytorch-grad-cam instead min-max normalises each layer and averages.
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="layercam",
         label="Layer-CAM",
-        family="cam",
         summary="Each position's activations weighted by its positive gradients: reliable on "
         "shallow layers too, and several layers can be fused.",
         paper="Jiang et al. 2021, LayerCAM: Exploring Hierarchical Class Activation Maps for "
@@ -167,9 +158,6 @@ class LayerCam(SaliencyMethod):
                 "CAM layer of the request.",
             ),
         ),
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=60,
     )
 
@@ -221,18 +209,14 @@ class EigenCam(SaliencyMethod):
     inverted); here the sign is fixed so the map correlates positively with sum_k A^k.
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="eigencam",
         label="Eigen-CAM",
-        family="cam",
         summary="The first principal component of the layer's feature maps. Class-agnostic: "
         "the same map whatever the target class.",
         paper="Muhammad & Yeasin 2020, Eigen-CAM: Class Activation Map using Principal Components",
         caveat="Class-agnostic: it shows what the layer responds to most, not why the model "
         "chose the target class; the map is the same for every class.",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=70,
         class_agnostic=True,
     )

@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import CamMethod
+from saliency_desktop.engine.methods.cam import CamMethod, cam_info
 from saliency_desktop.engine.registry import register
-from saliency_desktop.engine.types import MethodInfo
 
 
 @register
@@ -20,16 +19,12 @@ class GradCamCounterfactual(CamMethod):
     evidence against it.
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="gradcam_counterfactual",
         label="Grad-CAM counterfactual",
-        family="cam",
         summary="Grad-CAM with negated gradients: the regions that speak against the class.",
         paper="Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks",
         caveat="Shows evidence against the class; an empty map means no region lowers the score.",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=35,  # beside Grad-CAM, whose pass it reuses
         default_on=False,  # a second look at one class: chosen when asked for
     )

@@ -171,6 +171,8 @@ class IntegratedGradients(SaliencyMethod):
                 maximum=4096,
                 help="Number of points on the path (quadrature nodes); auto: grown until "
                 "|delta| <= tolerance x |S(x) - S(x')| (at most 1024).",
+                option="--ig-steps",
+                quick=16,  # enough to prove the path method runs
             ),
             ParamInfo(
                 "tolerance",
@@ -181,8 +183,17 @@ class IntegratedGradients(SaliencyMethod):
                 maximum=1.0,
                 help="For auto steps: the largest |delta| / |S(x) - S(x')| accepted.",
             ),
-            ParamInfo("rule", "Integration rule", "choice", "gausslegendre", choices=RULES),
-            ParamInfo("baseline", "Baseline", "choice", "black", choices=BASELINES),
+            ParamInfo(
+                "rule",
+                "Integration rule",
+                "choice",
+                "gausslegendre",
+                choices=RULES,
+                option="--ig-method",
+            ),
+            ParamInfo(
+                "baseline", "Baseline", "choice", "black", choices=BASELINES, option="--baseline"
+            ),
             ParamInfo("seed", "Noise seed", "int", 0, minimum=0, help="For the noise baseline."),
             ParamInfo(
                 "backend",
@@ -192,6 +203,7 @@ class IntegratedGradients(SaliencyMethod):
                 choices=("native", "alibi"),
                 help="native: this engine's batched passes; alibi: alibi's implementation "
                 "(optional extra).",
+                option="--ig-backend",
             ),
         ),
         signed=True,
@@ -208,11 +220,11 @@ class IntegratedGradients(SaliencyMethod):
         self, ctx: PassCache, params: dict[str, Any], job: JobControl
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         baseline = make_baseline(ctx, params["baseline"], params["seed"]).astype(np.float32)
-        attributions, extras = integrated_gradients(ctx, baseline, params, job, ctx.progress_span)
+        attributions, extras = ig_attributions(ctx, baseline, params, job, ctx.progress_span)
         return channel_sum(attributions).astype(np.float32), attributions, None, extras
 
 
-def integrated_gradients(
+def ig_attributions(
     ctx: PassCache,
     baseline: np.ndarray,
     params: dict[str, Any],

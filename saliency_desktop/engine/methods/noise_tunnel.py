@@ -11,22 +11,29 @@ from typing import Any, ClassVar
 import numpy as np
 
 from saliency_desktop.engine.batched import batched_gradients
-from saliency_desktop.engine.methods.gradients import channel_max_abs
-from saliency_desktop.engine.methods.integrated import integration_points, make_baseline
+from saliency_desktop.engine.methods.gradient_x_input import GradientXInput
+from saliency_desktop.engine.methods.gradients import (
+    DeconvNet,
+    GuidedBackprop,
+    VanillaGradients,
+    channel_max_abs,
+)
+from saliency_desktop.engine.methods.integrated import (
+    IntegratedGradients,
+    integration_points,
+    make_baseline,
+)
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
 
-BASES = (
-    "vanilla_gradients",
-    "guided_backprop",
-    "deconvnet",
-    "gradient_x_input",
-    "integrated_gradients",
-)
-RULES = {"guided_backprop": "guided", "deconvnet": "deconv"}
+BASE_METHODS = (VanillaGradients, GuidedBackprop, DeconvNet, GradientXInput, IntegratedGradients)
+BASES = tuple(m.info.id for m in BASE_METHODS)
+RULES = {m.info.id: m.info.relu_rule for m in BASE_METHODS if m.info.relu_rule}
+PATH_BASE = IntegratedGradients.info.id  # integrated along the path from black (ig_steps)
+TIMES_INPUT = {GradientXInput.info.id, PATH_BASE}  # gradient times (x - black), map: channel sum
 PARAMS = (
-    ParamInfo("of", "Base method", "choice", "vanilla_gradients", choices=BASES),
+    ParamInfo("of", "Base method", "choice", BASES[0], choices=BASES),
     ParamInfo(
         "noise",
         "Noise level",
@@ -75,7 +82,7 @@ def noise_tunnel_moments(
     x, base, n = ctx.x, params["of"], params["nt_samples"]
     sigma = float(params["noise"]) * float(x.max() - x.min())
     black = make_baseline(ctx, "black").astype(np.float32)
-    steps = params["ig_steps"] if base == "integrated_gradients" else 1
+    steps = params["ig_steps"] if base == PATH_BASE else 1
     alphas, weights = integration_points("gausslegendre", steps) if steps > 1 else ([1.0], [1.0])
     alphas, weights = np.asarray(alphas, np.float32), np.asarray(weights, np.float64)
     noisy: dict[int, np.ndarray] = {}
@@ -102,7 +109,7 @@ def noise_tunnel_moments(
             partial[i] = partial.get(i, 0.0) + g
             if j == steps - 1:
                 a = partial.pop(i)
-                if base in ("gradient_x_input", "integrated_gradients"):
+                if base in TIMES_INPUT:
                     a = (noisy.pop(i) - black) * a
                 noisy.pop(i, None)
                 total += a
@@ -118,7 +125,7 @@ class _NoiseTunnel(SaliencyMethod):
     aggregation: ClassVar[str]
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:
-        steps = params.get("ig_steps", 32) if params.get("of") == "integrated_gradients" else 1
+        steps = params.get("ig_steps", 32) if params.get("of") == PATH_BASE else 1
         return max(params.get("nt_samples", 50) * steps / max(batch_size, 1), 1.0) * 2.0
 
     def compute(
@@ -132,7 +139,7 @@ class _NoiseTunnel(SaliencyMethod):
         else:
             attributions = np.maximum(mean_sq - mean * mean, 0.0)
         attributions = attributions.astype(np.float32)
-        if params["of"] in ("gradient_x_input", "integrated_gradients"):
+        if params["of"] in TIMES_INPUT:
             heat = attributions.sum(axis=-1)  # the base method's own map: channel sum
         else:
             heat = channel_max_abs(attributions)  # Simonyan's map, as the base method

@@ -75,6 +75,7 @@ class Rise(SaliencyMethod):
                 minimum=1,
                 maximum=100000,
                 help="Number of random masks (forward passes).",
+                quick=64,  # 4,000 masks would dominate a quick run
             ),
             ParamInfo(
                 "cells",

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import resize_bilinear
+from saliency_desktop.engine.methods.cam import cam_info, resize_bilinear
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo
 
 
 def upsampled_masks(activations: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -60,18 +60,14 @@ class ScoreCam(SaliencyMethod):
     increase of confidence is one constant for every channel, which the softmax removes.
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="scorecam",
         label="Score-CAM",
-        family="cam",
         summary="Weights each feature map by the score of the image masked with it: "
         "gradient-free, one forward pass per channel.",
         paper="Wang et al. 2020, Score-CAM: Score-Weighted Visual Explanations for "
         "Convolutional Neural Networks",
         caveat="One forward pass per channel of the CAM layer (1,280 on MobileNetV2).",
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=80,
         default_on=False,
     )
@@ -107,10 +103,9 @@ class FasterScoreCam(ScoreCam):
     positions, as tf-keras-vis), or, with rank_by=mean, the largest mean activation.
     """
 
-    info = MethodInfo(
+    info = cam_info(
         id="faster_scorecam",
         label="Faster Score-CAM",
-        family="cam",
         summary="Score-CAM on the most varied channels only (10 % of them, at most 128): "
         "nearly the same map for a fraction of the passes.",
         paper="Wang et al. 2020, Score-CAM; Faster Score-CAM as in tf-keras-vis",
@@ -134,9 +129,6 @@ class FasterScoreCam(ScoreCam):
                 "mean activation.",
             ),
         ),
-        needs_layer=True,
-        has_attributions=False,
-        has_cam=True,
         order=90,
         default_on=False,
     )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.methods._segments import xrai_masks
-from saliency_desktop.engine.methods.integrated import integrated_gradients, make_baseline
+from saliency_desktop.engine.methods.integrated import ig_attributions, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
@@ -120,7 +120,7 @@ class Xrai(SaliencyMethod):
         attrs, deltas = [], []
         for i, kind in enumerate(("black", "white")):
             span = (lo + (hi - lo) * 0.4 * i, lo + (hi - lo) * 0.4 * (i + 1))
-            a, extras = integrated_gradients(ctx, make_baseline(ctx, kind), ig, job, span)
+            a, extras = ig_attributions(ctx, make_baseline(ctx, kind), ig, job, span)
             attrs.append(a)
             deltas.append(extras)
         attr = np.mean(attrs, axis=0).max(axis=-1)

@@ -24,8 +24,8 @@ def test_int_or_auto_parameters():
 
 
 def test_command_line_takes_auto_steps():
-    from saliency_desktop.cli_params import method_param
     from saliency_desktop.cli import build_parser
+    from saliency_desktop.cli_params import method_param
 
     parser = build_parser()
     args = parser.parse_args(["explain", "x.png", "--out", "o", "--ig-steps", "auto"])

@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
 from saliency_desktop.ui.box_overlay import BoxOverlay
-from saliency_desktop.ui.neurons_job import NeuronsJobs
 from saliency_desktop.ui.neurons_panel import NeuronsPanel
 
 if TYPE_CHECKING:
@@ -42,8 +41,7 @@ class Insight:
 
 def attach_insight(window: MainWindow) -> Insight:
     s = window.session
-    jobs = NeuronsJobs(window.engine, s.client, window)
-    panel = NeuronsPanel(s, jobs)
+    panel = NeuronsPanel(s, s.client)
     dock = window._dock("Neurons", panel, Qt.DockWidgetArea.RightDockWidgetArea)
     window.tabifyDockWidget(window.docks[-1], dock)
     window.docks[-1].raise_()  # Details stays in front; Neurons computes only when shown
@@ -77,7 +75,7 @@ def attach_insight(window: MainWindow) -> Insight:
         menu.addAction(action)
     else:
         window.addAction(action)
-    s.results_changed.connect(update_box)
+    s.results_changed.connect(lambda _shown: update_box())
     window.view.method_changed.connect(lambda _m: update_box())
     s.image_shown.connect(lambda _e: update_box())
     return Insight(panel, dock, box, action)

@@ -19,6 +19,7 @@ from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from saliency_desktop.ui.log import current_log
 
 if TYPE_CHECKING:
+    from saliency_desktop.engine.types import Explanation
     from saliency_desktop.ui.engine_api import ModelRequest
     from saliency_desktop.ui.session import Session
     from saliency_desktop.ui.settings import Settings
@@ -160,7 +161,7 @@ class Commands(QObject):
             self._download = None
 
     # ---- export ----
-    def _explanation_or_warn(self):  # type: ignore[no-untyped-def]
+    def _explanation_or_warn(self) -> Explanation | None:
         e = self.session.explanation()
         if e is None or not e.methods:
             dialogs.show_error(
@@ -183,17 +184,27 @@ class Commands(QObject):
             return False
         return True if dialogs.ask_overwrite(self.parts.parent, existing) else None
 
-    def export_report(self) -> None:
-        e = self._explanation_or_warn()
-        if e is None:
-            return
-        path, chosen = file_dialogs.save_file(
-            self.parts.parent,
-            "Export report",
-            self._default("_report.png"),
-            ";;".join(REPORT_FILTERS.values()),
-            options=NO_CONFIRM,
+    def _ask_path(self, title: str, suffix: str, filters: str) -> tuple[str, str]:
+        """The file to export to and the filter chosen ("" when cancelled or nothing to export)."""
+        if self._explanation_or_warn() is None:
+            return "", ""
+        return file_dialogs.save_file(
+            self.parts.parent, title, self._default(suffix), filters, options=NO_CONFIRM
         )
+
+    def _start(self, paths: list[Path]) -> tuple[Explanation, bool] | None:
+        """The explanation to export and the writer's `force` flag, or None (nothing to export,
+        or the user keeps the files there); the folder is remembered."""
+        e = self._explanation_or_warn()
+        force = self._confirm(paths) if e is not None else None
+        if e is None or force is None:
+            return None
+        self.settings.set_last_dir("export", str(paths[0].parent))
+        return e, force
+
+    def export_report(self) -> None:
+        filters = ";;".join(REPORT_FILTERS.values())
+        path, chosen = self._ask_path("Export report", "_report.png", filters)
         if not path:
             return
         fmt = Path(path).suffix.lower().lstrip(".")
@@ -203,11 +214,10 @@ class Commands(QObject):
 
     def export_report_to(self, base: Path, formats: tuple[str, ...]) -> bool:
         """Export the report (asking before replacing files); False when nothing was started."""
-        e = self._explanation_or_warn()
-        force = self._confirm(export.report_paths(base, formats)) if e is not None else None
-        if e is None or force is None:
+        started = self._start(export.report_paths(base, formats))
+        if started is None:
             return False
-        self.settings.set_last_dir("export", str(base.parent))
+        e, force = started
         cmap, opacity = self.view.report_cmap(), self.view.opacity()
         title = self.session.current_entry().name if self.session.current_entry() else None
         self.parts.show_message("Writing the report...")
@@ -218,25 +228,15 @@ class Commands(QObject):
         return True
 
     def export_view(self) -> None:
-        e = self._explanation_or_warn()
-        if e is None:
-            return
-        path, _ = file_dialogs.save_file(
-            self.parts.parent,
-            "Export view as PNG",
-            self._default("_view.png"),
-            "PNG image (*.png)",
-            options=NO_CONFIRM,
-        )
+        path, _ = self._ask_path("Export view as PNG", "_view.png", "PNG image (*.png)")
         if path:
             self.export_view_to(Path(path).with_suffix(".png"))
 
     def export_view_to(self, path: Path) -> bool:
-        e = self._explanation_or_warn()
-        force = self._confirm([path]) if e is not None else None
-        if e is None or force is None:
+        started = self._start([path])
+        if started is None:
             return False
-        self.settings.set_last_dir("export", str(path.parent))
+        e, force = started
         if self.view.mode() == "compare":  # the grid on screen, as it is
             grid = qimage_to_rgb(self.view.compare.grab().toImage())
             self.exporter.submit(lambda: export.write_png(grid, path, force), str(path))
@@ -252,25 +252,16 @@ class Commands(QObject):
         return True
 
     def export_arrays(self) -> None:
-        e = self._explanation_or_warn()
-        if e is None:
-            return
-        path, _ = file_dialogs.save_file(
-            self.parts.parent,
-            "Export raw maps (npz + json)",
-            self._default(".npz"),
-            "NumPy arrays + JSON record (*.npz)",
-            options=NO_CONFIRM,
-        )
+        filters = "NumPy arrays + JSON record (*.npz)"
+        path, _ = self._ask_path("Export raw maps (npz + json)", ".npz", filters)
         if path:
             self.export_arrays_to(export.split_base(path, ("npz", "json")))
 
     def export_arrays_to(self, base: Path) -> bool:
-        e = self._explanation_or_warn()
-        force = self._confirm(export.array_paths(base)) if e is not None else None
-        if e is None or force is None:
+        started = self._start(export.array_paths(base))
+        if started is None:
             return False
-        self.settings.set_last_dir("export", str(base.parent))
+        e, force = started
         model = self.session.model
         spec = model.request.spec if model else None
         entry = self.session.current_entry()

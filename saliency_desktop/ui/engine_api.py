@@ -40,15 +40,7 @@ class EngineLike(Protocol):
         self, request: ModelRequest, download: DownloadCallback | None, cancel: Cancel
     ) -> Any: ...
 
-    def explain(
-        self,
-        model: Any,
-        request: ExplainRequest,
-        progress: ProgressCallback | None,
-        cancel: Cancel,
-        on_result: Callable[[MethodResult], None] | None,
-        on_predictions: Callable[[list[Any], int], None] | None = None,
-    ) -> Explanation: ...
+    def explain(self, model: Any, request: ExplainRequest, hooks: ExplainHooks) -> Explanation: ...
 
     def versions(self) -> dict[str, str]: ...
 
@@ -91,15 +83,7 @@ class EngineAdapter:
             cancel=cancel,
         )
 
-    def explain(
-        self,
-        model: Any,
-        request: ExplainRequest,
-        progress: ProgressCallback | None,
-        cancel: Cancel,
-        on_result: Callable[[MethodResult], None] | None,
-        on_predictions: Callable[[list[Any], int], None] | None = None,
-    ) -> Explanation:
+    def explain(self, model: Any, request: ExplainRequest, hooks: ExplainHooks) -> Explanation:
         from saliency_desktop.engine import explain
 
         return explain(
@@ -109,11 +93,11 @@ class EngineAdapter:
             methods=list(request.methods),
             target=request.target,
             layer=request.layer,
-            progress=progress,
-            cancel=cancel,
-            on_result=on_result,
+            progress=hooks.progress,
+            cancel=hooks.cancel,
+            on_result=hooks.on_result,
             top_k=max(5, len(model.info.labels)),
-            on_predictions=on_predictions,
+            on_predictions=hooks.on_predictions,
             params=dict(request.params),  # by method id: RISE's seed is not IG's
         )
 
@@ -223,6 +207,17 @@ class ExplainRequest:
     params: dict[str, Any] = field(default_factory=dict)  # method id -> its parameters
     contrast: int | None = None  # explain S_target - S_contrast ("A vs B") when set
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
+
+
+@dataclass(frozen=True)
+class ExplainHooks:
+    """How an explain job reports and stops: progress (fraction, message), the cancel event
+    checked between batches, each map as it is made, the first pass's top-k and target."""
+
+    progress: ProgressCallback | None = None
+    cancel: Cancel = None
+    on_result: Callable[[MethodResult], None] | None = None
+    on_predictions: Callable[[list[Any], int], None] | None = None
 
 
 @dataclass

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from saliency_desktop.engine.types import EngineError, MethodResult
-from saliency_desktop.ui.engine_api import LoadedModelState
+from saliency_desktop.ui.engine_api import ExplainHooks, LoadedModelState
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +135,8 @@ def explain_job(request: Any) -> Callable[[JobContext], Any]:
         def on_predictions(top_k: list[Any], target: int) -> None:
             ctx.emit(Kind.PREDICTED, Predicted(top_k, int(target)))
 
-        explanation = ctx.engine.explain(
-            model, cropped, ctx.progress, ctx.cancel, on_result, on_predictions
-        )
+        hooks = ExplainHooks(ctx.progress, ctx.cancel, on_result, on_predictions)
+        explanation = ctx.engine.explain(model, cropped, hooks)
         if note:
             explanation = replace(explanation, notes=(*explanation.notes, note))
         return explanation

@@ -87,7 +87,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.commands = Commands(self._command_parts())
         self.menus = menus.build_menus(self.menuBar(), self._menu_parts())
-        self.insight = attach_insight(self)  # Neurons dock, A-vs-B maps, localization box
+        self.insight = attach_insight(  # Neurons dock, A-vs-B maps, localization box
+            self, self.session, self.view, self.predictions, self.docks[3], self._dock
+        )
         self._connect()
         self._restore()
 

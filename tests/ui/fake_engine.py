@@ -129,11 +129,10 @@ class FakeEngine:
         self,
         model: FakeModel,
         request: Any,  # ExplainRequest
-        progress: Any,
-        cancel: threading.Event | None,
-        on_result: Any,
-        on_predictions: Any = None,
+        hooks: Any,  # ExplainHooks
     ) -> Explanation:
+        progress, cancel, on_result = hooks.progress, hooks.cancel, hooks.on_result
+        on_predictions = hooks.on_predictions
         image, methods, target, layer = (
             request.image,
             request.methods,

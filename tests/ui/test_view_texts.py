@@ -228,15 +228,15 @@ def test_skipped_methods_and_engine_notes_are_shown(qtbot, make_window, image_fi
     from dataclasses import replace
 
     class Engine(FakeEngine):
-        def explain(self, model, request, progress, cancel, on_result, *args):  # type: ignore[no-untyped-def]
+        def explain(self, model, request, hooks):  # type: ignore[no-untyped-def]
             run = replace(request, methods=tuple(m for m in request.methods if m != "deconvnet"))
 
             def noted(r):  # type: ignore[no-untyped-def]
                 if r.method == "vanilla_gradients":
                     r = replace(r, extras={"note": "rerouted 3 ReLUs; 2 hard-swish kept"})
-                on_result(r)
+                hooks.on_result(r)
 
-            e = super().explain(model, run, progress, cancel, noted, *args)
+            e = super().explain(model, run, replace(hooks, on_result=noted))
             return replace(e, skipped={"deconvnet": "no ReLU on the feature path"})
 
     win = make_window(Engine())

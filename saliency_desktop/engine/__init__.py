@@ -38,7 +38,7 @@ from saliency_desktop.engine.dataset import (
     predict_source,
 )
 from saliency_desktop.engine.device import versions
-from saliency_desktop.engine.explainer import explain, resolve_layer
+from saliency_desktop.engine.explainer import explain, resolve_layer, warm_up
 from saliency_desktop.engine.faces import available as face_detector_missing
 from saliency_desktop.engine.faces import crop as crop_face
 from saliency_desktop.engine.faces import detect_face
@@ -129,4 +129,5 @@ __all__ = [
     "resolve_layer",
     "sha256_of",
     "versions",
+    "warm_up",
 ]

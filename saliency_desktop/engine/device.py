@@ -74,10 +74,19 @@ def is_gpu() -> bool:
 
 
 def batch_memory_bytes() -> int:
-    """Memory budget for one batch of a batched pass (env SALIENCY_DESKTOP_BATCH_MB overrides)."""
+    """Memory budget for one batch of a batched pass (env SALIENCY_DESKTOP_BATCH_MB overrides).
+
+    On a GPU whose size the backend reports (JAX, PyTorch), an eighth of it when that is more
+    than the default: a 2 GB budget on an 80 GB card split IG's 50 points into small batches."""
     env = os.environ.get("SALIENCY_DESKTOP_BATCH_MB")
-    mb = int(env) if env else _DEFAULT_BUDGET_MB["gpu" if is_gpu() else "cpu"]
-    return mb * 1024 * 1024
+    if env:
+        return int(env) * 1024 * 1024
+    if not is_gpu():
+        return _DEFAULT_BUDGET_MB["cpu"] * 1024 * 1024
+    from saliency_desktop.engine import backends
+
+    total = backends.adapter().gpu_total_bytes() or 0
+    return max(_DEFAULT_BUDGET_MB["gpu"] * 1024 * 1024, total // 8)
 
 
 def versions() -> dict[str, str]:
@@ -109,7 +118,10 @@ def backend_record() -> dict[str, str]:
     from saliency_desktop.engine import backends
 
     keras = sys.modules.get("keras")
-    name = keras.backend.backend() if keras is not None else backends.requested()
+    if keras is not None:
+        name = keras.backend.backend()
+    else:  # what Keras will load: KERAS_BACKEND once chosen, else the request
+        name = os.environ.get("KERAS_BACKEND") or backends.requested()
     record = {"backend": str(name), "matmul_precision": backends.precision_name()}
     if name != "tensorflow":
         loaded = sys.modules.get(name)

@@ -374,7 +374,7 @@ class PassCache:
         contrast: int | None = None,
     ) -> None:
         self.model = model
-        self.x = x.astype(np.float32)
+        self.x = np.asarray(x, dtype=np.float32)  # no copy: the prepared input is read-only
         self.raw = raw  # the image at model size, uint8, before preprocessing
         self.score = contrast_score(score, contrast)  # "logit", or "logit vs B" for S_A - S_B
         self.contrast = contrast
@@ -505,11 +505,13 @@ class PassCache:
         while start < n:
             job.check()
             a = alphas[start : start + self._batch_size()].astype(np.float32)
-            points = baseline[None] + a[:, None, None, None] * diff[None]
             first = start == 0
+            points = np.empty((len(a) + first, *self.x.shape), np.float32)  # one buffer, no copy
+            np.multiply(a[:, None, None, None], diff, out=points[: len(a)])
+            points[: len(a)] += baseline
             if first:
-                points = np.concatenate([points, baseline[None]])
-            s, g = self._run_batch(fn, points.astype(np.float32))
+                points[-1] = baseline
+            s, g = self._run_batch(fn, points)
             if first:
                 baseline_score = float(s[-1])
                 s, g = s[:-1], g[:-1]

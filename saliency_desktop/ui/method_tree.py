@@ -123,6 +123,8 @@ class MethodTree(QTreeWidget):
             row.setSizeHint(0, cell.sizeHint())
             self.setItemWidget(row, 0, cell)
         self.expandAll()
+        for item in self._items.values():
+            self._show_settings(item)
         self._building = False
         self.itemChanged.connect(self._on_item_changed)
 
@@ -163,7 +165,14 @@ class MethodTree(QTreeWidget):
 
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if column == 0 and item.data(0, ROLE_ID):
+            self._show_settings(item)
             self._emit()
+
+    @staticmethod
+    def _show_settings(item: QTreeWidgetItem) -> None:
+        """A method's settings are shown while it is chosen (its arrow still opens them)."""
+        if item.childCount():
+            item.setExpanded(item.checkState(0) == Qt.CheckState.Checked)
 
     # ---- selection ----
     def selected(self) -> list[str]:
@@ -177,6 +186,7 @@ class MethodTree(QTreeWidget):
         for mid, item in self._items.items():
             on = self._default_on[mid] if ids is None else mid in ids
             item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            self._show_settings(item)
         self._building = False
         self.changed.emit()
 

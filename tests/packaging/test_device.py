@@ -69,3 +69,19 @@ def test_a_gpu_already_initialised_is_logged_not_fatal(tf, monkeypatch, caplog):
 def test_the_batch_budget_follows_the_environment(monkeypatch):
     monkeypatch.setenv("SALIENCY_DESKTOP_BATCH_MB", "64")
     assert device.batch_memory_bytes() == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("card_bytes", "budget_mb"),
+    [(80 * 2**30, 10 * 2**10), (8 * 2**30, 2048), (None, 2048)],
+)
+def test_the_gpu_batch_budget_is_an_eighth_of_the_card(monkeypatch, card_bytes, budget_mb):
+    """An eighth of the card where the backend says its size (80 GB: IG's 50 points in one
+    batch), never under the 2 GB default; the default where it does not (TensorFlow)."""
+    from saliency_desktop.engine import backends
+
+    monkeypatch.delenv("SALIENCY_DESKTOP_BATCH_MB", raising=False)
+    monkeypatch.setattr(device, "is_gpu", lambda: True)
+    fake = SimpleNamespace(gpu_total_bytes=lambda: card_bytes)
+    monkeypatch.setattr(backends, "adapter", lambda: fake)
+    assert device.batch_memory_bytes() == budget_mb * 2**20

@@ -125,6 +125,13 @@ def tracing_count(compiled: Any) -> int:
     return int(jitted._cache_size()) if jitted is not None else 0
 
 
+def gpu_total_bytes() -> int | None:
+    """The memory JAX may use on the first device (its allocator's limit)."""
+    import jax
+
+    return (jax.devices()[0].memory_stats() or {}).get("bytes_limit")
+
+
 def gpu_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
     import jax
 

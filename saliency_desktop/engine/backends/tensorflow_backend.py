@@ -80,6 +80,11 @@ def tracing_count(compiled: Any) -> int:
     return int(compiled.experimental_get_tracing_count())
 
 
+def gpu_total_bytes() -> int | None:
+    """TensorFlow does not say how much memory the card has (memory growth is on): None."""
+    return None
+
+
 def gpu_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
     """(fn(), peak GPU memory growth in bytes) from TensorFlow's allocator statistics."""
     import tensorflow as tf

@@ -85,6 +85,13 @@ def tracing_count(compiled: Any) -> int:
     return 0
 
 
+def gpu_total_bytes() -> int | None:
+    """The first CUDA device's memory."""
+    import torch
+
+    return int(torch.cuda.get_device_properties(0).total_memory)
+
+
 def gpu_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
     import torch
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.batched import batched_gradients
+from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.methods.integrated import completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
@@ -147,4 +148,4 @@ class ExpectedGradients(SaliencyMethod):
             "n_references": len(baselines),
             "references_skipped": list(skipped),
         }
-        return attributions.sum(axis=-1), attributions, None, extras
+        return channel_sum(attributions), attributions, None, extras

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.methods.integrated import make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
@@ -40,4 +41,4 @@ class GradientXInput(SaliencyMethod):
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         black = make_baseline(ctx, "black")
         attributions = ((ctx.x - black) * ctx.gradients()).astype(np.float32)
-        return attributions.sum(axis=-1), attributions, None, {}
+        return channel_sum(attributions), attributions, None, {}

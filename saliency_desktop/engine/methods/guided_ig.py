@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.methods.integrated import BASELINES, completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
@@ -131,4 +132,4 @@ class GuidedIG(SaliencyMethod):
         score = ctx.plain().score
         extras = completeness(score, score if baseline_score is None else baseline_score, attr)
         attributions = attr.astype(np.float32)
-        return attributions.sum(axis=-1), attributions, None, extras
+        return channel_sum(attributions), attributions, None, extras

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.batched import path_integrals
+from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import EngineError, JobControl, MethodInfo, ParamInfo
@@ -208,7 +209,7 @@ class IntegratedGradients(SaliencyMethod):
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         baseline = make_baseline(ctx, params["baseline"], params["seed"]).astype(np.float32)
         attributions, extras = integrated_gradients(ctx, baseline, params, job, ctx.progress_span)
-        return attributions.sum(axis=-1).astype(np.float32), attributions, None, extras
+        return channel_sum(attributions).astype(np.float32), attributions, None, extras
 
 
 def integrated_gradients(

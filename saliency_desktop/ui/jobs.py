@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from saliency_desktop.engine.types import EngineError, MethodResult
+from saliency_desktop.engine.types import CancelledError, EngineError, MethodResult
 from saliency_desktop.ui.engine_api import ExplainHooks, LoadedModelState
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,13 @@ def load_model_job(request: Any) -> Callable[[JobContext], Any]:
         def downloaded(done: int, total: int | None) -> None:
             ctx.emit(Kind.DOWNLOAD, Download(int(done), total))
 
-        model = ctx.engine.load_model(request, downloaded, ctx.cancel)
+        try:
+            model = ctx.engine.load_model(request, downloaded, ctx.cancel)
+        except CancelledError:
+            raise
+        except Exception:  # the worker logs the traceback; this names the file
+            log.warning("model %s failed to load", request.spec)
+            raise
         ctx.keep_model(model)
         return LoadedModelState(model.info, model.device, _versions(ctx.engine), request)
 

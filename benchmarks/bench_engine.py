@@ -279,17 +279,29 @@ def load(name: str):
     return from_keras(build(weights=None), preprocessing="unit", name=name), image
 
 
-def compare_xla(args) -> None:
-    """The methods' times with XLA (`jit_compile=True`) and without, each in a fresh process."""
-    for xla in ("0", "1"):
-        env = {**os.environ, "SALIENCY_DESKTOP_TF_XLA": xla}
-        cmd = [sys.executable, __file__, "--backend", "tensorflow", "--model", args.model,
-               "--methods", args.methods or "vanilla_gradients,gradcam,integrated_gradients",
-               "--repeats", str(args.repeats), "--skip-memory", "--skip-perturbation",
-               "--skip-first-map"]  # fmt: skip
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        print(f"## XLA {'on (jit_compile=True)' if xla == '1' else 'off (plain graph)'}")
-        print(done.stdout.rstrip() or done.stderr[-1500:], flush=True)
+def compare_xla(args, rounds: int = 2) -> None:
+    """The methods' times with XLA (`jit_compile=True`) and without, each in a fresh process,
+    alternating off/on for `rounds` rounds (a shared machine's load drifts); then the median
+    of each method's time per setting and their ratio (on / off: below 1, XLA is faster)."""
+    times: dict[str, dict[str, list[float]]] = {}
+    for _ in range(rounds):
+        for xla in ("0", "1"):
+            env = {**os.environ, "SALIENCY_DESKTOP_TF_XLA": xla}
+            cmd = [sys.executable, __file__, "--backend", "tensorflow", "--model", args.model,
+                   "--methods", args.methods or "vanilla_gradients,gradcam,integrated_gradients",
+                   "--repeats", str(args.repeats), "--skip-memory", "--skip-perturbation",
+                   "--skip-first-map"]  # fmt: skip
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            print(f"## XLA {'on (jit_compile=True)' if xla == '1' else 'off (plain graph)'}")
+            print(done.stdout.rstrip() or done.stderr[-1500:], flush=True)
+            for line in done.stdout.splitlines():
+                parts = line.split()
+                if len(parts) >= 4 and parts[1].replace(".", "", 1).isdigit():
+                    times.setdefault(parts[0], {}).setdefault(xla, []).append(float(parts[1]))
+    print(f"## median over {rounds} rounds: {'method':22s} {'off ms':>8s} {'on ms':>8s} on/off")
+    for mid, by in times.items():
+        off, on = statistics.median(by.get("0", [0])), statistics.median(by.get("1", [0]))
+        print(f"{mid:22s} {off:8.1f} {on:8.1f} {on / off if off else float('nan'):6.2f}")
 
 
 def main() -> int:

@@ -166,7 +166,7 @@ def image_record(path: Path, name: str, e: Explanation, ev: Evaluation) -> dict[
             m: dict[str, Any] = {"scores": r.scores, "curves": {}}
             for cname, c in r.curves.items():
                 m["curves"][cname] = {"x": c.x.tolist(), "y": c.y.tolist()}
-            for key in ("layers", "other_class", "other_label"):
+            for key in ("layers", "other_class", "other_label", "seconds"):
                 if key in r.extras:
                     m[key] = r.extras[key]
             entry["metrics"][metric] = m

@@ -11,10 +11,14 @@ setuptools from PyPI, and a cache is not the user's data.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -44,3 +48,23 @@ def _private_home() -> None:
 
 
 _private_home()
+
+
+@pytest.fixture(scope="session")
+def backend_run(tmp_path_factory) -> Callable[[str], Path]:
+    """`backend_run(name)`: the folder of that Keras backend's one process of
+    tests/engine/backend_maps.py (the CLI's dog-breeds explain in `cli/`, every method on the
+    tiny model in `maps.npz`), started at most once a session; skips where it is not installed.
+    The engine's and the CLI's backend tests share it, so each backend starts once."""
+    from tests.engine.backend_maps import run_backend
+
+    folders: dict[str, Path] = {}
+
+    def run(backend: str) -> Path:
+        if importlib.util.find_spec(backend) is None:
+            pytest.skip(f"{backend} not installed (extra [{backend}])")
+        if backend not in folders:
+            folders[backend] = run_backend(backend, tmp_path_factory.mktemp(backend))
+        return folders[backend]
+
+    return run

@@ -19,6 +19,7 @@ from saliency_desktop.engine import backends as _backends
 from saliency_desktop.engine.backends import BACKENDS
 from saliency_desktop.engine.backends import ENV as BACKEND_ENV
 from saliency_desktop.engine.backends import choose as choose_backend
+from saliency_desktop.engine.backends import switch as switch_backend
 from saliency_desktop.engine.catalogue import (
     CATALOGUE,
     DEFAULT_MODEL,
@@ -75,6 +76,7 @@ __all__ = [
     "BACKENDS",
     "BACKEND_ENV",
     "choose_backend",
+    "switch_backend",
     "BOX_THRESHOLD",
     "Box",
     "LayerActivations",

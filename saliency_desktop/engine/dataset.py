@@ -216,6 +216,12 @@ def _recall(key: tuple[str, str]) -> np.ndarray | None:
     return None
 
 
+def forget_predictions() -> None:
+    """Drop the remembered predictions (the backend changed: the next ones come from it)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
 def _remember(key: tuple[str, str], p: np.ndarray) -> None:
     with _CACHE_LOCK:
         _CACHE[key] = p

@@ -20,7 +20,11 @@ SCORES: dict[str, tuple[str, str, str]] = {
     "road_morf": ("ROAD MoRF", "lower", "P, most relevant 10-90 % imputed"),
     "road_lerf": ("ROAD LeRF", "higher", "P, least relevant 10-90 % imputed"),
     "road_gap": ("ROAD gap", "higher", "LeRF mean minus MoRF mean"),
-    "randomization": ("Randomisation", "lower", "rank corr. of |map|, all layers random"),
+    "randomization": (
+        "Randomisation, all layers",
+        "lower",
+        "rank corr. of |map|, all layers random",
+    ),
     "randomization_ssim": ("Randomisation SSIM", "lower", "SSIM of maps, all layers random"),
     "randomization_mean": ("Randomisation, mean", "lower", "rank corr. of |map|, cascade mean"),
     "random_logit": ("Random logit", "lower", "rank corr. of |map| vs another class"),

@@ -10,12 +10,16 @@
   `RandomLogit`): the similarity of the map for the target and for a random other class
   (seeded). Lower is better.
 
-The user's model is never touched: the randomisation works on a copy (cloned once; its passes
-are compiled once; new values are assigned to its variables, which does not retrace them).
+The user's model is never touched: the randomisation works on a copy, cloned once per model and
+kept while the model lives (`randomisable_copy`). Its passes are compiled once: each run first
+assigns the model's weights back to the copy, then new values to its variables layer by layer,
+and assigning values does not retrace a compiled pass (so the second image of a batch, or the
+app's second Trust check, compiles nothing).
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -49,6 +53,22 @@ def copy_model(model: LoadedModel) -> LoadedModel:
             f"{str(exc).splitlines()[0][:120] if str(exc) else ''})."
         ) from exc
     return LoadedModel(clone, model.info, model.output_index)
+
+
+_COPIES: weakref.WeakKeyDictionary[LoadedModel, LoadedModel] = weakref.WeakKeyDictionary()
+
+
+def randomisable_copy(model: LoadedModel) -> LoadedModel:
+    """The model's copy for the randomisation test, with the model's weights: cloned on first
+    use and kept while the model lives; later calls assign the model's weights back to it (its
+    compiled passes stay valid: new values, same variables)."""
+    copy = _COPIES.get(model)
+    if copy is None:
+        copy = _COPIES[model] = copy_model(model)
+    else:
+        for mine, theirs in zip(copy.keras_model.weights, model.keras_model.weights, strict=True):
+            mine.assign(theirs)
+    return copy
 
 
 def weighted_layers(model: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -101,8 +121,9 @@ def _maps(
     ids: list[str],
     target: int,
     job: JobControl,
-) -> dict[str, np.ndarray]:
-    """Each method's map for `target`, with the explanation's own parameters, score and layer."""
+) -> dict[str, tuple[np.ndarray, float]]:
+    """Each method's (map, seconds) for `target`, with the explanation's own parameters, score
+    and layer."""
     from saliency_desktop.engine.explainer import explain
 
     params = {}
@@ -113,7 +134,7 @@ def _maps(
         model, rgb, methods=ids, target=target, score=e.score, layer=e.layer, params=params,
         progress=job.progress, cancel=job.cancel, top_k=1,
     )  # fmt: skip
-    return {mid: again.methods[mid].map for mid in ids}
+    return {mid: (again.methods[mid].map, again.methods[mid].seconds) for mid in ids}
 
 
 def randomization(
@@ -126,10 +147,11 @@ def randomization(
     n_steps: int = 8,
 ) -> dict[str, MetricResult]:
     """Cascading model-parameter randomisation (Adebayo et al. 2018, sec. 3.1) on a copy."""
-    copy = copy_model(model)
+    copy = randomisable_copy(model)
     groups = cascade(copy.keras_model, n_steps)
     n = len(groups)
     maps = {mid: [e.methods[mid].map.astype(np.float32)] for mid in ids}
+    seconds = dict.fromkeys(ids, 0.0)
     labels = ["original"]
     for step, group in enumerate(groups):
         job.check()
@@ -138,8 +160,9 @@ def randomization(
         labels.append(group[-1][0].split("/")[-1])
         lo, hi = step / n, (step + 1) / n
         sub = JobControl(lambda f, m, lo=lo, hi=hi: job.report(lo + (hi - lo) * f, m), job.cancel)
-        for mid, new in _maps(copy, rgb, e, ids, e.target, sub).items():
+        for mid, (new, t) in _maps(copy, rgb, e, ids, e.target, sub).items():
             maps[mid].append(new.astype(np.float32))
+            seconds[mid] += t
     x = np.arange(n + 1, dtype=np.float64)
     out: dict[str, MetricResult] = {}
     for mid in ids:
@@ -155,7 +178,7 @@ def randomization(
                 "randomization_mean": float(rho[1:].mean()),
             },
             {"spearman": Curve(x, rho), "ssim": Curve(x, sim)},
-            {"layers": labels, "maps": np.stack(maps[mid])},
+            {"layers": labels, "maps": np.stack(maps[mid]), "seconds": seconds[mid]},
         )
     return out
 
@@ -173,8 +196,8 @@ def random_logit(
     with_other = _maps(model, rgb, e, ids, other, job)
     out: dict[str, MetricResult] = {}
     for mid in ids:
-        first, new = e.methods[mid].map, with_other[mid]
+        first, (new, t) = e.methods[mid].map, with_other[mid]
         scores = {"random_logit": spearman(first, new), "random_logit_ssim": ssim(first, new)}
-        extras = {"other_class": other, "other_label": model.label(other), "map": new}
+        extras = {"other_class": other, "other_label": model.label(other), "map": new, "seconds": t}
         out[mid] = MetricResult("random_logit", mid, scores, {}, extras)
     return out

@@ -27,11 +27,12 @@ from saliency_desktop.engine.metric_types import SCORES, Evaluation
 from saliency_desktop.engine.types import Explanation
 from saliency_desktop.render.report import DEFAULT_DPI, method_label, save_figure
 
-Row = tuple[str, Evaluation, Explanation]  # (image name, evaluation, explanation)
+Row = tuple[str, Evaluation, Explanation | None]  # (image name, evaluation, explanation)
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
          9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000}  # fmt: skip
 _PT = 8.0
 _WIDTH = 11.0
+MANY = 10  # more methods than this: one column of panels per family (`evaluation_many`)
 
 
 def t_quantile(df: int) -> float:
@@ -211,8 +212,10 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     from matplotlib.figure import Figure
 
     methods = method_order(rows)
-    colours = method_colours(methods)
     metrics = list(dict.fromkeys(m for _, ev, _ in rows for m in ev.metrics))
+    if len(methods) > MANY:
+        return _many_figure(rows, methods, metrics, title)
+    colours = method_colours(methods)
     pixel = [m for m in ("deletion", "insertion") if m in metrics]
     scores = [s for s in SCORES if any(s in ev.scores(m) for _, ev, _ in rows for m in methods)]
     ncols = 4
@@ -233,9 +236,7 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     parts = [k for k, h in heights.items() if h > 0]
     fig = Figure(figsize=(_WIDTH, sum(heights[k] for k in parts) + 0.5), layout="constrained",
                  facecolor="white")  # fmt: skip
-    n = len(rows)
-    head = title or f"Which map can I trust? {n} image{'s' if n != 1 else ''}"
-    fig.suptitle(f"{head}; mean and 95 % interval over images", fontsize=_PT + 3)
+    fig.suptitle(_title(rows, title), fontsize=_PT + 3)
     subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
     for key, sub in zip(parts, subs[:, 0], strict=True):
         if key == "curves":
@@ -263,6 +264,45 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
                 legend_below(axes["legend"], axes["ssim"], ncol=6)
         else:
             draw_randomised_maps(sub, rows[0], methods)
+    return fig
+
+
+def _title(rows: Sequence[Row], title: str | None) -> str:
+    n = len(rows)
+    head = title or f"Which map can I trust? {n} image{'s' if n != 1 else ''}"
+    return f"{head}; mean and 95 % interval over images"
+
+
+def _many_figure(
+    rows: Sequence[Row], methods: list[str], metrics: list[str], title: str | None
+) -> Any:
+    """More than `MANY` methods: panels per family (see `evaluation_many`)."""
+    from matplotlib.figure import Figure
+
+    from saliency_desktop.render import evaluation_many as many
+
+    longest = max(len(g) for g in many.families(methods).values())
+    kinds = [m for m in ("deletion", "insertion", "randomization") if m in metrics]
+    n_scores = sum(any(s in ev.scores(m) for _, ev, _ in rows for m in methods) for s in SCORES)
+    layers = len(many._layers(rows, methods))
+    per_block = -(-len(methods) // max(1, min(3, 12 // max(layers, 1))))
+    heights = {
+        "curves": 2.1 * len(kinds) + 0.6 + 0.13 * longest if kinds else 0.0,
+        "bars": -(-n_scores // 5) * (0.45 + 0.135 * len(methods)) + 0.3 if n_scores else 0.0,
+        "maps": 0.5 + 0.72 * per_block if "randomization" in metrics else 0.0,
+    }
+    parts = [k for k, h in heights.items() if h > 0]
+    fig = Figure(figsize=(_WIDTH, sum(heights[k] for k in parts) + 0.4), layout="constrained",
+                 facecolor="white")  # fmt: skip
+    fig.suptitle(_title(rows, title), fontsize=_PT + 3)
+    subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
+    for key, sub in zip(parts, subs[:, 0], strict=True):
+        if key == "curves":
+            many.draw_family_curves(sub, rows, methods, metrics)
+        elif key == "bars":
+            many.draw_score_table(sub, rows, methods)
+        else:
+            many.draw_map_blocks(sub, rows[0], methods)
     return fig
 
 

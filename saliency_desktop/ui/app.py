@@ -161,6 +161,11 @@ def run(
     _log_unhandled()
     log.info("starting Saliency Desktop %s (log: %s)", __version__, log_file)
     persist = screenshot is None
+    if persist:  # the saved backend, before the engine thread imports Keras
+        from saliency_desktop.ui.backend_choice import apply_saved
+
+        settings = settings or Settings()
+        apply_saved(settings)
     window = MainWindow(engine=engine, settings=settings, persist=persist)
     known = list(window.session.infos)  # the registry's order
     if methods:

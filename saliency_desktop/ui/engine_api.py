@@ -44,6 +44,8 @@ class EngineLike(Protocol):
 
     def versions(self) -> dict[str, str]: ...
 
+    def switch_backend(self, backend: str) -> str: ...
+
     def layer_activations(
         self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
     ) -> Any: ...
@@ -105,6 +107,12 @@ class EngineAdapter:
         from saliency_desktop.engine import versions
 
         return versions()
+
+    def switch_backend(self, backend: str) -> str:
+        """Run Keras on `backend` from now on (engine thread; the model must be reloaded)."""
+        from saliency_desktop.engine import switch_backend
+
+        return switch_backend(backend)
 
     def predict_dataset(
         self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event

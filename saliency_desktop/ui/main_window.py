@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.model_label = QLabel("No model")
-        self.model_label.setToolTip("The model and the device it runs on")
+        self.model_label.setToolTip("The model, the device and the Keras backend it runs on")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFixedWidth(180)

@@ -52,6 +52,7 @@ class Menus:
     models: dict[str, QAction] = field(default_factory=dict)
     model_group: QActionGroup | None = None
     actions: dict[str, QAction] = field(default_factory=dict)
+    backend: Any = None  # the Engine backend submenu's BackendChoice
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_model", "model", "Open model &file...",
                lambda p: p.commands.open_model_file, "Ctrl+M",
                "A .keras, .h5 or SavedModel classifier of your own"),
+    replace(SEP, menu="model"),
+    ActionSpec("@backends", "model", "Engine &backend"),
     ActionSpec("@view_modes", "view"),
     replace(SEP, menu="view"),
     ActionSpec("@zoom", "view"),
@@ -188,6 +191,10 @@ def _fill_place(menus: Menus, menu: QMenu, spec: ActionSpec) -> None:
         menu.addActions([view.single_action, view.compare_action])
     elif spec.id == "@zoom":
         menu.addActions([view.fit_action, view.zoom100_action])
+    elif spec.id == "@backends":
+        from saliency_desktop.ui.backend_choice import BackendChoice
+
+        menus.backend = BackendChoice(menus.parts.parent, menu.addMenu(spec.text))  # type: ignore[arg-type]
     elif spec.id == "@docks":
         for dock in menus.parts.docks:
             menu.addAction(dock.toggleViewAction())

@@ -146,7 +146,11 @@ class Session(SessionImages, QObject):
     def model_text(self) -> str:
         if self.model is None:
             return "No model loaded."
-        return f"{self.model.info.label}  \u00b7  {self.model.device}"
+        from saliency_desktop.ui.backend_choice import label
+
+        backend = self.model.versions.get("backend")
+        text = f"{self.model.info.label}  \u00b7  {self.model.device}"
+        return f"{text}  \u00b7  {label(backend)}" if backend else text
 
     # ---- methods, target, jobs ----
     def set_methods(

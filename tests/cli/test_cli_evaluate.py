@@ -132,3 +132,29 @@ def test_ctrl_c_exits_130_with_complete_files(cli_model, images, tmp_path, monke
     code = main(["evaluate", str(images[0]), "--out", str(out), "--methods", "gradcam"])
     assert code == 130 and "interrupted" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == []  # nothing half-written
+
+
+def test_the_folder_reads_back_into_figure_rows(run, tmp_path):
+    """`evaluation_load.load_rows` gives back the scores, curves, per-metric seconds and the
+    randomised maps of a run (to redraw or merge figures); a folder without metrics.json is
+    one clear error."""
+    from saliency_desktop.render.evaluation import evaluation_figure
+    from saliency_desktop.render.evaluation_load import load_rows
+
+    _, out = run
+    record = json.loads((out / "metrics.json").read_text())
+    arrays = np.load(out / "chelsea.npz")
+    [(name, ev, _)] = load_rows(out)
+    assert name == "chelsea.png" and ev.target == record["images"][0]["target"]["index"]
+    for mid, entry in record["images"][0]["methods"].items():
+        for metric, saved in entry["metrics"].items():
+            result = ev.results[mid][metric]
+            assert result.scores == pytest.approx(saved["scores"])
+            assert result.extras["seconds"] == saved["seconds"] > 0
+            for cname, curve in saved["curves"].items():
+                np.testing.assert_array_equal(result.curves[cname].y, curve["y"])
+        maps = ev.results[mid]["randomization"].extras["maps"]
+        np.testing.assert_array_equal(maps, arrays[f"{mid}.randomization.maps"])
+    assert evaluation_figure([(name, ev, None)]).axes
+    with pytest.raises(ValueError, match="is not an evaluate output"):
+        load_rows(tmp_path)

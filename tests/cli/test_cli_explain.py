@@ -19,6 +19,7 @@ from saliency_desktop.engine.registry import method_ids
 from saliency_desktop.render.export import schema
 from saliency_desktop.render.figures import bands
 from saliency_desktop.render.report import report_figure
+from tests.few_samples import few_cli_params, few_params
 
 from .conftest import patch_load_model
 
@@ -30,11 +31,12 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture(scope="module")
 def run(dog_model, images, tmp_path_factory):
-    """One run over the three sample photos: every format, the grid, IG with 8 steps."""
+    """One run over the three sample photos: every format, the grid, IG with 8 steps, the
+    samplers with few samples (tests/few_samples.py)."""
     out = tmp_path_factory.mktemp("run")
     args = ["explain", *map(str, images), "--out", str(out), "--ig-steps", "8", "--grid",
             "--format", "png,pdf,svg", "--dpi", str(DPI), "--methods", ",".join(METHODS),
-            "--param", "rise.n_masks=64"]  # fmt: skip
+            *few_cli_params(METHODS)]  # fmt: skip
     with pytest.MonkeyPatch.context() as mp:
         patch_load_model(mp, dog_model)
         code = main(args)
@@ -45,9 +47,7 @@ def run(dog_model, images, tmp_path_factory):
 def direct(dog_model, images):
     from saliency_desktop.engine import explain
 
-    return explain(
-        dog_model, images[0], methods=METHODS, n_steps=8, params={"rise": {"n_masks": 64}}
-    )
+    return explain(dog_model, images[0], methods=METHODS, n_steps=8, params=few_params(METHODS))
 
 
 def test_run_succeeds_and_writes_every_file(run, images):

@@ -18,7 +18,7 @@ from tests.corpus import BAD, good_images, write_bad_images
 def tiny_model_file(tmp_path_factory) -> Path:
     import keras
 
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     tiny_cnn(keras, seed=3).save(path)

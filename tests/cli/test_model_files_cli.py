@@ -17,7 +17,7 @@ from saliency_desktop.engine.registry import list_methods
 def files(tmp_path_factory) -> dict[str, Path]:
     import keras
 
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     d = tmp_path_factory.mktemp("models")
     tiny = tiny_cnn(keras, seed=5)

@@ -19,7 +19,7 @@ def home(tmp_path_factory) -> Path:
     """A private folder (standing in for /home/alice) with a photo, models and a target file."""
     import keras
 
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     d = tmp_path_factory.mktemp("alice") / "private"
     d.mkdir()

@@ -27,7 +27,7 @@ CAM = tuple(i.id for i in list_methods() if i.needs_layer)
 def models(tmp_path_factory) -> Path:
     import keras
 
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     d = tmp_path_factory.mktemp("models")
     tiny_cnn(keras, seed=1).save(d / "good.keras")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pytest
 from PIL import Image
 
 from saliency_desktop.engine.registry import list_methods
+from tests.subprocesses import run_python
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,14 +39,7 @@ def test_screenshot_mode_shows_every_methods_overlay(tmp_path):
         f"screenshot={str(shot)!r}, preprocess=None, labels=None, trust_model=False, "
         "params={'n_steps': 8}, timeout_s=400))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=500,
-        cwd=ROOT,
-        env=_env(tmp_path),
-    )
+    out = run_python(code, timeout=500, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(x for x in out.stdout.splitlines() if x.startswith("saved"))
     shown = line.split("maps: ", 1)[1].split(", ")
@@ -67,14 +59,7 @@ def test_cli_gui_screenshot(tmp_path):
         f"sys.exit(main(['gui', {str(CHELSEA)!r}, '--model', 'dog-breeds', '--methods', "
         f"'gradcam,vanilla_gradients', '--screenshot', {str(shot)!r}]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=500,
-        cwd=ROOT,
-        env=_env(tmp_path),
-    )
+    out = run_python(code, timeout=500, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr[-3000:]
     assert "maps: vanilla_gradients, gradcam" in out.stdout
     assert Image.open(shot).size == (1440, 900)

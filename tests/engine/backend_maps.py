@@ -1,16 +1,28 @@
-"""Run every registered method on one tiny model on the Keras backend named in argv[1] and save
-the maps to argv[2] (npz); a test compares the backends (tests/engine/test_backends.py).
+"""One process per Keras backend (Keras fixes its backend when first imported), started once a
+test session (the `backend_run` fixture, tests/conftest.py), doing all that backend's work:
 
-The model (8x8x3, every ReLU kind) gets the same weights on every backend from a numpy seed.
-After each method the user's model must be unchanged: weights, fused activations and outputs.
-Run as a script, in its own process: Keras fixes its backend when first imported."""
+1. `saliency-desktop explain --backend BACKEND` on the embedded dog-breeds model and the bundled
+   photo, as a user runs it (tests/cli/test_cli_backends.py compares the maps and records);
+2. every registered method on the tiny model (tests/engine/tiny_model.py), its weights from a
+   numpy seed so they are the same on every backend, maps saved to `maps.npz`
+   (tests/engine/test_backends.py compares them). After each method the user's model must be
+   unchanged: weights, fused activations and outputs.
+
+Usage: backend_maps.py BACKEND FOLDER [METHOD,...]. The command line comes first: it chooses
+the backend before Keras is imported, as it does for a user."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SMALL = {  # parameters that keep every method to a fraction of a second on 8x8 inputs
     "smoothgrad": {"nt_samples": 4},
@@ -23,26 +35,35 @@ SMALL = {  # parameters that keep every method to a fraction of a second on 8x8 
     "blur_ig": {"steps": 8},
     "guided_ig": {"x_steps": 8},
 }
+CLI_METHODS = "vanilla_gradients,gradcam,integrated_gradients"
+PHOTO = resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png")
 
 
-def tiny(keras):  # the same graph as tests/engine/conftest.py's tiny_cnn
-    inp = keras.Input((8, 8, 3), name="image")
-    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv1")(inp)
-    x = keras.layers.Conv2D(8, 3, padding="same", name="conv2")(x)
-    x = keras.layers.ReLU(6.0, name="relu6")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool")(x)
-    x = keras.layers.Conv2D(8, 3, padding="same", name="conv3")(x)
-    x = keras.layers.Activation("relu", name="act3")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    out = keras.layers.Dense(4, activation="softmax", name="dense")(x)
-    model = keras.Model(inp, out, name="tiny")
-    rng = np.random.default_rng(0)
-    for v in model.weights:
-        v.assign(0.5 * rng.standard_normal(tuple(v.shape)).astype("float32"))
-    return model
+def run_backend(backend: str, folder: Path) -> Path:
+    """Run this script for `backend` in a fresh process; return `folder` (asserts success)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for var in ("KERAS_BACKEND", "SALIENCY_DESKTOP_BACKEND"):
+        env.pop(var, None)
+    done = subprocess.run(
+        [sys.executable, __file__, backend, str(folder)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
 
 
-def main(backend: str, out: str, methods: list[str] | None) -> None:
+def cli_explain(backend: str, out: Path) -> None:
+    """The dog-breeds model on the photo through the command line's `main`."""
+    from saliency_desktop.cli import main
+
+    args = ["explain", str(PHOTO), "--backend", backend, "--methods", CLI_METHODS,
+            "--ig-steps", "8", "--out", str(out), "--format", "png", "--dpi", "30"]  # fmt: skip
+    code = main(args)
+    if code != 0:
+        raise SystemExit(f"{backend}: explain exited {code}")
+
+
+def tiny_maps(backend: str, out: Path, methods: list[str] | None) -> None:
+    """Every method (or `methods`) on the tiny model; the model checked unchanged after each."""
     from saliency_desktop.engine import backends
 
     backends.choose(backend)
@@ -51,8 +72,9 @@ def main(backend: str, out: str, methods: list[str] | None) -> None:
     from saliency_desktop.engine import explain, method_ids
     from saliency_desktop.engine.device import versions
     from saliency_desktop.engine.models import from_keras
+    from tests.engine.tiny_model import numpy_weights, tiny_cnn
 
-    km = tiny(keras)
+    km = numpy_weights(tiny_cnn(keras))
     model = from_keras(km, preprocessing="unit")
     image = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
     probe = np.random.default_rng(2).random((2, 8, 8, 3)).astype("float32")
@@ -76,4 +98,6 @@ def main(backend: str, out: str, methods: list[str] | None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3].split(",") if len(sys.argv) > 3 else None)
+    backend, folder = sys.argv[1], Path(sys.argv[2])
+    cli_explain(backend, folder / "cli")
+    tiny_maps(backend, folder / "maps.npz", sys.argv[3].split(",") if len(sys.argv) > 3 else None)

@@ -5,27 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.engine.tiny_model import tiny_cnn
+
 
 @pytest.fixture(scope="session")
 def keras():  # noqa: D103 - imported lazily so collecting the UI tests never loads TensorFlow
     import keras
 
     return keras
-
-
-def tiny_cnn(keras, seed: int = 0, final: str = "softmax"):
-    """8x8x3 -> Conv(relu) -> ReLU6 block -> Conv -> GAP -> Dense(4, final): every ReLU kind."""
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((8, 8, 3), name="image")
-    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv1")(inp)
-    x = keras.layers.Conv2D(8, 3, padding="same", name="conv2")(x)
-    x = keras.layers.ReLU(6.0, name="relu6")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool")(x)
-    x = keras.layers.Conv2D(8, 3, padding="same", name="conv3")(x)
-    x = keras.layers.Activation("relu", name="act3")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    out = keras.layers.Dense(4, activation=final, name="dense")(x)
-    return keras.Model(inp, out, name="tiny")
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,14 @@
 """One engine on every Keras 3 backend (issue 14), and Keras internals kept in one module
 behind a probe (issue 10, item 3).
 
-Keras fixes its backend at import, so each backend runs in its own process
-(tests/engine/backend_maps.py) and the maps are compared here."""
+Keras fixes its backend at import, so each backend runs in its own process, once a session
+(tests/engine/backend_maps.py, the `backend_run` fixture), and the maps are compared here."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,24 +80,14 @@ def test_another_backend_cannot_be_chosen_once_keras_runs(keras):
         backends.choose(other)
 
 
-def _maps(backend: str, out: Path) -> dict[str, np.ndarray]:
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"{backend} not installed (extra [{backend}])")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env.pop(backends.ENV, None)
-    env.pop("KERAS_BACKEND", None)
-    script = str(ROOT / "tests" / "engine" / "backend_maps.py")
-    done = subprocess.run(
-        [sys.executable, script, backend, str(out)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    with np.load(out) as data:
+def _maps(folder: Path) -> dict[str, np.ndarray]:
+    with np.load(folder / "maps.npz") as data:
         return {k: data[k] for k in data.files}
 
 
 @pytest.fixture(scope="module")
-def tf_maps(tmp_path_factory) -> dict[str, np.ndarray]:
-    return _maps("tensorflow", tmp_path_factory.mktemp("maps") / "tensorflow.npz")
+def tf_maps(backend_run) -> dict[str, np.ndarray]:
+    return _maps(backend_run("tensorflow"))
 
 
 # Guided IG moves the features with the smallest |dS/dx| first (a quantile threshold): float32
@@ -117,8 +104,8 @@ def _same(a: np.ndarray, b: np.ndarray, r: float = 0.999) -> bool:
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_every_method_gives_the_same_map_on_every_backend(backend, tf_maps, tmp_path):
-    maps = _maps(backend, tmp_path / f"{backend}.npz")
+def test_every_method_gives_the_same_map_on_every_backend(backend, tf_maps, backend_run):
+    maps = _maps(backend_run(backend))
     record = json.loads(str(maps.pop("record")))
     assert record["backend"] == backend and record["versions"]["backend"] == backend
     assert json.loads(str(tf_maps["record"]))["versions"]["backend"] == "tensorflow"

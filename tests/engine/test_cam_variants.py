@@ -1,5 +1,6 @@
 """HiResCAM, XGrad-CAM, Layer-CAM, Eigen-CAM: hand-computed cases on a two-channel toy layer,
-and the variants on nested, grayscale and feature-map-less models."""
+and the variants on a feature-map-less model (on the nested and the grayscale embedded models:
+tests/engine/test_embedded_models.py, in its run of every method)."""
 
 from __future__ import annotations
 
@@ -113,29 +114,6 @@ def test_layers_parameter_on_the_command_line():
     from saliency_desktop.batch import method_param
 
     assert method_param("layercam.layers=conv1,act3") == ("layercam", "layers", "conv1,act3")
-
-
-CAM_IDS = (*GRADIENT_CAMS, "faster_scorecam", "ablationcam")
-SMALL = {"faster_scorecam": {"n_channels": 8}}
-
-
-def test_variants_on_a_nested_model(dog_model, sample_photo):
-    res = explain(dog_model, sample_photo, methods=CAM_IDS, params=SMALL)
-    assert res.layer == "mobilenetv2_1.00_160/out_relu"
-    for mid in CAM_IDS:
-        m = res.methods[mid]
-        assert m.cam.shape == (5, 5) and m.map.shape == (160, 160), mid
-        assert np.isfinite(m.map).all() and float(m.map.max()) > 0, mid
-    assert res.methods["ablationcam"].extras["head_only"] is True
-
-
-def test_variants_on_a_grayscale_model(emotion_model, sample_photo):
-    res = explain(emotion_model, sample_photo, methods=CAM_IDS, params=SMALL)
-    shape = next(i.shape for i in emotion_model.info.layers if i.path == res.layer)
-    for mid in CAM_IDS:
-        m = res.methods[mid]
-        assert m.cam.shape == shape[:2] and m.map.shape == emotion_model.info.input_size, mid
-        assert np.isfinite(m.map).all() and (m.map >= 0).all(), mid
 
 
 def test_no_feature_map_layer_makes_every_cam_unavailable(keras, tiny_image):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saliency_desktop.engine import EngineError, explain, method_ids
+from saliency_desktop.engine import EngineError, explain, list_methods, method_ids
 from saliency_desktop.engine.catalogue import read_labels
+from tests.few_samples import FEW, few_params
 
 
 def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
@@ -22,31 +23,22 @@ def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
     assert all(layer.shape[0] * layer.shape[1] > 1 for layer in info.layers)
 
 
+CAMS = [i.id for i in list_methods() if i.has_cam]
+
+
 def test_dog_breeds_all_methods(dog_model, sample_photo):
-    # every method but Score-CAM (1,280 forward passes here; Faster Score-CAM runs its code),
-    # the perturbation methods with few passes
+    """Every method on the nested MobileNetV2 but Score-CAM (1,280 forward passes here; Faster
+    Score-CAM runs its code). The run of the CAM variants on a nested model, too."""
     ids = [m for m in method_ids() if m != "scorecam"]
-    small = {
-        "rise": {"n_masks": 64},
-        "occlusion": {"window": 32, "stride": 32},
-        "faster_scorecam": {"n_channels": 8},
-    }
-    params = {k: v for k, v in small.items() if k in ids}
-    res = explain(dog_model, sample_photo, methods=ids, n_steps=16, params=params)
-    assert set(res.methods) >= {
-        "vanilla_gradients",
-        "deconvnet",
-        "guided_backprop",
-        "gradcam",
-        "gradcam_plus_plus",
-        "guided_gradcam",
-        "integrated_gradients",
-    }
+    res = explain(dog_model, sample_photo, methods=ids, n_steps=16, params=few_params(ids))
+    assert list(res.methods) == ids  # every method asked for, in the registry's order
     assert res.layer == "mobilenetv2_1.00_160/out_relu"
-    assert res.methods["gradcam"].cam.shape == (5, 5)
     for m in res.methods.values():
         assert m.map.shape == (160, 160) and np.isfinite(m.map).all()
         assert float(np.abs(m.map).max()) > 0, m.method
+        if m.method in CAMS:
+            assert m.cam.shape == (5, 5) and float(m.map.max()) > 0, m.method
+    assert res.methods["ablationcam"].extras["head_only"] is True
     assert res.image.shape == (300, 451, 3)  # the original photo, not the model input
     assert res.input.shape == (160, 160, 3) and -1.0 <= res.input.min() <= res.input.max() <= 1.0
     assert len(res.top_k) == 5 and res.top_k[0].index == res.target
@@ -79,12 +71,17 @@ def test_emotions_grayscale(emotion_model, sample_photo):
     info = emotion_model.info
     assert info.input_size == (64, 64) and info.channels == 1
     assert info.labels == read_labels("emotions.txt") and info.labels[3] == "happy"
-    res = explain(emotion_model, sample_photo, methods="all", n_steps=8)
+    res = explain(emotion_model, sample_photo, methods="all", n_steps=8, params=FEW)
     assert res.input.shape == (64, 64, 1)
+    assert list(res.methods) == method_ids()
+    layer = next(i.shape for i in info.layers if i.path == res.layer)
     for m in res.methods.values():
         assert m.map.shape == (64, 64)
         if m.attributions is not None:
             assert m.attributions.shape == (64, 64, 1)
+        if m.method in CAMS:  # the CAM variants on a grayscale model
+            assert m.cam.shape == layer[:2] and np.isfinite(m.map).all(), m.method
+            assert (m.map >= 0).all(), m.method
     raw = emotion_model.prepare(res.image)[0]
     np.testing.assert_allclose(res.input, (raw / 255.0 - 0.5) * 2, atol=1e-6)  # fer's scaling
 

@@ -193,19 +193,29 @@ def test_randomization_leaves_the_users_model_bit_identical(tiny_model, tiny_ima
 
 
 def test_randomization_reuses_compiled_passes(tiny_model, tiny_image):
-    """The copy's passes are traced once; re-initialising weights does not retrace them."""
+    """The copy is cloned once per model and its passes traced once: a second run (another
+    image) assigns the model's weights back and re-initialises them, which retraces nothing,
+    and gives what a fresh copy gives."""
     from saliency_desktop.engine import randomization as rnd
 
-    copies = []
-    real_copy = rnd.copy_model
-    rnd.copy_model = lambda m: copies.append(real_copy(m)) or copies[-1]
-    try:
-        e = explain(tiny_model, tiny_image, methods=["vanilla_gradients"], target=1)
-        evaluate(tiny_model, tiny_image, e, metrics=["randomization"], randomization_steps=4)
-    finally:
-        rnd.copy_model = real_copy
-    fns = copies[0].runtime._fns
+    def run(image):
+        e = explain(tiny_model, image, methods=["vanilla_gradients"], target=1)
+        ev = evaluate(tiny_model, image, e, metrics=["randomization"], randomization_steps=4)
+        return ev.results["vanilla_gradients"]["randomization"]
+
+    other = np.ascontiguousarray(tiny_image[::-1])
+    rnd._COPIES.pop(tiny_model, None)
+    run(tiny_image)
+    copy = rnd._COPIES[tiny_model]
+    second = run(other)
+    assert rnd._COPIES[tiny_model] is copy  # cloned once
+    fns = copy.runtime._fns
     assert fns and all(fn.experimental_get_tracing_count() == 1 for fn in fns.values())
+    assert second.extras["seconds"] > 0
+    rnd._COPIES.pop(tiny_model)  # a fresh copy: the same curve, so the weights were reset
+    fresh = run(other)
+    np.testing.assert_allclose(second.extras["maps"], fresh.extras["maps"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(second.curves["spearman"].y, fresh.curves["spearman"].y, atol=1e-6)
 
 
 def test_guided_backprop_survives_randomisation_better_than_gradcam(dog_model, sample_photo):

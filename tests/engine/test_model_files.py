@@ -15,7 +15,7 @@ from saliency_desktop.engine import (
     list_methods,
     load_model,
 )
-from tests.engine.conftest import tiny_cnn
+from tests.engine.tiny_model import tiny_cnn
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_model_without_feature_maps_disables_cam_with_reason(keras, tiny_image):
 def test_logit_output_model(keras, tiny_image):
     """No softmax at the end: S is the output itself; top-k shows the softmax of the outputs."""
     from saliency_desktop.engine.models import from_keras
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     km = tiny_cnn(keras, seed=7, final="linear")
     model = from_keras(km, preprocessing="unit")

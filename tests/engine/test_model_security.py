@@ -20,7 +20,7 @@ from saliency_desktop.engine.model_safety import (
 from saliency_desktop.engine.safe_ops import ALLOWED, DANGER
 from saliency_desktop.engine.savedmodel_scan import risky_ops
 from tests.engine import hostile
-from tests.engine.conftest import tiny_cnn
+from tests.engine.tiny_model import tiny_cnn
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)

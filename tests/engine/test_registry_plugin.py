@@ -87,7 +87,7 @@ def test_cli_lists_and_runs_the_plugin_with_param(plugin, tmp_path, tiny_image, 
     model_file = tmp_path / "tiny.keras"
     import keras
 
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     tiny_cnn(keras).save(model_file)
     out = tmp_path / "out"

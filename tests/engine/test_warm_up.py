@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from saliency_desktop.engine import explain, get_method, warm_up
-from tests.engine.conftest import tiny_cnn
+from tests.engine.tiny_model import tiny_cnn
 
 
 def test_the_first_map_after_a_warm_up_traces_nothing(keras, tiny_image):

@@ -112,6 +112,14 @@ def clean_env(**extra: str) -> dict[str, str]:
     return dict(env, TF_CPP_MIN_LOG_LEVEL="3", **extra)
 
 
+def desktop(
+    venv: Path, *args: str, cwd: Path, timeout: float | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    """The wheel's `saliency-desktop` command, run with `clean_env(**env)`; it must succeed."""
+    command = [str(venv / "bin" / "saliency-desktop"), *args]
+    return run(command, cwd=cwd, env=clean_env(**env), timeout=timeout)
+
+
 def test_the_installed_package_is_the_wheel(venv, tmp_path):
     code = (
         "import saliency_desktop, importlib.resources as r; print(saliency_desktop.__file__); "
@@ -126,19 +134,7 @@ def test_the_installed_package_is_the_wheel(venv, tmp_path):
 
 def test_saliency_desktop_explain_from_the_wheel(venv, tmp_path):
     out = tmp_path / "out"
-    run(
-        [
-            str(venv / "bin" / "saliency-desktop"),
-            "explain",
-            str(SAMPLE),
-            "--out",
-            str(out),
-            "--methods",
-            "gradcam",
-        ],
-        cwd=tmp_path,
-        env=clean_env(),
-    )
+    desktop(venv, "explain", str(SAMPLE), "--out", str(out), "--methods", "gradcam", cwd=tmp_path)
     record = json.loads((out / "chelsea.json").read_text())
     assert list(record["methods"]) == ["gradcam"]
     assert record["device"]
@@ -151,23 +147,8 @@ def test_saliency_desktop_gui_screenshot_from_the_wheel(venv, tmp_path):
     if importlib.util.find_spec("saliency_desktop.ui.app") is None:
         pytest.skip("saliency_desktop.ui.app does not exist yet (the app is being written)")
     shot = tmp_path / "shot.png"
-    run(
-        [
-            str(venv / "bin" / "saliency-desktop"),
-            "gui",
-            str(SAMPLE),
-            "--methods",
-            "gradcam",
-            "--screenshot",
-            str(shot),
-        ],
-        cwd=tmp_path,
-        env=clean_env(
-            QT_QPA_PLATFORM="offscreen",
-            XDG_DATA_HOME=str(tmp_path / "data"),
-            XDG_CONFIG_HOME=str(tmp_path / "config"),
-        ),
-        timeout=600,
-    )
+    home = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    desktop(venv, "gui", str(SAMPLE), "--methods", "gradcam", "--screenshot", str(shot),
+            cwd=tmp_path, timeout=600, QT_QPA_PLATFORM="offscreen", **home)  # fmt: skip
     with Image.open(shot) as image:
         assert image.size[0] >= 800 and image.size[1] >= 600

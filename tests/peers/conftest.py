@@ -67,7 +67,7 @@ def peer_setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import keras
 
     from saliency_desktop.engine.models import from_keras
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     tmp = tmp_path_factory.mktemp("peer")
     keras_model = tiny_cnn(keras)

@@ -48,7 +48,7 @@ def scaled_head(tmp: Path) -> tuple[Any, Path]:
     import keras
 
     from saliency_desktop.engine.models import from_keras
-    from tests.engine.conftest import tiny_cnn
+    from tests.engine.tiny_model import tiny_cnn
 
     keras_model = tiny_cnn(keras)
     dense = keras_model.get_layer("dense")

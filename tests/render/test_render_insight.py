@@ -63,3 +63,20 @@ def test_activation_grid_has_a_titled_panel_per_channel(tmp_path):
     assert [p.name for p in paths] == ["grid.png", "grid.svg"] and all(
         p.stat().st_size for p in paths
     )
+
+
+def test_a_big_photo_is_drawn_at_the_panels_size_in_the_photos_coordinates():
+    """A 12-megapixel photo is not blended 26 times at full size (1.4 GB in `explain --methods
+    all`): the report draws it and its overlays shrunk to the panel's pixels at the dpi."""
+    e = make_explanation(height=1500, width=2000)
+    gradcam = replace(e.methods["gradcam"], extras={"box": [100, 50, 1099, 549]})
+    e = replace(e, methods={**e.methods, "gradcam": gradcam})
+    fig = report_figure(e, dpi=100)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 1 + len(e.methods)
+    for im in images:
+        assert im.get_array().shape[:2] == (180, 240)  # the 2.4-inch panel at 100 dpi
+        assert tuple(im.get_extent()) == (-0.5, 1999.5, 1499.5, -0.5)  # the photo's pixels
+    assert _rectangles(fig) == [("Grad-CAM", (99.5, 49.5), 1000.0, 500.0)]
+    small = report_figure(make_explanation(), dpi=100)  # smaller than the panel: as it is
+    assert [ax.images[0].get_array().shape[:2] for ax in small.axes if ax.images][0] == (60, 90)

@@ -52,6 +52,8 @@ class FakeEngine:
     activation_calls: list[tuple[Any, ...]] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
     predict_delay: float = 0.0  # seconds per image of a data set
+    backend: str = "tensorflow"
+    switch_calls: list[str] = field(default_factory=list)
 
     def list_methods(self) -> list[Any]:
         return list_methods()
@@ -71,7 +73,15 @@ class FakeEngine:
             "tensorflow": "0.0-fake",
             "keras": "0.0-fake",
             "python": "3",
+            "backend": self.backend,
         }
+
+    def switch_backend(self, backend: str) -> str:
+        self.switch_calls.append(backend)
+        if backend == "numpy":  # a backend the tests make fail
+            raise EngineError("Unknown backend 'numpy': choose one of tensorflow, jax, torch.")
+        self.backend = backend
+        return backend
 
     def layer_activations(
         self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None

@@ -23,6 +23,17 @@ def wait_done(qtbot: Any, win: Any, timeout: int = 5000) -> None:
     qtbot.waitUntil(done, timeout=timeout)
 
 
+def wait_for_target(qtbot: Any, win: Any, target: int, timeout: int = 5000) -> None:
+    """Wait until the explanation shown is of class `target` and every map for it is in."""
+
+    def shown() -> bool:
+        explanation = win.session.explanation()
+        return explanation is not None and explanation.target == target
+
+    qtbot.waitUntil(shown, timeout=timeout)
+    wait_done(qtbot, win)
+
+
 def open_and_wait(qtbot: Any, win: Any, path: str, timeout: int = 5000) -> None:
     win.open_paths([path])
     wait_done(qtbot, win, timeout)

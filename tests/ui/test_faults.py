@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,9 @@ from saliency_desktop.ui import dialogs
 from saliency_desktop.ui.engine_api import ModelRequest
 from saliency_desktop.ui.log import current_log
 from tests.corpus import BAD, good_images, write_bad_images
+from tests.subprocesses import run_python
 from tests.ui.fake_engine import FakeEngine
 from tests.ui.helpers import drop_urls, open_and_wait, wait_done
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- recording what the user is told ----
@@ -349,13 +346,6 @@ def test_many_signal_emits_do_not_abort_the_app():
         "    p.busy.emit(i % 2 == 0)\n"
         "print('OK')\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
-    )
+    out = run_python(code, timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "OK" in out.stdout

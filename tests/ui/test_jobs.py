@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import numpy as np
 
 from saliency_desktop.engine.registry import list_methods
+from tests.subprocesses import run_python
 from tests.ui.fake_engine import FakeEngine, fake_map, write_png
 from tests.ui.helpers import job_event, open_and_wait, wait_done
 
@@ -101,7 +101,6 @@ def test_a_drop_while_a_job_runs_stays_responsive(qtbot, make_window, tmp_path):
 
 def test_the_ui_never_imports_tensorflow(tmp_path):
     """In a fresh interpreter: import every UI module, open the window, run a job."""
-    import subprocess
 
     code = f"""
 import os, sys, pkgutil, importlib
@@ -132,13 +131,7 @@ bad = [m for m in ("tensorflow", "keras") if m in sys.modules]
 assert not bad, bad
 print("OK")
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
-    )
+    out = run_python(code, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OK" in out.stdout
 

@@ -19,7 +19,8 @@ def test_status_bar_says_loading_then_model_and_device(qtbot, make_window):
     with qtbot.waitSignal(win.session.model_ready, timeout=5000):
         win.load_model(ModelRequest("dog-breeds"))
     assert messages[0].startswith("Loading TensorFlow")
-    assert win.model_label.text() == "Dog breeds (MobileNetV2, 19 classes)  \u00b7  CPU (fake)"
+    label = "Dog breeds (MobileNetV2, 19 classes)  \u00b7  CPU (fake)  \u00b7  TensorFlow"
+    assert win.model_label.text() == label  # model, device and Keras backend
     assert win.menus.models["dog-breeds"].isChecked()
     with qtbot.waitSignal(win.session.model_ready, timeout=5000):
         win.menus.models["emotions"].trigger()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint
 
 from saliency_desktop.engine.localization import map_box
@@ -12,23 +14,33 @@ from tests.ui.fake_engine import LAYERS, FakeEngine, fake_map
 from tests.ui.helpers import open_and_wait, wait_done
 
 
-def _show_neurons(qtbot, win):
-    win.insight.dock.show()
-    win.insight.dock.raise_()
-    qtbot.waitUntil(lambda: win.insight.neurons.isVisible(), timeout=3000)
-
-
-def test_neurons_layer_chosen_channel_clicked_overlay_shown(qtbot, make_window, image_file):
+@pytest.fixture
+def opened(qtbot, make_window, image_file) -> tuple[FakeEngine, Any]:
+    """A fake engine and a window that has explained the test photo."""
     engine = FakeEngine()
     win = make_window(engine)
     open_and_wait(qtbot, win, image_file)
+    return engine, win
+
+
+@pytest.fixture
+def neurons(qtbot, opened) -> tuple[FakeEngine, Any, Any]:
+    """`opened`, with the Neurons dock shown and its first result (the CAM layer) in."""
+    engine, win = opened
+    win.insight.dock.show()
+    win.insight.dock.raise_()
     panel = win.insight.neurons
-    _show_neurons(qtbot, win)
+    qtbot.waitUntil(lambda: panel.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=5000)
+    return engine, win, panel
+
+
+def test_neurons_layer_chosen_channel_clicked_overlay_shown(qtbot, neurons):
+    engine, win, panel = neurons
     # the layer tree is the model's layer list, nested models as branches
     backbone = panel.tree.topLevelItem(0)
     assert backbone.text(0) == "backbone" and backbone.childCount() == len(LAYERS)
     assert panel.current_layer() == LAYERS[-1].path  # the CAM layer first
-    qtbot.waitUntil(lambda: panel.result is not None, timeout=5000)
     assert engine.activation_calls[-1][:3] == (LAYERS[-1].path, 16, "mean")
     # choosing a layer asks the engine for it; the strip's summaries fill the tree
     panel.tree.setCurrentItem(backbone.child(0))
@@ -53,22 +65,15 @@ def test_neurons_layer_chosen_channel_clicked_overlay_shown(qtbot, make_window, 
     assert "channel #2" in win.view.caption.text() and not win.view.colorbar.isVisible()
 
 
-def test_neurons_rank_by_contribution_passes_the_target(qtbot, make_window, image_file):
-    engine = FakeEngine()
-    win = make_window(engine)
-    open_and_wait(qtbot, win, image_file)
-    panel = win.insight.neurons
-    _show_neurons(qtbot, win)
-    qtbot.waitUntil(lambda: panel.result is not None, timeout=5000)
+def test_neurons_rank_by_contribution_passes_the_target(qtbot, neurons):
+    engine, win, panel = neurons
     panel.rank.setCurrentIndex(panel.rank.findData("contribution"))
     qtbot.waitUntil(lambda: engine.activation_calls[-1][2] == "contribution", timeout=5000)
     assert engine.activation_calls[-1][3] == win.session.explanation().target
 
 
-def test_explain_against_this_class(qtbot, make_window, image_file):
-    engine = FakeEngine()
-    win = make_window(engine)
-    open_and_wait(qtbot, win, image_file)
+def test_explain_against_this_class(qtbot, opened):
+    engine, win = opened
     first = win.session.explanation()
     second = first.top_k[1]
     tree = win.predictions.tree
@@ -119,11 +124,9 @@ def test_localization_box_on_the_canvas(qtbot, make_window, image_file):
     assert win.insight.box_action.shortcut().toString() == "B"
 
 
-def test_explain_class_takes_a_target_and_a_contrast_in_one_job(qtbot, make_window, image_file):
+def test_explain_class_takes_a_target_and_a_contrast_in_one_job(qtbot, opened):
     """`Session.explain_class(target, contrast)`: the entry point of the data-set view."""
-    engine = FakeEngine()
-    win = make_window(engine)
-    open_and_wait(qtbot, win, image_file)
+    engine, win = opened
     n = len(engine.explain_calls)
     win.session.explain_class(2, 0)
     qtbot.waitUntil(lambda: len(engine.explain_calls) == n + 1, timeout=3000)

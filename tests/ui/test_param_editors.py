@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from saliency_desktop.engine.types import MethodInfo, ParamInfo
+from dataclasses import replace
 
-INFO = MethodInfo(
+from saliency_desktop.engine.registry import get_method
+from saliency_desktop.engine.types import ParamInfo
+
+
+def _param(method_id: str, name: str) -> ParamInfo:
+    return next(p for p in get_method(method_id).info.params if p.name == name)
+
+
+# One method with both editor kinds, taken from the registered methods that declare them.
+INFO = replace(
+    get_method("integrated_gradients").info,
     id="fake_path",
-    label="Fake path",
-    family="path",
-    summary="A fake.",
-    paper="Nobody 2024",
-    params=(
-        ParamInfo("n_steps", "Steps", "int_or_auto", "auto", minimum=1, maximum=4096),
-        ParamInfo("references", "Reference folder", "folder", ""),
-    ),
+    params=(_param("integrated_gradients", "n_steps"), _param("expected_gradients", "references")),
 )
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from saliency_desktop.engine.registry import list_methods
 from tests.ui.fake_engine import FakeEngine, fake_map, write_png
-from tests.ui.helpers import drop_urls, open_and_wait, wait_done
+from tests.ui.helpers import drop_urls, open_and_wait, wait_done, wait_for_target
 
 
 def test_drop_of_file_urls_loads_the_image(qtbot, make_window, tmp_path):
@@ -124,13 +124,7 @@ def test_choosing_a_class_explains_it(qtbot, make_window, image_file):
     item = win.predictions.tree.topLevelItem(1)
     assert item.data(0, Qt.ItemDataRole.UserRole) == second
     win.predictions.tree.itemClicked.emit(item, 0)
-    qtbot.waitUntil(
-        lambda: (
-            win.session.explanation() is not None and win.session.explanation().target == second
-        ),
-        timeout=5000,
-    )
-    wait_done(qtbot, win)
+    wait_for_target(qtbot, win, second)
     assert engine.explain_calls[-1]["target"] == second
     rgb = win.session.current_entry().rgb
     for mid, result in win.session.results().items():
@@ -138,24 +132,11 @@ def test_choosing_a_class_explains_it(qtbot, make_window, image_file):
     assert win.predictions.tree.topLevelItem(1).font(0).bold()
     n = len(engine.explain_calls)
     win.menus.actions["top1"].trigger()  # back to the top class: still cached, no job
-    qtbot.waitUntil(
-        lambda: (
-            win.session.explanation() is not None
-            and win.session.explanation().target == top[0].index
-        ),
-        timeout=3000,
-    )
-    wait_done(qtbot, win)
+    wait_for_target(qtbot, win, top[0].index, timeout=3000)
     assert len(engine.explain_calls) == n
     item = win.predictions.tree.topLevelItem(1)  # and the second class again: cached too
     win.predictions.tree.itemClicked.emit(item, 0)
-    qtbot.waitUntil(
-        lambda: (
-            win.session.explanation() is not None and win.session.explanation().target == second
-        ),
-        timeout=3000,
-    )
-    wait_done(qtbot, win)
+    wait_for_target(qtbot, win, second, timeout=3000)
     assert len(engine.explain_calls) == n
 
 

@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 from functools import cache
 from typing import Any
 
@@ -60,6 +61,46 @@ def choose(name: str | None = None) -> str:
         return chosen
     os.environ["KERAS_BACKEND"] = chosen
     return chosen
+
+
+def switch(name: str) -> str:
+    """Run Keras on `name` from now on, in this process (the app's Preferences).
+
+    Before Keras is imported this is `choose()`. After, it is `keras.config.set_backend()`,
+    which re-imports Keras: every Keras object made before (models, compiled passes) is unusable
+    and must be made again (the app reloads its model from its file after a switch); the
+    engine's own caches of Keras objects are dropped here. Returns the backend now in use.
+    """
+    chosen = requested(name)
+    keras = sys.modules.get("keras")
+    if keras is None or keras.backend.backend() == chosen:
+        choose(chosen)
+        os.environ[ENV] = chosen
+        return chosen
+    if importlib.util.find_spec(chosen) is None:
+        choose(chosen)  # the one message naming the extra to install
+    with warnings.catch_warnings():  # "set_backend is dangerous": the engine rebuilds all
+        warnings.simplefilter("ignore")
+        keras.config.set_backend(chosen)
+    os.environ[ENV] = chosen
+    _forget_keras_objects()
+    return current()
+
+
+_CACHED = (("device", "configure"), ("keras_compat", "probe"))
+
+
+def _forget_keras_objects() -> None:
+    """Clear the engine's caches that hold Keras objects or answers (only modules already
+    loaded can hold any; read from sys.modules, so this package imports none of them)."""
+    adapter.cache_clear()
+    for module, function in _CACHED:
+        loaded = sys.modules.get(f"saliency_desktop.engine.{module}")
+        if loaded is not None:
+            getattr(loaded, function).cache_clear()
+    dataset = sys.modules.get("saliency_desktop.engine.dataset")
+    if dataset is not None:
+        dataset.forget_predictions()
 
 
 def use_env() -> None:

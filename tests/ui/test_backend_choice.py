@@ -1,0 +1,90 @@
+"""Model > Engine backend: the choice, its saved preference and the switch (fake engine).
+
+The switch with the real engine (maps equal to a fresh process on the new backend) is
+`test_backend_switch_real.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from saliency_desktop.ui import backend_choice
+from saliency_desktop.ui.engine_api import ModelRequest
+from tests.ui.fake_engine import FakeEngine
+from tests.ui.helpers import open_and_wait
+
+
+def test_only_installed_backends_can_be_chosen(make_window, monkeypatch):
+    real = backend_choice.importlib.util.find_spec
+    monkeypatch.setattr(
+        backend_choice.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real(name, *a),
+    )
+    win = make_window()
+    actions = win.menus.backend.actions
+    assert [a.text() for a in actions.values()] == ["TensorFlow", "JAX", "PyTorch"]
+    assert not actions["torch"].isEnabled()
+    assert "pip install 'saliency-desktop[torch]'" in actions["torch"].statusTip()
+    assert actions["tensorflow"].isEnabled() and actions["tensorflow"].isChecked()
+
+
+def test_switching_reloads_the_model_and_recomputes_on_the_new_backend(
+    qtbot, make_window, image_file, settings
+):
+    engine = FakeEngine()
+    win = make_window(engine)
+    open_and_wait(qtbot, win, image_file)
+    assert win.model_label.text().endswith("TensorFlow")
+    calls = len(engine.explain_calls)
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.menus.backend.actions["jax"].trigger()
+    qtbot.waitUntil(lambda: len(engine.explain_calls) > calls, timeout=5000)
+    assert engine.switch_calls == ["jax"]
+    assert engine.load_calls == ["dog-breeds", "dog-breeds"]  # reloaded from its file
+    assert win.model_label.text().endswith("JAX")  # backend (and device) in the status bar
+    assert win.menus.backend.actions["jax"].isChecked()
+    assert backend_choice.saved(settings) == "jax"
+    assert win.session.current_entry().rgb is not None  # the images stay
+
+
+def test_a_failed_switch_keeps_the_backend_and_says_why(qtbot, make_window, settings, monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr(
+        "saliency_desktop.ui.dialogs.show_error", lambda _w, _t, message: shown.append(message)
+    )
+    engine = FakeEngine()
+    win = make_window(engine)
+    choice = win.menus.backend
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        choice.choose("numpy")  # the fake engine refuses it, as the real one would
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert "Unknown backend" in shown[0]
+    assert choice.current == "tensorflow" and choice.actions["tensorflow"].isChecked()
+    assert backend_choice.saved(settings) is None  # nothing saved
+    assert win.model_label.text().endswith("TensorFlow")
+
+
+def test_a_savedmodel_folder_stays_on_tensorflow(qtbot, make_window, tmp_path, monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr(
+        "saliency_desktop.ui.dialogs.show_error", lambda _w, _t, message: shown.append(message)
+    )
+    engine = FakeEngine()
+    win = make_window(engine)
+    win.session.model.request = ModelRequest(str(tmp_path))  # a folder: a SavedModel
+    win.menus.backend.choose("torch")
+    assert engine.switch_calls == [] and "SavedModel" in shown[0]
+    assert win.menus.backend.actions["tensorflow"].isChecked()
+
+
+def test_the_saved_backend_applies_at_start_unless_one_was_chosen(settings, monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.delenv("SALIENCY_DESKTOP_BACKEND", raising=False)
+    assert backend_choice.apply_saved(settings) is None  # nothing saved: the default
+    backend_choice.save(settings, "jax")
+    assert backend_choice.apply_saved(settings) == "jax"
+    assert backend_choice.running() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # --backend or the environment chose
+    assert backend_choice.apply_saved(settings) is None

@@ -29,7 +29,6 @@ from saliency_desktop.engine.types import EngineError
 from saliency_desktop.ui.engine_api import LoadedModelState
 
 if TYPE_CHECKING:
-    from saliency_desktop.ui.main_window import MainWindow
     from saliency_desktop.ui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ class BackendChoice(QObject):
     switched = Signal(str)  # the backend now in use, after a successful switch
     _requested = Signal(str)
 
-    def __init__(self, win: MainWindow, menu: QMenu) -> None:
+    def __init__(self, win: Any, menu: QMenu) -> None:  # the main window (no import circle)
         super().__init__(win)
         self.win = win
         self.current = running()

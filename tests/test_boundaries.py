@@ -155,14 +155,19 @@ def test_every_package_says_what_it_holds_and_may_import():
     assert missing == []
 
 
-def _runtime_imports(path: Path, module: str) -> set[str]:
-    """The package's modules that `path` imports when it runs (not under TYPE_CHECKING)."""
+def _runtime_imports(path: Path, module: str, types_too: bool = False) -> set[str]:
+    """The package's modules that `path` imports when it runs (and, with `types_too`, those
+    it imports for type hints only, under TYPE_CHECKING)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+            if (
+                not types_too
+                and isinstance(child, ast.If)
+                and "TYPE_CHECKING" in ast.unparse(child.test)
+            ):
                 continue  # type-only: never imported at run time
             if isinstance(child, ast.Import):
                 found.update(a.name for a in child.names)
@@ -185,10 +190,7 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p) for p in ROOT.rglob("*.py")}
 
 
-def test_no_import_circle():
-    """Module-level and in-function imports alike; the registry finds its plugins by walking
-    `engine/methods/` (pkgutil), which no import statement shows."""
-    graph = {_module_name(p): _runtime_imports(p, _module_name(p)) for p in _sources()}
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     circles: list[list[str]] = []
 
@@ -204,7 +206,21 @@ def test_no_import_circle():
     for start in sorted(graph):
         if start not in state:
             walk(start, [start])
-    assert circles == []
+    return circles
+
+
+def test_no_import_circle():
+    """Module-level and in-function imports alike; the registry finds its plugins by walking
+    `engine/methods/` (pkgutil), which no import statement shows."""
+    graph = {_module_name(p): _runtime_imports(p, _module_name(p)) for p in _sources()}
+    assert _circles(graph) == []
+
+
+def test_the_app_has_no_import_circle_even_for_type_hints():
+    """In `ui/`, each part gets what it needs (a window is never a service locator): no
+    module imports the window, even for a type hint, that the window imports."""
+    graph = {_module_name(p): _runtime_imports(p, _module_name(p), True) for p in _sources("ui")}
+    assert _circles(graph) == []
 
 
 def test_method_ids_appear_only_in_their_own_files():

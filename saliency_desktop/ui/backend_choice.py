@@ -29,7 +29,6 @@ from saliency_desktop.engine.types import EngineError
 from saliency_desktop.ui.engine_api import LoadedModelState
 
 if TYPE_CHECKING:
-    from saliency_desktop.ui.main_window import MainWindow
     from saliency_desktop.ui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ class BackendChoice(QObject):
     switched = Signal(str)  # the backend now in use, after a successful switch
     _requested = Signal(str)
 
-    def __init__(self, win: MainWindow, menu: QMenu) -> None:
+    def __init__(self, win: Any, menu: QMenu) -> None:  # the main window (no import circle)
         super().__init__(win)
         self.win = win
         self.current = running()
@@ -153,9 +152,8 @@ class BackendChoice(QObject):
                 "export it as .keras to run it on another backend."
             )
         client = self.win.session.client
-        client.cancel()
-        for name in set(client.tasks.values()):
-            client.cancel_task(name)
+        for lane in list(client.current):  # every job of the old backend
+            client.cancel(lane)
         self.win.statusBar().showMessage(f"Switching the engine to {label(backend)}...")
         self._requested.emit(backend)  # queued before the reload: the engine thread runs both
         if state is not None:  # in order, so no job sees the old model on the new backend

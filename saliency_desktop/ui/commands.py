@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from saliency_desktop.engine import IMAGE_SUFFIXES
 from saliency_desktop.ui import dialogs, export, file_dialogs
@@ -17,7 +19,11 @@ from saliency_desktop.ui.images import qimage_to_rgb, rgb_to_qimage
 from saliency_desktop.ui.log import current_log
 
 if TYPE_CHECKING:
-    from saliency_desktop.ui.main_window import MainWindow
+    from saliency_desktop.engine.types import Explanation
+    from saliency_desktop.ui.engine_api import ModelRequest
+    from saliency_desktop.ui.session import Session
+    from saliency_desktop.ui.settings import Settings
+    from saliency_desktop.ui.view_panel import ViewPanel
 
 log = logging.getLogger(__name__)
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in IMAGE_SUFFIXES))
@@ -48,10 +54,25 @@ def _names(paths: list[Path]) -> str:
     return " and ".join(str(p) for p in paths)
 
 
+@dataclass(frozen=True)
+class CommandParts:
+    """What the commands need (the main window gives them; they never reach into it)."""
+
+    parent: QWidget  # of the dialogs
+    session: Session
+    settings: Settings
+    view: ViewPanel
+    show_message: Callable[..., None]  # (text, milliseconds=0): the status bar
+    open_paths: Callable[[list[str]], None]
+    open_dataset: Callable[[str], None]
+    load_model: Callable[[ModelRequest], None]
+
+
 class Commands(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.win = window
+    def __init__(self, parts: CommandParts) -> None:
+        super().__init__(parts.parent)
+        self.parts = parts
+        self.session, self.settings, self.view = parts.session, parts.settings, parts.view
         self.exporter = export.Exporter(self)
         self.exporter.done.connect(self._exported)
         self.exporter.failed.connect(self._export_failed)
@@ -60,36 +81,36 @@ class Commands(QObject):
     # ---- images ----
     def open_images(self) -> None:
         paths = file_dialogs.open_files(
-            self.win, "Open images", self.win.settings.last_dir("images"), IMAGE_FILTER
+            self.parts.parent, "Open images", self.settings.last_dir("images"), IMAGE_FILTER
         )
         if paths:
-            self.win.open_paths(paths)
+            self.parts.open_paths(paths)
 
     def open_folder(self) -> None:
         path = file_dialogs.existing_dir(
-            self.win, "Open a folder of images", self.win.settings.last_dir("images")
+            self.parts.parent, "Open a folder of images", self.settings.last_dir("images")
         )
         if path:
-            self.win.open_paths([path])
+            self.parts.open_paths([path])
 
     def open_dataset(self) -> None:
         """A folder whose subfolders are class names (or a flat folder: no accuracy)."""
         path = file_dialogs.existing_dir(
-            self.win, "Open a data set (a folder of class folders)", self._dataset_dir()
+            self.parts.parent, "Open a data set (a folder of class folders)", self._dataset_dir()
         )
         if path:
-            self.win.open_dataset(path)
+            self.parts.open_dataset(path)
 
     def open_dataset_csv(self) -> None:
         """A CSV of `path,label` rows."""
         path = file_dialogs.open_file(
-            self.win, "Open a data set (CSV: path,label)", self._dataset_dir(), CSV_FILTER
+            self.parts.parent, "Open a data set (CSV: path,label)", self._dataset_dir(), CSV_FILTER
         )
         if path:
-            self.win.open_dataset(path)
+            self.parts.open_dataset(path)
 
     def _dataset_dir(self) -> str:
-        st = self.win.settings
+        st = self.settings
         return st.last_dir("datasets") or st.last_dir("images")
 
     def paste(self) -> None:
@@ -98,39 +119,37 @@ class Commands(QObject):
         if mime is not None and mime.hasUrls():
             paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
             if paths:
-                self.win.open_paths(paths)
+                self.parts.open_paths(paths)
                 return
         image = QGuiApplication.clipboard().image()
         if not image.isNull():
-            self.win.session.add_array(qimage_to_rgb(image))
+            self.session.add_array(qimage_to_rgb(image))
             return
         text = mime.text() if mime is not None and mime.hasText() else ""
         paths = text_paths(text)
         if paths:
-            self.win.open_paths(paths)
+            self.parts.open_paths(paths)
         elif text.strip():
             first = text.strip().splitlines()[0][:80]
-            self.win.statusBar().showMessage(
-                f"No such file or image on the clipboard: {first}", 8000
-            )
+            self.parts.show_message(f"No such file or image on the clipboard: {first}", 8000)
         else:
-            self.win.statusBar().showMessage("The clipboard holds no image.", 5000)
+            self.parts.show_message("The clipboard holds no image.", 5000)
 
     # ---- models ----
     def open_model_file(self) -> None:
-        dialog = dialogs.OpenModelDialog(self.win, self.win.settings.last_dir("models"))
+        dialog = dialogs.OpenModelDialog(self.parts.parent, self.settings.last_dir("models"))
         accepted = dialog.exec() == dialogs.QDialog.DialogCode.Accepted
         request = dialog.request()
         dialog.deleteLater()
         if accepted:
-            self.win.settings.set_last_dir("models", request.spec)
-            self.win.load_model(request)
+            self.settings.set_last_dir("models", request.spec)
+            self.parts.load_model(request)
 
     def download_progress(self, done: int, total: int | None) -> None:
         if self._download is None:
-            label = self.win.loading_label or "the model"
-            self._download = dialogs.DownloadDialog(label, self.win)
-            self._download.canceled.connect(self.win.session.client.cancel_model_load)
+            label = self.session.loading_label or "the model"
+            self._download = dialogs.DownloadDialog(label, self.parts.parent)
+            self._download.canceled.connect(self.session.client.cancel_model_load)
             self._download.show()
         self._download.update_progress(int(done), None if total is None else int(total))
 
@@ -142,38 +161,50 @@ class Commands(QObject):
             self._download = None
 
     # ---- export ----
-    def _explanation_or_warn(self):  # type: ignore[no-untyped-def]
-        e = self.win.session.explanation()
+    def _explanation_or_warn(self) -> Explanation | None:
+        e = self.session.explanation()
         if e is None or not e.methods:
             dialogs.show_error(
-                self.win, "Nothing to export", "Open an image and wait for at least one map first."
+                self.parts.parent,
+                "Nothing to export",
+                "Open an image and wait for at least one map first.",
             )
             return None
         return e
 
     def _default(self, suffix: str) -> str:
-        entry = self.win.session.current_entry()
+        entry = self.session.current_entry()
         stem = Path(entry.name).stem if entry else "saliency"
-        return str(Path(self.win.settings.last_dir("export") or Path.home()) / f"{stem}{suffix}")
+        return str(Path(self.settings.last_dir("export") or Path.home()) / f"{stem}{suffix}")
 
     def _confirm(self, paths: list[Path]) -> bool | None:
         """None: cancelled; else the `force` flag for the writer."""
         existing = [p for p in paths if p.exists()]
         if not existing:
             return False
-        return True if dialogs.ask_overwrite(self.win, existing) else None
+        return True if dialogs.ask_overwrite(self.parts.parent, existing) else None
+
+    def _ask_path(self, title: str, suffix: str, filters: str) -> tuple[str, str]:
+        """The file to export to and the filter chosen ("" when cancelled or nothing to export)."""
+        if self._explanation_or_warn() is None:
+            return "", ""
+        return file_dialogs.save_file(
+            self.parts.parent, title, self._default(suffix), filters, options=NO_CONFIRM
+        )
+
+    def _start(self, paths: list[Path]) -> tuple[Explanation, bool] | None:
+        """The explanation to export and the writer's `force` flag, or None (nothing to export,
+        or the user keeps the files there); the folder is remembered."""
+        e = self._explanation_or_warn()
+        force = self._confirm(paths) if e is not None else None
+        if e is None or force is None:
+            return None
+        self.settings.set_last_dir("export", str(paths[0].parent))
+        return e, force
 
     def export_report(self) -> None:
-        e = self._explanation_or_warn()
-        if e is None:
-            return
-        path, chosen = file_dialogs.save_file(
-            self.win,
-            "Export report",
-            self._default("_report.png"),
-            ";;".join(REPORT_FILTERS.values()),
-            options=NO_CONFIRM,
-        )
+        filters = ";;".join(REPORT_FILTERS.values())
+        path, chosen = self._ask_path("Export report", "_report.png", filters)
         if not path:
             return
         fmt = Path(path).suffix.lower().lstrip(".")
@@ -183,14 +214,13 @@ class Commands(QObject):
 
     def export_report_to(self, base: Path, formats: tuple[str, ...]) -> bool:
         """Export the report (asking before replacing files); False when nothing was started."""
-        e = self._explanation_or_warn()
-        force = self._confirm(export.report_paths(base, formats)) if e is not None else None
-        if e is None or force is None:
+        started = self._start(export.report_paths(base, formats))
+        if started is None:
             return False
-        self.win.settings.set_last_dir("export", str(base.parent))
-        cmap, opacity = self.win.view.report_cmap(), self.win.view.opacity()
-        title = self.win.session.current_entry().name if self.win.session.current_entry() else None
-        self.win.statusBar().showMessage("Writing the report...")
+        e, force = started
+        cmap, opacity = self.view.report_cmap(), self.view.opacity()
+        title = self.session.current_entry().name if self.session.current_entry() else None
+        self.parts.show_message("Writing the report...")
         self.exporter.submit(
             lambda: export.export_report(e, base, formats, cmap, opacity, title, force=force),
             _names(export.report_paths(base, formats)),
@@ -198,33 +228,23 @@ class Commands(QObject):
         return True
 
     def export_view(self) -> None:
-        e = self._explanation_or_warn()
-        if e is None:
-            return
-        path, _ = file_dialogs.save_file(
-            self.win,
-            "Export view as PNG",
-            self._default("_view.png"),
-            "PNG image (*.png)",
-            options=NO_CONFIRM,
-        )
+        path, _ = self._ask_path("Export view as PNG", "_view.png", "PNG image (*.png)")
         if path:
             self.export_view_to(Path(path).with_suffix(".png"))
 
     def export_view_to(self, path: Path) -> bool:
-        e = self._explanation_or_warn()
-        force = self._confirm([path]) if e is not None else None
-        if e is None or force is None:
+        started = self._start([path])
+        if started is None:
             return False
-        self.win.settings.set_last_dir("export", str(path.parent))
-        if self.win.view.mode() == "compare":  # the grid on screen, as it is
-            grid = qimage_to_rgb(self.win.view.compare.grab().toImage())
+        e, force = started
+        if self.view.mode() == "compare":  # the grid on screen, as it is
+            grid = qimage_to_rgb(self.view.compare.grab().toImage())
             self.exporter.submit(lambda: export.write_png(grid, path, force), str(path))
             return True
         method, cmap, opacity = (
-            self.win.view.current_method(),
-            self.win.view.report_cmap(),
-            self.win.view.opacity(),
+            self.view.current_method(),
+            self.view.report_cmap(),
+            self.view.opacity(),
         )
         self.exporter.submit(
             lambda: export.export_view(e, method, path, cmap, opacity, force), str(path)
@@ -232,30 +252,21 @@ class Commands(QObject):
         return True
 
     def export_arrays(self) -> None:
-        e = self._explanation_or_warn()
-        if e is None:
-            return
-        path, _ = file_dialogs.save_file(
-            self.win,
-            "Export raw maps (npz + json)",
-            self._default(".npz"),
-            "NumPy arrays + JSON record (*.npz)",
-            options=NO_CONFIRM,
-        )
+        filters = "NumPy arrays + JSON record (*.npz)"
+        path, _ = self._ask_path("Export raw maps (npz + json)", ".npz", filters)
         if path:
             self.export_arrays_to(export.split_base(path, ("npz", "json")))
 
     def export_arrays_to(self, base: Path) -> bool:
-        e = self._explanation_or_warn()
-        force = self._confirm(export.array_paths(base)) if e is not None else None
-        if e is None or force is None:
+        started = self._start(export.array_paths(base))
+        if started is None:
             return False
-        self.win.settings.set_last_dir("export", str(base.parent))
-        model = self.win.session.model
+        e, force = started
+        model = self.session.model
         spec = model.request.spec if model else None
-        entry = self.win.session.current_entry()
+        entry = self.session.current_entry()
         image_path = entry.path if entry else None
-        full = self.win.settings.full_paths
+        full = self.settings.full_paths
         self.exporter.submit(
             lambda: export.export_arrays(e, base, spec, image_path, force, full),
             _names(export.array_paths(base)),
@@ -266,34 +277,34 @@ class Commands(QObject):
         e = self._explanation_or_warn()
         if e is None:
             return
-        view = self.win.view
+        view = self.view
         if view.mode() == "compare":  # the grid on screen, as it is
             QGuiApplication.clipboard().setImage(view.compare.grab().toImage())
         else:
             rgb = export.view_rgb(e, view.current_method(), view.report_cmap(), view.opacity())
             QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb))
-        self.win.statusBar().showMessage("The view is on the clipboard.", 4000)
+        self.parts.show_message("The view is on the clipboard.", 4000)
 
     def _export_failed(self, message: str) -> None:
-        self.win.statusBar().showMessage("Export failed.", 8000)
-        dialogs.show_error(self.win, "Export failed", message)
+        self.parts.show_message("Export failed.", 8000)
+        dialogs.show_error(self.parts.parent, "Export failed", message)
 
     def _exported(self, paths: list[Path]) -> None:
         names = ", ".join(str(p) for p in paths)
         log.info("exported %s", names)
-        self.win.statusBar().showMessage(f"Saved {names}", 8000)
+        self.parts.show_message(f"Saved {names}", 8000)
 
     # ---- help ----
     def about(self) -> None:
-        model = self.win.session.model
+        model = self.session.model
         text = dialogs.about_html(
-            model.versions if model else {}, model, self.win.engine.catalogue()
+            model.versions if model else {}, model, self.session.engine.catalogue()
         )
-        dialog = dialogs.AboutDialog(text, self.win)
+        dialog = dialogs.AboutDialog(text, self.parts.parent)
         dialog.exec()
         dialog.deleteLater()
 
     def show_log(self) -> None:
-        dialog = dialogs.LogDialog(current_log(), self.win)
+        dialog = dialogs.LogDialog(current_log(), self.parts.parent)
         dialog.exec()
         dialog.deleteLater()

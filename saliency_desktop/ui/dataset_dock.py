@@ -16,7 +16,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from saliency_desktop.engine import is_image_name
-from saliency_desktop.ui.dataset_view import DatasetPanel
+from saliency_desktop.ui.dataset_view import TASK, DatasetPanel
+from saliency_desktop.ui.jobs import Kind, route
 
 NO_CONTRAST = (
     "The contrast 'predicted vs true' needs the contrastive maps (issue 16), which this "
@@ -64,7 +65,7 @@ class DatasetDock(QDockWidget):
         self.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
         self.panel.status.connect(self.status)
         self.panel.explain_requested.connect(self.explain)
-        self.panel.client.task_failed.connect(self._task_failed)
+        session.client.event.connect(route({(TASK, Kind.FAILED): self.status.emit}))
         reason = contrast_unavailable(session)
         if reason:
             self.panel.contrast_button.setToolTip(reason)
@@ -84,10 +85,6 @@ class DatasetDock(QDockWidget):
             return
         self.status.emit(f"Predicting the images of {name}...")
         self.panel.open_source(os.path.abspath(source))
-
-    def _task_failed(self, name: str, message: str) -> None:
-        if name == "predict_dataset":
-            self.status.emit(message)
 
     def explain(self, path: str, target: int, contrast: int | None) -> None:
         """Open `path` in the main canvas (once in the strip) with `target` as its class."""

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.ui.dataset_model import ROW_ROLE, DatasetFilter, DatasetTableModel, human
+from saliency_desktop.ui.jobs import Kind, Progress, route
 
 log = logging.getLogger(__name__)
 TASK = "predict_dataset"
@@ -127,10 +128,18 @@ class DatasetPanel(QWidget):
         self.proxy = DatasetFilter(self)
         self.proxy.setSourceModel(self.model)
         self._build()
-        client.task_progress.connect(self._on_progress)
-        client.task_result.connect(self._on_result)
-        client.task_failed.connect(self._on_failed)
-        client.task_finished.connect(self._on_finished)
+        client.event.connect(
+            route(
+                {
+                    (TASK, Kind.PROGRESS): self._on_progress,
+                    (TASK, Kind.DONE): self.show_result,
+                    (TASK, Kind.FAILED): self.summary.setText,
+                    (TASK, Kind.FINISHED): self._on_finished,
+                    (MISTAKES_TASK, Kind.DONE): self._on_mistakes_saved,
+                    (MISTAKES_TASK, Kind.FAILED): self._on_mistakes_failed,
+                }
+            )
+        )
 
     def _build(self) -> None:
         self.summary = QLabel(
@@ -141,7 +150,7 @@ class DatasetPanel(QWidget):
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(lambda: self.client.cancel_task(TASK))
+        self.cancel_button.clicked.connect(lambda: self.client.cancel(TASK))
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.progress)
@@ -229,31 +238,23 @@ class DatasetPanel(QWidget):
         self.summary.setText(f"Predicting {Path(source).name}...")
         self.client.run_task(TASK, str(source))
 
-    def _on_progress(self, name: str, fraction: float, message: str) -> None:
-        if name == TASK:
-            self.progress.setValue(int(100 * fraction))
-            self.progress.setFormat(message or "%p%")
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress.setValue(int(100 * progress.fraction))
+        self.progress.setFormat(progress.message or "%p%")
 
-    def _on_result(self, name: str, payload: Any) -> None:
-        if name == TASK:
-            self.show_result(payload)
-        elif name == MISTAKES_TASK:
-            self.status.emit(f"Saved {', '.join(Path(p).name for p in payload)}")
+    def _on_mistakes_saved(self, paths: list[str]) -> None:
+        self.status.emit(f"Saved {', '.join(Path(p).name for p in paths)}")
 
-    def _on_failed(self, name: str, message: str) -> None:
-        if name == TASK:
-            self.summary.setText(message)
-        elif name == MISTAKES_TASK:
-            QMessageBox.warning(self, "Export failed", message)
+    def _on_mistakes_failed(self, message: str) -> None:
+        QMessageBox.warning(self, "Export failed", message)
 
-    def _on_finished(self, name: str) -> None:
-        if name == TASK:
-            self.progress.setVisible(False)
-            self.cancel_button.setVisible(False)
-            if self.result is None:
-                self.summary.setText(
-                    "Cancelled." if "Predicting" in self.summary.text() else self.summary.text()
-                )
+    def _on_finished(self, _payload: None) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        if self.result is None:
+            self.summary.setText(
+                "Cancelled." if "Predicting" in self.summary.text() else self.summary.text()
+            )
 
     def show_result(self, result: Any) -> None:
         """Fill the summary, the confusion matrix, the filters and the table."""

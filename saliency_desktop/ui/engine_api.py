@@ -1,7 +1,8 @@
 """What the UI needs from the engine, behind one injectable object.
 
-The worker thread calls `load_model` and `explain`; the GUI thread only calls `list_methods` and
-`catalogue`, which never import TensorFlow. Tests pass a fake with the same interface.
+The engine thread's jobs (`ui/jobs.py`) call `load_model`, `explain` and the tasks; the GUI
+thread only calls `list_methods` and `catalogue`, which never import TensorFlow. Tests pass a
+fake with the same interface.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from saliency_desktop.engine import CatalogueEntry
 from saliency_desktop.engine.types import EngineError, Explanation, MethodInfo, MethodResult
 
 DownloadCallback = Callable[[int, "int | None"], None]
+ProgressCallback = Callable[[float, str], None]
+Cancel = threading.Event | None
 ALIBI_MISSING = "alibi is not installed (pip install 'saliency-desktop[alibi]')"
 
 
 class EngineLike(Protocol):
-    """The interface of `EngineAdapter` (and of the tests' fake engine)."""
+    """The interface of `EngineAdapter` (and of the tests' fake engine).
+
+    Besides these, every *task* the app runs with `EngineClient.run_task(name, *args)` is a
+    method `name(model, *args, progress=..., cancel=...)` of the engine object (the adapter's
+    `predict_dataset`, `export_mistakes` and `evaluate`)."""
 
     def list_methods(self) -> list[MethodInfo]: ...
 
@@ -30,57 +37,14 @@ class EngineLike(Protocol):
     def default_model(self) -> str: ...
 
     def load_model(
-        self,
-        spec: str,
-        preprocessing: str | None,
-        labels: str | None,
-        trust_model: bool,
-        download_progress: DownloadCallback | None,
-        cancel: threading.Event | None,
+        self, request: ModelRequest, download: DownloadCallback | None, cancel: Cancel
     ) -> Any: ...
 
-    def explain(
-        self,
-        model: Any,
-        image: np.ndarray,
-        methods: list[str],
-        target: int | None,
-        layer: str | None,
-        progress: Callable[[float, str], None] | None,
-        cancel: threading.Event | None,
-        on_result: Callable[[MethodResult], None] | None,
-        params: dict[str, Any],
-        on_predictions: Callable[[list[Any], int], None] | None = None,
-    ) -> Explanation: ...
+    def explain(self, model: Any, request: ExplainRequest, hooks: ExplainHooks) -> Explanation: ...
 
     def versions(self) -> dict[str, str]: ...
 
     def switch_backend(self, backend: str) -> str: ...
-
-    def predict_dataset(
-        self, model: Any, source: str, progress: Callable[..., None], cancel: threading.Event
-    ) -> Any: ...
-
-    def export_mistakes(
-        self,
-        model: Any,
-        rows: Any,
-        k: int,
-        methods: list[str],
-        path_base: str,
-        formats: list[str],
-        progress: Callable[..., None],
-        cancel: threading.Event,
-    ) -> list[str]: ...
-    def evaluate(
-        self,
-        model: Any,
-        explanation: Explanation,
-        metrics: list[str],
-        progress: Callable[[float, str], None] | None,
-        cancel: threading.Event | None,
-        randomization_steps: int = 6,
-    ) -> Any: ...
 
     def layer_activations(
         self, model: Any, image: np.ndarray, layer: str, top: int, rank: str, target: int | None
@@ -108,55 +72,35 @@ class EngineAdapter:
         return DEFAULT_MODEL
 
     def load_model(
-        self,
-        spec: str,
-        preprocessing: str | None,
-        labels: str | None,
-        trust_model: bool,
-        download_progress: DownloadCallback | None,
-        cancel: threading.Event | None,
+        self, request: ModelRequest, download: DownloadCallback | None, cancel: Cancel
     ) -> Any:
         from saliency_desktop.engine import load_model
 
         return load_model(
-            spec,
-            preprocessing=preprocessing,
-            labels=labels,
-            trust_model=trust_model,
-            download_progress=download_progress,
+            request.spec,
+            preprocessing=request.preprocessing,
+            labels=request.labels,
+            trust_model=request.trust_model,
+            download_progress=download,
             cancel=cancel,
         )
 
-    def explain(
-        self,
-        model: Any,
-        image: np.ndarray,
-        methods: list[str],
-        target: int | None,
-        layer: str | None,
-        progress: Callable[[float, str], None] | None,
-        cancel: threading.Event | None,
-        on_result: Callable[[MethodResult], None] | None,
-        params: dict[str, Any],
-        on_predictions: Callable[[list[Any], int], None] | None = None,
-    ) -> Explanation:
+    def explain(self, model: Any, request: ExplainRequest, hooks: ExplainHooks) -> Explanation:
         from saliency_desktop.engine import explain
 
-        params = dict(params)
-        contrast = params.pop("contrast", None)  # the class B of "A vs B"; the rest by method
         return explain(
             model,
-            image,
-            contrast=contrast,
-            methods=methods,
-            target=target,
-            layer=layer,
-            progress=progress,
-            cancel=cancel,
-            on_result=on_result,
+            request.image,
+            contrast=request.contrast,
+            methods=list(request.methods),
+            target=request.target,
+            layer=request.layer,
+            progress=hooks.progress,
+            cancel=hooks.cancel,
+            on_result=hooks.on_result,
             top_k=max(5, len(model.info.labels)),
-            on_predictions=on_predictions,
-            params=params,  # by method id: RISE's seed is not IG's
+            on_predictions=hooks.on_predictions,
+            params=dict(request.params),  # by method id: RISE's seed is not IG's
         )
 
     def versions(self) -> dict[str, str]:
@@ -268,9 +212,20 @@ class ExplainRequest:
     methods: tuple[str, ...]
     target: int | None = None
     layer: str | None = None
-    # params: method id -> its parameters, and "contrast": class B or absent
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # method id -> its parameters
+    contrast: int | None = None  # explain S_target - S_contrast ("A vs B") when set
     face_crop: bool = False  # explain the face found in the image (face models), not all of it
+
+
+@dataclass(frozen=True)
+class ExplainHooks:
+    """How an explain job reports and stops: progress (fraction, message), the cancel event
+    checked between batches, each map as it is made, the first pass's top-k and target."""
+
+    progress: ProgressCallback | None = None
+    cancel: Cancel = None
+    on_result: Callable[[MethodResult], None] | None = None
+    on_predictions: Callable[[list[Any], int], None] | None = None
 
 
 @dataclass

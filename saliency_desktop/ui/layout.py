@@ -3,19 +3,36 @@ Reset layout), and the rule that a collapsed layout is never saved nor restored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QDockWidget, QWidget
 
-if TYPE_CHECKING:
-    from saliency_desktop.ui.main_window import MainWindow
+
+class DockedWindow(Protocol):
+    """What the layout needs of the main window: its four main docks and their areas, the
+    central view, and QMainWindow's dock calls."""
+
+    docks: list[QDockWidget]  # Images, Methods, Predictions, Details
+    dock_areas: list[Qt.DockWidgetArea]
+    view: QWidget
+
+    def fontMetrics(self) -> QFontMetrics: ...  # noqa: N802 (Qt names)
+    def addDockWidget(self, area: Qt.DockWidgetArea, dock: QDockWidget) -> None: ...  # noqa: N802
+    def splitDockWidget(self, a: QDockWidget, b: QDockWidget, o: Qt.Orientation) -> None: ...  # noqa: N802
+    def resizeDocks(self, d: Sequence[QDockWidget], s: list[int], o: Qt.Orientation) -> None: ...  # noqa: N802
+    def tabifyDockWidget(self, first: QDockWidget, second: QDockWidget) -> None: ...  # noqa: N802
+    def findChildren(self, kind: Any, options: Any = ...) -> list[Any]: ...  # noqa: N802
+    def restoreState(self, state: QByteArray) -> bool: ...  # noqa: N802
+
 
 H = Qt.Orientation.Horizontal
 V = Qt.Orientation.Vertical
 
 
-def minimum_widths(win: MainWindow) -> dict[str, int]:
+def minimum_widths(win: DockedWindow) -> dict[str, int]:
     """Per dock: the narrowest width at which its names and settings still read whole."""
     fm = win.fontMetrics()
     adv = fm.horizontalAdvance
@@ -27,14 +44,14 @@ def minimum_widths(win: MainWindow) -> dict[str, int]:
     }
 
 
-def apply_minimums(win: MainWindow) -> None:
+def apply_minimums(win: DockedWindow) -> None:
     widths = minimum_widths(win)
     for dock in win.docks:
         dock.widget().setMinimumWidth(widths.get(dock.objectName(), 160))
     win.view.setMinimumWidth(320)
 
 
-def default_layout(win: MainWindow) -> None:
+def default_layout(win: DockedWindow) -> None:
     """Every dock shown, docked where it belongs, at its default size."""
     for dock, area in zip(win.docks, win.dock_areas, strict=True):
         dock.setFloating(False)
@@ -61,7 +78,7 @@ def default_layout(win: MainWindow) -> None:
     win.docks[3].raise_()
 
 
-def collapsed(win: MainWindow) -> bool:
+def collapsed(win: DockedWindow) -> bool:
     """True when a docked, visible panel is narrower than its readable minimum."""
     widths = minimum_widths(win)
     return any(
@@ -72,7 +89,7 @@ def collapsed(win: MainWindow) -> bool:
     )
 
 
-def restore(win: MainWindow, state: QByteArray | None) -> None:
+def restore(win: DockedWindow, state: QByteArray | None) -> None:
     """Restore a saved dock state, unless it is collapsed: then the default layout."""
     if state is not None and win.restoreState(state) and not collapsed(win):
         return

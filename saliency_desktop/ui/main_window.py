@@ -20,7 +20,7 @@ from saliency_desktop.engine.types import Explanation, Prediction
 from saliency_desktop.render import maps
 from saliency_desktop.render.labels import display_label
 from saliency_desktop.ui import dialogs, layout, menus, tiles
-from saliency_desktop.ui.commands import Commands
+from saliency_desktop.ui.commands import CommandParts, Commands
 from saliency_desktop.ui.dataset_dock import DatasetDock, is_dataset_source
 from saliency_desktop.ui.details import DetailsPanel
 from saliency_desktop.ui.engine_api import EngineAdapter, EngineLike, LoadedModelState, ModelRequest
@@ -30,7 +30,7 @@ from saliency_desktop.ui.images import ImageEntry, qimage_to_rgb
 from saliency_desktop.ui.insight import attach_insight
 from saliency_desktop.ui.method_tree import MethodTree
 from saliency_desktop.ui.predictions import PredictionsPanel
-from saliency_desktop.ui.session import Session
+from saliency_desktop.ui.session import Session, Shown
 from saliency_desktop.ui.settings import Settings
 from saliency_desktop.ui.trust_panel import TrustPanel
 from saliency_desktop.ui.view_panel import ViewPanel
@@ -52,7 +52,6 @@ class MainWindow(QMainWindow):
         self.engine: EngineLike = engine or EngineAdapter()
         self.settings = settings or Settings()
         self.persist = persist  # False: read nothing back and save nothing (screenshot mode)
-        self.loading_label = ""
         self.setWindowTitle(TITLE)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -78,7 +77,7 @@ class MainWindow(QMainWindow):
         layout.apply_minimums(self)
         self.tree.set_unavailable_choices(getattr(self.engine, "unavailable_choices", dict)())
         self._layout_checked = False
-        self.trust = TrustPanel(self.engine, self.session.client, self)  # issue 13
+        self.trust = TrustPanel(self.session.client, self)  # issue 13
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.trust)
         self.tabifyDockWidget(self.docks[3], self.trust)
         self.session.explanation_ready.connect(self.trust.set_explanation)
@@ -86,9 +85,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dataset)
         self.dataset.hide()
         self._build_status_bar()
-        self.commands = Commands(self)
-        self.menus = menus.build_menus(self)
-        self.insight = attach_insight(self)  # Neurons dock, A-vs-B maps, localization box
+        self.commands = Commands(self._command_parts())
+        self.menus = menus.build_menus(self.menuBar(), self._menu_parts())
+        self.insight = attach_insight(  # Neurons dock, A-vs-B maps, localization box
+            self, self.session, self.view, self.predictions, self.docks[3], self._dock
+        )
         self._connect()
         self._restore()
 
@@ -104,6 +105,19 @@ class MainWindow(QMainWindow):
         )
         self.addDockWidget(area, dock)
         return dock
+
+    def _command_parts(self) -> CommandParts:
+        return CommandParts(
+            self, self.session, self.settings, self.view, self.statusBar().showMessage,
+            self.open_paths, self.open_dataset, self.load_model,
+        )  # fmt: skip
+
+    def _menu_parts(self) -> menus.MenuParts:
+        return menus.MenuParts(
+            self, self.commands, self.session, self.settings, self.view, self.strip,
+            self.close, self.reset_layout, self.set_face_crop, self.open_paths, self.load_model,
+            self.clear_recent, docks=(*self.docks, self.trust, self.dataset),
+        )  # fmt: skip
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -163,9 +177,9 @@ class MainWindow(QMainWindow):
             self.view.set_colormap_setting(st.colormap)
             self.tree.set_params(st.method_params())
             self.tree.set_selected(st.methods())
-            menus.fill_recent(self, self.menus, st.recent_files())
+            menus.fill_recent(self.menus, st.recent_files())
         else:
-            menus.fill_recent(self, self.menus, [])
+            menus.fill_recent(self.menus, [])
         self._on_methods_changed(debounce=False)
 
     # ---- commands used by menus and app.run ----
@@ -173,7 +187,7 @@ class MainWindow(QMainWindow):
         paths = [os.path.abspath(p) for p in paths]
         if recent and self.persist:
             for path in reversed(paths):
-                menus.fill_recent(self, self.menus, self.settings.add_recent(path))
+                menus.fill_recent(self.menus, self.settings.add_recent(path))
             self.settings.set_last_dir("images", paths[0])
         self.session.add_paths(paths)
 
@@ -212,14 +226,13 @@ class MainWindow(QMainWindow):
 
     def clear_recent(self) -> None:
         self.settings.clear_recent()
-        menus.fill_recent(self, self.menus, [])
+        menus.fill_recent(self.menus, [])
 
     def load_model(self, request: ModelRequest, label: str = "") -> None:
         catalogue = self.engine.catalogue()
         if not label:
             entry = catalogue.get(request.spec)
             label = entry.label if entry else request.spec.replace("\\", "/").rsplit("/", 1)[-1]
-        self.loading_label = label
         self.session.load_model(request, label)
 
     # ---- session -> widgets ----
@@ -228,7 +241,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(busy)
         if busy:
             self.progress.setValue(0)
-        self._on_results()
+        self._on_results(self.session.shown())
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(1000 * fraction))
@@ -287,15 +300,12 @@ class MainWindow(QMainWindow):
         )
         self.dataset.panel.methods = self.tree.selected()  # for its mistakes grid
 
-    def _on_results(self) -> None:
-        s = self.session
+    def _on_results(self, shown: Shown) -> None:
         for mid, name in self.tree.heavy():
-            self.tree.set_estimate(mid, name, s.estimate([mid], name))
-        busy = s.client.is_busy()
-        pending = s.missing() if busy or s.was_cancelled else []
-        note = tiles.COMPUTING if busy else tiles.CANCELLED
-        self.view.set_crop(s.face_box())
-        self.view.set_results(s.results(), pending, note, s.skipped())
+            self.tree.set_estimate(mid, name, self.session.estimate([mid], name))
+        note = tiles.COMPUTING if shown.busy else tiles.CANCELLED
+        self.view.set_crop(shown.face_box)
+        self.view.set_results(shown.results, shown.pending, note, shown.skipped)
         self._update_caption()
 
     def _on_predictions(self, top_k: list[Prediction], target: int) -> None:

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from saliency_desktop.render import maps
 from saliency_desktop.ui.images import rgb_to_qimage
-from saliency_desktop.ui.neurons_job import NeuronsJobs, NeuronsRequest, NeuronsResult
+from saliency_desktop.ui.jobs import Kind, route
+from saliency_desktop.ui.neurons_job import NEURONS, NeuronsRequest, NeuronsResult, neurons_job
 
 ROLE_PATH = Qt.ItemDataRole.UserRole
 ROLE_CHANNEL = Qt.ItemDataRole.UserRole
@@ -43,10 +44,10 @@ ICON = 72
 class NeuronsPanel(QWidget):
     overlay_ready = Signal(object, str)  # the clicked channel's QPixmap (image size), caption
 
-    def __init__(self, session: Any, jobs: NeuronsJobs, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Any, client: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.jobs = jobs
+        self.client = client  # EngineClient
         self.result: NeuronsResult | None = None
         self._dirty = True
         self._layer_items: dict[str, QTreeWidgetItem] = {}
@@ -103,8 +104,8 @@ class NeuronsPanel(QWidget):
         self.rank.currentIndexChanged.connect(lambda *_: self.refresh())
         self.top.valueChanged.connect(lambda *_: self.refresh())
         self.grid.itemClicked.connect(self._on_channel)
-        jobs.done.connect(self.show_result)
-        jobs.failed.connect(self.note.setText)
+        done, failed = (NEURONS, Kind.DONE), (NEURONS, Kind.FAILED)
+        client.event.connect(route({done: self.show_result, failed: self.note.setText}))
 
     # ---- inputs ----
     def set_layers(self, layers: list[Any], default: str | None) -> None:
@@ -159,16 +160,10 @@ class NeuronsPanel(QWidget):
         if target is None and explanation is not None:
             target = explanation.target
         self.note.setText(f"Computing {layer}...")
-        self.jobs.request(
-            NeuronsRequest(
-                entry.rgb,
-                layer,
-                self.top.value(),
-                str(self.rank.currentData()),
-                target,
-                summaries=self._dirty,
-            )
+        request = NeuronsRequest(
+            entry.rgb, layer, self.top.value(), str(self.rank.currentData()), target, self._dirty
         )
+        self.client.submit(NEURONS, neurons_job(request))
         self._dirty = False
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)

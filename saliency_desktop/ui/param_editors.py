@@ -91,33 +91,56 @@ class IntSpin(QSpinBox):
         self.setValue(self.minimum() if v == "auto" else int(v))
 
 
-class LayerPicker(QWidget):
-    """Layer names, comma-separated (paths or last names), checked against the model's layers;
-    "Choose..." lists them (with their shapes) for picking one, or several when `multi`."""
+class CheckedLine(QWidget):
+    """A line edit with a button beside it. The text is checked (`problem`) whenever it is set
+    or edited; a problem marks the line, with the reason in its tooltip (`message`)."""
 
-    def __init__(self, p: ParamInfo, changed: Changed, multi: bool) -> None:
+    def __init__(self, p: ParamInfo, changed: Changed, placeholder: str, button: str) -> None:
         super().__init__()
-        self.multi, self.changed = multi, changed
-        self.layers: list[tuple[str, str]] = []  # (path, shape text), input to output
-        self.message = ""
+        self.changed, self.help, self.message = changed, p.help or p.label, ""
         self.line = QLineEdit(str(p.default or ""))
-        self.line.setPlaceholderText("(the CAM layer)")
+        self.line.setPlaceholderText(placeholder)
         self.line.editingFinished.connect(self._edited)
         self.button = QToolButton()
-        self.button.setText("Choose...")
-        self.button.setToolTip("Pick from the model's feature-map layers")
-        self.button.clicked.connect(self.choose)
-        self.button.setEnabled(False)
+        self.button.setText(button)
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.line, 1)
         box.addWidget(self.button)
-        self.help = p.help or p.label
+
+    def problem(self) -> str:
+        return ""
+
+    def set_value(self, v: Any) -> None:
+        self.line.setText(str(v or ""))
+        self._check()
+
+    def _edited(self) -> None:
+        self._check()
+        self.changed()
+
+    def _check(self) -> None:
+        self.message = self.problem()
+        self.line.setStyleSheet(BAD if self.message else "")
+        self.line.setToolTip(f"{self.message}\n{self.help}" if self.message else self.help)
+
+
+class LayerPicker(CheckedLine):
+    """Layer names, comma-separated (paths or last names), checked against the model's layers;
+    "Choose..." lists them (with their shapes) for picking one, or several when `multi`."""
+
+    def __init__(self, p: ParamInfo, changed: Changed, multi: bool) -> None:
+        super().__init__(p, changed, "(the CAM layer)", "Choose...")
+        self.multi = multi
+        self.layers: list[tuple[str, str]] = []  # (path, shape text), input to output
+        self.button.setToolTip("Pick from the model's feature-map layers")
+        self.button.clicked.connect(self.choose)
+        self.button.setEnabled(False)
 
     def set_layers(self, layers: Sequence[tuple[str, str]]) -> None:
         self.layers = list(layers)
         self.button.setEnabled(bool(layers))
-        self._validate()
+        self._check()
 
     def names(self) -> list[str]:
         return [n.strip() for n in self.line.text().split(",") if n.strip()]
@@ -136,24 +159,13 @@ class LayerPicker(QWidget):
         found = [self._resolve(n) for n in self.names()]
         return ",".join(dict.fromkeys(p for p in found if p))
 
-    def set_value(self, v: Any) -> None:
-        self.line.setText(str(v or ""))
-        self._validate()
-
-    def _edited(self) -> None:
-        self._validate()
-        self.changed()
-
-    def _validate(self) -> None:
+    def problem(self) -> str:
         bad = [n for n in self.names() if self.layers and self._resolve(n) is None]
         if not self.multi and len(self.names()) > 1:
-            self.message = "One layer only."
-        elif bad:
-            self.message = f"Not a feature-map layer of this model (left out): {', '.join(bad)}"
-        else:
-            self.message = ""
-        self.line.setStyleSheet(BAD if self.message else "")
-        self.line.setToolTip(f"{self.message}\n{self.help}" if self.message else self.help)
+            return "One layer only."
+        if bad:
+            return f"Not a feature-map layer of this model (left out): {', '.join(bad)}"
+        return ""
 
     def dialog(self) -> QDialog:
         """The picker: the model's layers, deepest first, the current ones selected."""
@@ -196,39 +208,19 @@ class LayerPicker(QWidget):
         self._edited()
 
 
-class FolderEditor(QWidget):
+class FolderEditor(CheckedLine):
     """A folder path and "Browse..."; a folder with no readable image is marked at once (the
     tile of its method says the same, and the method is not run)."""
 
     def __init__(self, p: ParamInfo, changed: Changed) -> None:
-        super().__init__()
-        self.changed, self.help = changed, p.help or p.label
-        self.line = QLineEdit(str(p.default or ""))
-        self.line.setPlaceholderText("(none)")
-        self.line.editingFinished.connect(self._edited)
-        self.button = QToolButton()
-        self.button.setText("Browse...")
+        super().__init__(p, changed, "(none)", "Browse...")
         self.button.clicked.connect(self.browse)
-        box = QHBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.line, 1)
-        box.addWidget(self.button)
 
     def value(self) -> str:
         return self.line.text().strip()
 
-    def set_value(self, v: Any) -> None:
-        self.line.setText(str(v or ""))
-        self._mark()
-
-    def _edited(self) -> None:
-        self._mark()
-        self.changed()
-
-    def _mark(self) -> None:
-        problem = folder_problem(self.value())
-        self.line.setStyleSheet(BAD if problem else "")
-        self.line.setToolTip(f"{problem}\n{self.help}" if problem else self.help)
+    def problem(self) -> str:
+        return folder_problem(self.value())
 
     def browse(self) -> None:
         from saliency_desktop.ui import file_dialogs

@@ -3,16 +3,16 @@
 Results are cached per method with the inputs they depend on (image, model, target, the CAM
 layer, the method's own parameters), so ticking one more method or changing IG's steps computes
 only what is missing, and going back to a class, a parameter value or an image shows the maps
-again at once (the most recent MAX_RESULTS results are kept).
+again at once (`ResultCache`, Qt-free, keeps the most recent results by a typed key). Jobs
+run in the engine thread (`EngineClient`); their events come back as one `JobEvent` signal.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -25,26 +25,26 @@ from saliency_desktop.ui.engine_api import (
     ModelRequest,
 )
 from saliency_desktop.ui.images import ImageEntry, ImageLoader
+from saliency_desktop.ui.jobs import EXPLAIN, MODEL, Handlers, Kind, route
 from saliency_desktop.ui.param_editors import folder_problem
+from saliency_desktop.ui.result_cache import ExplanationKey, ResultCache, ResultKey
 from saliency_desktop.ui.session_images import SessionImages
 from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
-_TOP = "top-1"
-MAX_RESULTS = 128  # results kept for going back (about five images of every method) to a class,
-# a parameter value or an image
-MAX_EXPLANATIONS = 16
 HEAVY_JOB_S = 10.0  # a restored job estimated over this asks before it starts at launch
-
-
-def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > limit:
-        cache.popitem(last=False)
-
-
 AUTO_STEPS_GUESS = 128  # IG's "auto" steps before any run on this model has measured them
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the view shows of the current image (`results_changed`'s payload)."""
+
+    results: dict[str, MethodResult]  # the chosen methods' maps, in the chosen order
+    pending: list[str]  # chosen methods without a map while a job runs or after a cancel
+    busy: bool  # a job is computing the pending maps (else: they were cancelled)
+    skipped: dict[str, str]  # chosen methods that are not run, with the reason
+    face_box: Any  # the face Box the maps were computed on, or None
 
 
 class Session(SessionImages, QObject):
@@ -60,7 +60,7 @@ class Session(SessionImages, QObject):
     model_error = Signal(str)
     model_cancelled = Signal()
     download = Signal(object, object)  # bytes so far, total or None
-    results_changed = Signal()
+    results_changed = Signal(object)  # Shown
     explanation_ready = Signal(object)  # Explanation (the merged one)
     predictions_ready = Signal(object, int)  # top-k, target: shown before the maps arrive
     job_failed = Signal(str)
@@ -75,6 +75,7 @@ class Session(SessionImages, QObject):
         self.entries: dict[str, ImageEntry] = {}
         self.current_key: str | None = None
         self.model: LoadedModelState | None = None
+        self.loading_label = ""  # the model being loaded, as the menus name it
         self.methods: tuple[str, ...] = ()
         self.params: dict[str, dict[str, Any]] = {}  # method id -> its parameters
         self.layer: str | None = None
@@ -93,33 +94,34 @@ class Session(SessionImages, QObject):
         self._boxes: dict[str, Any] = {}  # image key -> the face Box found in it (or None)
         self._pasted = 0
         self._decoding: set[str] = set()  # image keys with a decode under way
-        # (method, image, model, target, layer, params) -> result; most recent last
-        self._results: OrderedDict[tuple[Any, ...], MethodResult] = OrderedDict()
-        self._job_keys: dict[str, tuple[Any, ...]] = {}
-        self._top1: dict[tuple[str, int], int] = {}
-        self._explanations: OrderedDict[tuple[Any, ...], Explanation] = OrderedDict()
+        self.cache = ResultCache()
+        self._job_keys: dict[str, ResultKey] = {}  # the running job's methods -> their keys
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(250)
         self._debounce.timeout.connect(self.explain_now)
-        c = self.client
-        c.progress.connect(lambda _j, f, m: self.progress.emit(f, m))
-        c.result.connect(self._on_result)
-        c.explained.connect(self._on_explained)
-        c.predicted.connect(lambda _j, top_k, target: self.predictions_ready.emit(top_k, target))
-        c.failed.connect(self._on_failed)
-        c.finished.connect(self._on_finished)
-        c.cancelled.connect(self._on_cancelled)
-        c.model_loaded.connect(self._on_model_loaded)
-        c.model_failed.connect(self._on_model_failed)
-        c.download_progress.connect(lambda _j, d, t: self.download.emit(d, t))
-        c.face.connect(self._on_face)
+        handlers: Handlers = {
+            (EXPLAIN, Kind.PROGRESS): lambda p: self.progress.emit(p.fraction, p.message),
+            (EXPLAIN, Kind.RESULT): self._on_result,
+            (EXPLAIN, Kind.PREDICTED): lambda p: self.predictions_ready.emit(p.top_k, p.target),
+            (EXPLAIN, Kind.FACE): self._on_face,
+            (EXPLAIN, Kind.DONE): self._on_explained,
+            (EXPLAIN, Kind.FAILED): self._on_failed,
+            (EXPLAIN, Kind.FINISHED): self._on_finished,
+            (MODEL, Kind.DOWNLOAD): lambda d: self.download.emit(d.done, d.total),
+            (MODEL, Kind.DONE): self._on_model_loaded,
+            (MODEL, Kind.FAILED): self._on_model_failed,
+            (MODEL, Kind.CANCELLED): self._on_model_cancelled,
+            (MODEL, Kind.FINISHED): self._on_finished,
+        }
+        self.client.event.connect(route(handlers))
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
 
     # ---- model ----
     def load_model(self, request: ModelRequest, label: str = "") -> None:
         label = label or request.spec
+        self.loading_label = label
         first = self.model is None
         # the model's name is on the right ("Loading <label>..."): said once
         self.status.emit("Loading TensorFlow and the model..." if first else "Loading the model...")
@@ -127,8 +129,7 @@ class Session(SessionImages, QObject):
         self.busy.emit(False)
         self.client.load_model(request)
 
-    @Slot(int, object)
-    def _on_model_loaded(self, _job: int, state: LoadedModelState) -> None:
+    def _on_model_loaded(self, state: LoadedModelState) -> None:
         self.model = state
         self._model_token += 1
         self.target = None
@@ -136,8 +137,7 @@ class Session(SessionImages, QObject):
         self.model_ready.emit(state)
         self.explain_now()
 
-    @Slot(int, str)
-    def _on_model_failed(self, _job: int, message: str) -> None:
+    def _on_model_failed(self, message: str) -> None:
         self.status.emit("The model could not be loaded." if self.model else "No model loaded.")
         self.model_error.emit(message)
         if self.model is not None:
@@ -164,7 +164,7 @@ class Session(SessionImages, QObject):
         self.methods = tuple(m for m in methods if m in self.infos)
         self.params = {m: dict(v) for m, v in params.items()}
         self.layer = layer
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
         if debounce:
             self._debounce.start()
         else:
@@ -174,7 +174,7 @@ class Session(SessionImages, QObject):
         self.target = target
         if target is not None and target == self.contrast:
             self.contrast = None
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
         self.explain_now()
 
     def set_contrast(self, contrast: int | None) -> None:
@@ -187,36 +187,35 @@ class Session(SessionImages, QObject):
         for a caller that knows both (the data-set view's explain_requested)."""
         self.target = target
         self.contrast = None if contrast is not None and contrast == target else contrast
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
         self.explain_now()
 
     def wanted(self) -> list[str]:
         unavailable = self.model.info.unavailable if self.model else {}
         return [m for m in self.methods if m not in unavailable]
 
-    def _resolved_target(self) -> Any:
-        if self.target is not None:
-            return self.target
-        return self._top1.get((self.current_key or "", self._model_token), _TOP)
+    def _subject(self) -> ExplanationKey:
+        """The current image, model, class (None: the top one, until a job says which) and
+        contrast class."""
+        return self.cache.subject(self.current_key, self._model_token, self.target, self.contrast)
 
-    def _key(self, mid: str) -> tuple[Any, ...]:
+    def _key(self, mid: str) -> ResultKey:
         info = self.infos[mid]
         mine = self.params.get(mid, {})
         own = tuple(sorted((p.name, mine.get(p.name, p.default)) for p in info.params))
         layer = self.layer if info.needs_layer else None
-        target = self._resolved_target()
-        key = (self.current_key, self._model_token, target, layer, own, self.face_crop)
-        return (*key, self.contrast)
+        return ResultKey(mid, self._subject(), layer, own, self.face_crop)
 
     def results(self) -> dict[str, MethodResult]:
         """The current image's results for the chosen methods, in the chosen order."""
-        out = {}
-        for m in self.wanted():
-            key = (m, *self._key(m))
-            if key in self._results:
-                self._results.move_to_end(key)
-                out[m] = self._results[key]
-        return out
+        found = {m: self.cache.results.get(self._key(m)) for m in self.wanted()}
+        return {m: r for m, r in found.items() if r is not None}
+
+    def shown(self) -> Shown:
+        """What the view shows now: `results_changed` carries it."""
+        busy = self.client.is_busy()
+        pending = self.missing() if busy or self.was_cancelled else []
+        return Shown(self.results(), pending, busy, self.skipped(), self.face_box())
 
     def missing(self) -> list[str]:
         """Chosen methods without a result (those the engine skipped, with a reason, are not
@@ -237,9 +236,9 @@ class Session(SessionImages, QObject):
                 self.client.cancel()
                 self.busy.emit(False)
             self.was_cancelled = False
-            self.results_changed.emit()
+            self.results_changed.emit(self.shown())
             self.status.emit(self.ready_text())
-            if self._explanation_matches():
+            if self._subject() in self.cache.explanations:
                 self.explanation_ready.emit(self.explanation())
             self.job_done.emit()
             return
@@ -254,14 +253,10 @@ class Session(SessionImages, QObject):
                 )
                 return
         self._job_keys = {m: self._key(m) for m in missing}
-        target = None if self.target is None else int(self.target)
-        if target is None and self._resolved_target() != _TOP:
-            target = int(self._resolved_target())
-        params: dict[str, Any] = {m: dict(self.params[m]) for m in missing if self.params.get(m)}
-        if self.contrast is not None:  # beside the methods' own: the adapter takes it out
-            params["contrast"] = self.contrast
+        params = {m: dict(self.params[m]) for m in missing if self.params.get(m)}
+        target = self._subject().target
         request = ExplainRequest(
-            entry.rgb, tuple(missing), target, self.layer, params, face_crop=self.face_crop
+            entry.rgb, tuple(missing), target, self.layer, params, self.contrast, self.face_crop
         )
         self.client.explain(request)
         self.was_cancelled = False
@@ -272,19 +267,18 @@ class Session(SessionImages, QObject):
 
     def set_face_crop(self, on: bool) -> None:
         self.face_crop = bool(on)
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
         self.explain_now()
 
     def face_box(self) -> Any:
         """The face Box of the current image when face crop is on and a face was found."""
         return self._boxes.get(self.current_key or "") if self.face_crop else None
 
-    @Slot(int, object)
-    def _on_face(self, _job: int, box: Any) -> None:
+    def _on_face(self, box: Any) -> None:
         self._boxes[self.current_key or ""] = box
         if box is None:
             self.status.emit("No face found: the whole photo is explained.")
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
 
     def cancel(self) -> None:
         if self.client.is_busy():
@@ -293,43 +287,31 @@ class Session(SessionImages, QObject):
             self.busy.emit(False)
             self.status.emit("Cancelled: press F5 to run the missing maps again.")
 
-    @Slot(int, str, object)
-    def _on_result(self, _job: int, mid: str, result: MethodResult) -> None:
+    def _on_result(self, result: MethodResult) -> None:
+        mid = result.method
         key = self._job_keys.get(mid)
         if key is None:
             return
-        _remember(self._results, (mid, *key), result, MAX_RESULTS)
+        self.cache.results.put(key, result)
         self._job_maps += 1
         steps = result.extras.get("steps", result.params.get("n_steps"))  # steps used ("auto")
         if self.model is not None and isinstance(steps, int) and steps > 0 and result.seconds > 0:
             self.rates[(self.model.request.spec, mid)] = result.seconds / steps
             self.auto_steps[(self.model.request.spec, mid)] = steps
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
 
-    @Slot(int, object)
-    def _on_explained(self, _job: int, explanation: Explanation) -> None:
-        top = (self.current_key or "", self._model_token)
-        if self.target is None and top not in self._top1:
-            self._top1[top] = explanation.target
-            for key in [k for k in self._results if k[1:4] == (*top, _TOP)]:
-                # "top-1" becomes the class it was, so choosing that class is a cache hit
-                result = self._results.pop(key)
-                _remember(
-                    self._results, (*key[:3], explanation.target, *key[4:]), result, MAX_RESULTS
-                )
-        key = (*top, explanation.target, explanation.contrast)
-        _remember(self._explanations, key, explanation, MAX_EXPLANATIONS)
-        self.results_changed.emit()
+    def _on_explained(self, explanation: Explanation) -> None:
+        image, model = self.current_key, self._model_token
+        if self.target is None:  # "the top class" was this one: choosing it is a cache hit
+            self.cache.resolve_top(image, model, explanation.target)
+        key = ExplanationKey(image, model, explanation.target, explanation.contrast)
+        self.cache.explanations.put(key, explanation)
+        self.results_changed.emit(self.shown())
         self.explanation_ready.emit(self.explanation())
-
-    def _explanation_matches(self) -> bool:
-        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
-        return key in self._explanations
 
     def explanation(self) -> Explanation | None:
         """The current Explanation with every result in (several jobs merged), or None."""
-        key = (self.current_key, self._model_token, self._resolved_target(), self.contrast)
-        base = self._explanations.get(key)
+        base = self.cache.explanations.get(self._subject())
         if base is None:
             return None
         results = self.results()
@@ -342,19 +324,15 @@ class Session(SessionImages, QObject):
             base, methods=results, layer=layers[0] if layers else base.layer, notes=notes
         )
 
-    @Slot(int, str)
-    def _on_failed(self, _job: int, message: str) -> None:
+    def _on_failed(self, message: str) -> None:
         self.job_failed.emit(message)
         self.status.emit("The explanation failed.")
 
-    @Slot(int)
-    def _on_cancelled(self, _job: int) -> None:
-        if self.client.current_model_job is not None:
-            self.status.emit("Model loading cancelled.")
-            self.model_cancelled.emit()
+    def _on_model_cancelled(self, _payload: None) -> None:
+        self.status.emit("Model loading cancelled.")
+        self.model_cancelled.emit()
 
-    @Slot(int)
-    def _on_finished(self, _job: int) -> None:
+    def _on_finished(self, _payload: None) -> None:
         self.busy.emit(self.client.is_busy())
         if not self.client.is_busy() and self.model is not None and not self.missing():
             seconds = time.perf_counter() - self._job_started

@@ -36,6 +36,9 @@ class SessionImages:
     def explain_now(self) -> None:  # the Session's
         raise NotImplementedError
 
+    def shown(self) -> Any:  # the Session's
+        raise NotImplementedError
+
     def add_paths(self, paths: list[str], select: bool = True) -> list[ImageEntry]:
         added = []
         for given in paths:
@@ -90,7 +93,7 @@ class SessionImages:
 
     def _show(self, entry: ImageEntry) -> None:
         self.image_shown.emit(entry)
-        self.results_changed.emit()
+        self.results_changed.emit(self.shown())
         for note in entry.notes:
             self.status.emit(note)
         self.explain_now()

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from saliency_desktop.engine.types import Explanation
-from saliency_desktop.ui.engine_api import EngineLike
-from saliency_desktop.ui.trust_jobs import FULL, QUICK, EvaluateRequest, TrustJobs
+from saliency_desktop.ui.jobs import Kind, Progress, route
+from saliency_desktop.ui.trust_jobs import FULL, QUICK, TRUST, EvaluateRequest, evaluate
 from saliency_desktop.ui.worker import EngineClient
 
 log = logging.getLogger(__name__)
@@ -73,18 +73,24 @@ class _Render(QRunnable):
 class TrustPanel(QDockWidget):
     """The dock. `set_explanation` is called with each new explanation of the current image."""
 
-    def __init__(self, engine: EngineLike, client: EngineClient, parent: QWidget | None = None):
+    def __init__(self, client: EngineClient, parent: QWidget | None = None):
         super().__init__("Trust", parent)
         self.setObjectName("dock-trust")
-        self.jobs = TrustJobs(engine, client, self)
+        self.client = client
         self.explanation: Explanation | None = None
         self.evaluation: Any = None
         self._token = 0
         self._build()
-        self.jobs.progress.connect(self._on_progress)
-        self.jobs.evaluated.connect(self._on_evaluated)
-        self.jobs.failed.connect(self._on_failed)
-        self.jobs.finished.connect(self._on_finished)
+        client.event.connect(
+            route(
+                {
+                    (TRUST, Kind.PROGRESS): self._on_progress,
+                    (TRUST, Kind.DONE): self._on_evaluated,
+                    (TRUST, Kind.FAILED): self._on_failed,
+                    (TRUST, Kind.FINISHED): self._on_finished,
+                }
+            )
+        )
         self._update_buttons()
 
     def _build(self) -> None:
@@ -101,7 +107,7 @@ class TrustPanel(QDockWidget):
         self.run_button = QPushButton("Check maps")
         self.run_button.clicked.connect(self.run_check)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.jobs.cancel)
+        self.cancel_button.clicked.connect(self.cancel)
         self.save_button = QPushButton("Save figure…")
         self.save_button.clicked.connect(self.save_figure)
         self.check_choice.setSizeAdjustPolicy(
@@ -143,7 +149,7 @@ class TrustPanel(QDockWidget):
         """A new explanation (or None): earlier results no longer apply."""
         if explanation is self.explanation:
             return
-        self.jobs.cancel()
+        self.cancel()
         self.explanation = explanation
         self.evaluation = None
         self._token += 1
@@ -161,13 +167,19 @@ class TrustPanel(QDockWidget):
         self.summary.setText("Checking the maps…")
         self.progress.setValue(0)
         self.progress.show()
-        self.jobs.evaluate(EvaluateRequest(self.explanation, tuple(metrics)))
+        evaluate(self.client, EvaluateRequest(self.explanation, tuple(metrics)))
         self._update_buttons()
 
-    # ---- job signals ----
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(1000 * fraction))
-        self.progress.setFormat(message)
+    def cancel(self) -> None:
+        self.client.cancel(TRUST)
+
+    def is_busy(self) -> bool:
+        return self.client.is_busy(TRUST)
+
+    # ---- job events ----
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress.setValue(int(1000 * progress.fraction))
+        self.progress.setFormat(progress.message)
 
     def _on_evaluated(self, evaluation: Any) -> None:
         self.evaluation = evaluation
@@ -186,12 +198,12 @@ class TrustPanel(QDockWidget):
     def _on_failed(self, message: str) -> None:
         self.summary.setText(f"The check failed: {message}")
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, _payload: None = None) -> None:
         self.progress.hide()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        busy = self.jobs.is_busy()
+        busy = self.is_busy()
         self.run_button.setEnabled(self.explanation is not None and not busy)
         self.cancel_button.setEnabled(busy)
         self.save_button.setEnabled(self.evaluation is not None and not busy)

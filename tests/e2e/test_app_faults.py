@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from saliency_desktop.engine.registry import list_methods
-from tests.ui.helpers import wait_done
+from tests.ui.helpers import job_event, wait_done
 
 pytestmark = pytest.mark.e2e
 
@@ -264,7 +264,7 @@ def test_cancel_during_integrated_gradients_then_the_next_job_runs(
 
     window.session.progress.connect(on_progress)
     try:
-        with qtbot.waitSignal(window.session.client.worker.cancelled, timeout=120_000):
+        with job_event(qtbot, window.session.client.worker, "explain", "cancelled", 120_000):
             window.tree.editor("integrated_gradients", "n_steps").setValue(4096)
     finally:
         window.session.progress.disconnect(on_progress)

@@ -93,14 +93,9 @@ class FakeEngine:
         return _fake_layer_summaries(model, image)
 
     def load_model(
-        self,
-        spec: str,
-        preprocessing: str | None,
-        labels: str | None,
-        trust_model: bool,
-        download_progress: Any,
-        cancel: threading.Event | None,
+        self, request: Any, download_progress: Any, cancel: threading.Event | None
     ) -> FakeModel:
+        spec, preprocessing = request.spec, request.preprocessing
         self.load_calls.append(spec)
         if spec.endswith("broken.keras"):
             raise ModelError("broken.keras: damaged or not a Keras model (fake).")
@@ -143,32 +138,31 @@ class FakeEngine:
     def explain(
         self,
         model: FakeModel,
-        image: np.ndarray,
-        methods: list[str],
-        target: int | None,
-        layer: str | None,
-        progress: Any,
-        cancel: threading.Event | None,
-        on_result: Any,
-        params: dict[str, Any],
-        on_predictions: Any = None,
+        request: Any,  # ExplainRequest
+        hooks: Any,  # ExplainHooks
     ) -> Explanation:
+        progress, cancel, on_result = hooks.progress, hooks.cancel, hooks.on_result
+        on_predictions = hooks.on_predictions
+        image, methods, target, layer = (
+            request.image,
+            request.methods,
+            request.target,
+            request.layer,
+        )
+        params, contrast = request.params, request.contrast
         self.explain_calls.append(
             {
                 "methods": list(methods),
                 "target": target,
                 "layer": layer,
                 "params": dict(params),
+                "contrast": contrast,
                 "shape": image.shape,
             }
         )
         self.started.set()
         infos = {m.id: m for m in list_methods()}
-        unknown = [
-            k
-            for k, v in params.items()
-            if k != "contrast" and (k not in infos or not isinstance(v, dict))
-        ]
+        unknown = [k for k, v in params.items() if k not in infos or not isinstance(v, dict)]
         if unknown:  # as the real engine: params are {method id: {name: value}}
             raise EngineError(f"Unknown method(s) in params: {', '.join(unknown)}.")
         probs = fake_probabilities(image)
@@ -184,8 +178,8 @@ class FakeEngine:
             self._wait(cancel)
             info = infos[mid]
             heat = fake_map(mid, tgt, image)
-            if params.get("contrast") is not None:  # A vs B: the blob moves down by 3 B rows
-                heat = np.roll(heat, 3 * (1 + int(params["contrast"])), axis=0)
+            if contrast is not None:  # A vs B: the blob moves down by 3 B rows
+                heat = np.roll(heat, 3 * (1 + int(contrast)), axis=0)
             res = MethodResult(
                 method=mid,
                 map=heat,
@@ -214,8 +208,8 @@ class FakeEngine:
             layer=layer or LAYERS[-1].path,
             methods=results,
             device=model.device,
-            contrast=params.get("contrast"),
-            contrast_label=None if params.get("contrast") is None else labels[params["contrast"]],
+            contrast=contrast,
+            contrast_label=None if contrast is None else labels[contrast],
         )
 
     def predict_dataset(

@@ -55,3 +55,14 @@ def drop_urls(win: Any, paths: Any) -> Any:
     )
     win.dropEvent(event)
     return event
+
+
+def job_event(qtbot: Any, source: Any, lane: str, kind: str, timeout: int = 5000) -> Any:
+    """`qtbot.waitSignal` for the next `JobEvent` of `lane` and `kind` ("done", "cancelled"...)
+    from `source`, an `EngineClient` (current jobs only) or its `Worker` (every job)."""
+    from saliency_desktop.ui.jobs import Kind
+
+    want = Kind(kind)
+    return qtbot.waitSignal(
+        source.event, timeout=timeout, check_params_cb=lambda e: e.lane == lane and e.kind is want
+    )

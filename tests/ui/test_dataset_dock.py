@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from saliency_desktop.ui.dataset_view import TASK
 from tests.ui.fake_engine import fake_probabilities, write_png
-from tests.ui.helpers import drop_urls
+from tests.ui.helpers import drop_urls, job_event
 
 
 def _labelled_folder(tmp: Path) -> Path:
@@ -30,7 +31,7 @@ def _open_by_menu(qtbot, win, folder, monkeypatch):  # type: ignore[no-untyped-d
 
     monkeypatch.setattr(file_dialogs, "existing_dir", lambda *_a: str(folder))
     assert not win.dataset.isVisible()
-    with qtbot.waitSignal(win.session.client.task_result, timeout=10000):
+    with job_event(qtbot, win.session.client, TASK, "done", 10000):
         win.menus.actions["open_dataset"].trigger()
     return win.dataset.panel
 
@@ -73,7 +74,7 @@ def test_a_row_click_opens_the_image_with_its_class(qtbot, make_window, tmp_path
     panel.contrast_button.click()
     qtbot.waitUntil(lambda: len(win.engine.explain_calls) > n, timeout=3000)
     assert s.target == row.predicted and s.contrast == row.item.true
-    assert win.engine.explain_calls[-1]["params"]["contrast"] == row.item.true
+    assert win.engine.explain_calls[-1]["contrast"] == row.item.true
     assert "predicted vs true" in messages[-1]
     panel.table.selectRow(1)  # another row: its predicted class alone again
     qtbot.waitUntil(lambda: s.contrast is None, timeout=3000)
@@ -90,7 +91,7 @@ def test_without_a_contrast_entry_point_the_button_says_why(qtbot, make_window, 
 def test_dropping_a_labelled_folder_opens_it_as_a_data_set(qtbot, make_window, tmp_path):
     win = make_window()
     folder = _labelled_folder(tmp_path)
-    with qtbot.waitSignal(win.session.client.task_result, timeout=10000):
+    with job_event(qtbot, win.session.client, TASK, "done", 10000):
         assert drop_urls(win, [folder]).isAccepted()
     assert win.dataset.isVisible() and win.dataset.panel.proxy.rowCount() == 6
     assert not win.session.entries  # not opened as loose images

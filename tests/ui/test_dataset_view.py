@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from saliency_desktop.ui.dataset_view import TASK
 from tests.ui.fake_engine import FakeEngine, fake_probabilities, write_png
+from tests.ui.helpers import job_event
 
 
 @pytest.fixture
@@ -18,7 +20,7 @@ def client(qtbot):  # type: ignore[no-untyped-def]
     from saliency_desktop.ui.worker import EngineClient
 
     c = EngineClient(FakeEngine(predict_delay=0.0))
-    with qtbot.waitSignal(c.model_loaded, timeout=5000):
+    with job_event(qtbot, c, "model", "done"):
         c.load_model(ModelRequest("dog-breeds"))
     yield c
     c.shutdown()
@@ -52,7 +54,7 @@ def _open(qtbot, client, folder, engine_delay: float = 0.0):  # type: ignore[no-
     qtbot.addWidget(panel)
     panel.resize(1000, 600)
     panel.show()
-    with qtbot.waitSignal(client.task_result, timeout=10000):
+    with job_event(qtbot, client, TASK, "done", 10000):
         panel.open_source(str(folder))
     return panel
 
@@ -126,13 +128,13 @@ def test_cancel_during_a_large_folder(qtbot, tmp_path):
         write_png(tmp_path / f"{i:03d}.png", seed=i, size=(8, 8))
     c = EngineClient(FakeEngine(predict_delay=0.01))
     try:
-        with qtbot.waitSignal(c.model_loaded, timeout=5000):
+        with job_event(qtbot, c, "model", "done"):
             c.load_model(ModelRequest("dog-breeds"))
         panel = DatasetPanel(c)
         qtbot.addWidget(panel)
-        with qtbot.waitSignal(c.task_progress, timeout=5000):
+        with job_event(qtbot, c, TASK, "progress"):
             panel.open_source(str(tmp_path))
-        with qtbot.waitSignal(c.task_finished, timeout=5000):
+        with job_event(qtbot, c, TASK, "finished"):
             panel.cancel_button.click()
         assert panel.result is None and panel.summary.text() == "Cancelled."
         assert not panel.progress.isVisible()

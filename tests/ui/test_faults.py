@@ -262,15 +262,15 @@ class FailingEngine(FakeEngine):
 
     explode = False
 
-    def load_model(self, spec, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if spec.endswith("bad.keras"):
+    def load_model(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if request.spec.endswith("bad.keras"):
             try:
                 raise OSError("Unable to synchronously open file (truncated file: eof = 96)")
             except OSError as cause:
                 raise ModelError(
                     "bad.keras: damaged or not a Keras model (Unable to synchronously open file)."
                 ) from cause
-        return super().load_model(spec, *args, **kwargs)
+        return super().load_model(request, *args, **kwargs)
 
     def explain(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.explode:

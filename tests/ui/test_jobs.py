@@ -9,7 +9,7 @@ import numpy as np
 from saliency_desktop.engine.registry import list_methods
 from tests.subprocesses import run_python
 from tests.ui.fake_engine import FakeEngine, fake_map, write_png
-from tests.ui.helpers import open_and_wait, wait_done
+from tests.ui.helpers import job_event, open_and_wait, wait_done
 
 
 def test_opacity_changes_the_overlay_without_a_new_job(qtbot, make_window, image_file):
@@ -37,7 +37,7 @@ def test_cancel_stops_a_long_job_and_the_next_job_still_runs(qtbot, make_window,
     qtbot.waitUntil(lambda: win.session.client.is_busy() and engine.started.is_set(), timeout=5000)
     assert win.cancel_button.isVisible()
     worker = win.session.client.worker
-    with qtbot.waitSignal(worker.cancelled, timeout=5000):
+    with job_event(qtbot, worker, "explain", "cancelled"):
         win.menus.actions["cancel"].trigger()  # Esc
     assert not win.session.client.is_busy()
     assert not win.progress.isVisible()
@@ -58,7 +58,9 @@ def test_a_superseded_jobs_results_are_ignored(qtbot, make_window, tmp_path):
     qtbot.waitUntil(lambda: engine.started.is_set(), timeout=5000)
     job_a = win.session.client.current_job
     raw: list[int] = []
-    win.session.client.worker.result.connect(lambda job, _m, _r: raw.append(job))
+    win.session.client.worker.event.connect(
+        lambda e: e.kind.value == "result" and raw.append(e.job)
+    )
     win.strip.setCurrentRow(1)  # a new image supersedes job A
     qtbot.waitUntil(lambda: win.session.client.current_job not in (None, job_a), timeout=3000)
     gate.set()

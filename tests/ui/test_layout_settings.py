@@ -177,7 +177,7 @@ def test_samples_are_listed_once(qtbot, make_window, monkeypatch, tmp_path):
     ]
     monkeypatch.setattr(menus, "sample_images", lambda: [*twice, ("x.jpg", "/c/x.jpg")])
     win = make_window()
-    menus.fill_samples(win, win.menus)
+    menus.fill_samples(win.menus)
     texts = [a.text() for a in win.menus.samples.actions() if a.text()]
     assert texts == ["chelsea.png (bundled)", "x.jpg", "Open all samples"]
 

@@ -89,7 +89,7 @@ def test_explain_against_this_class(qtbot, opened):
         timeout=5000,
     )
     wait_done(qtbot, win)
-    assert engine.explain_calls[-1]["params"]["contrast"] == second.index
+    assert engine.explain_calls[-1]["contrast"] == second.index
     rgb = win.session.current_entry().rgb
     for mid, result in win.session.results().items():
         expected = np.roll(fake_map(mid, first.target, rgb), 3 * (1 + second.index), axis=0)
@@ -132,7 +132,7 @@ def test_explain_class_takes_a_target_and_a_contrast_in_one_job(qtbot, opened):
     qtbot.waitUntil(lambda: len(engine.explain_calls) == n + 1, timeout=3000)
     wait_done(qtbot, win)
     assert engine.explain_calls[-1]["target"] == 2
-    assert engine.explain_calls[-1]["params"]["contrast"] == 0
+    assert engine.explain_calls[-1]["contrast"] == 0
     e = win.session.explanation()
     assert (e.target, e.contrast) == (2, 0) and len(engine.explain_calls) == n + 1
     win.session.explain_class(2, 2)  # a class against itself: the class alone

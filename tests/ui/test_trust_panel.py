@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from saliency_desktop.ui.trust_jobs import TRUST
 from tests.ui.fake_engine import FakeEngine
-from tests.ui.helpers import open_and_wait
+from tests.ui.helpers import job_event, open_and_wait
 
 
 def _ready(qtbot, make_window, image_file, engine=None):
@@ -21,7 +22,7 @@ def test_full_check_shows_verdicts_and_the_figure(qtbot, make_window, image_file
     panel = win.trust
     assert panel.run_button.isEnabled() and not panel.save_button.isEnabled()
     panel.check_choice.setCurrentIndex(1)  # full
-    with qtbot.waitSignal(panel.jobs.evaluated, timeout=5000):
+    with job_event(qtbot, win.session.client, TRUST, "done"):
         panel.run_button.click()
     assert engine.evaluate_calls[-1]["metrics"][-2:] == ["randomization", "random_logit"]
     assert engine.evaluate_calls[-1]["target"] == win.session.explanation().target
@@ -49,7 +50,7 @@ def test_cancel_stops_the_check_and_a_new_explanation_clears_it(qtbot, make_wind
     panel.run_button.click()
     assert engine.started.wait(5)
     assert panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
-    with qtbot.waitSignal(panel.jobs.finished, timeout=5000):
+    with job_event(qtbot, win.session.client, TRUST, "finished"):
         panel.cancel_button.click()
     gate.set()
     qtbot.wait(100)
@@ -58,7 +59,7 @@ def test_cancel_stops_the_check_and_a_new_explanation_clears_it(qtbot, make_wind
     engine.gate = None
     panel.run_button.click()
     panel.set_explanation(None)  # the image changed before the check ended
-    qtbot.waitUntil(lambda: not panel.jobs.is_busy(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=5000)
     qtbot.wait(100)
     assert panel.evaluation is None and not panel.run_button.isEnabled()
     assert panel.summary.text().startswith("Explain an image")
@@ -72,7 +73,7 @@ def test_failed_check_is_one_message(qtbot, make_window, image_file):
             raise EngineError("The model cannot be copied for the randomisation test.")
 
     win = _ready(qtbot, make_window, image_file, Failing())
-    with qtbot.waitSignal(win.trust.jobs.failed, timeout=5000):
+    with job_event(qtbot, win.session.client, TRUST, "failed"):
         win.trust.run_button.click()
     assert win.trust.summary.text() == (
         "The check failed: The model cannot be copied for the randomisation test."

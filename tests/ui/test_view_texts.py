@@ -15,7 +15,7 @@ from saliency_desktop.engine.types import MethodResult, Prediction
 from saliency_desktop.ui import tiles
 from saliency_desktop.ui.predictions import PredictionsPanel
 from tests.ui.fake_engine import FakeEngine
-from tests.ui.helpers import open_and_wait, wait_done
+from tests.ui.helpers import job_event, open_and_wait, wait_done
 
 INFOS = {m.id: m for m in list_methods()}
 
@@ -115,7 +115,7 @@ def test_cancel_leaves_a_placeholder_tile_and_f5_runs_it(qtbot, make_window, ima
     win.open_paths([image_file])
     qtbot.waitUntil(lambda: win.session.client.is_busy(), timeout=5000)
     win.view.set_mode("compare")
-    with qtbot.waitSignal(win.session.client.worker.cancelled, timeout=5000):
+    with job_event(qtbot, win.session.client.worker, "explain", "cancelled"):
         win.menus.actions["cancel"].trigger()
     notes = {t.key: t.note for t in win.view.compare.tiles if t.key}
     assert set(notes) == set(INFOS)  # no tile vanished
@@ -169,7 +169,7 @@ def test_predictions_and_caption_agree_after_a_cancel(qtbot, make_window, tmp_pa
     gate.clear()  # the next job hangs until cancelled
     win.tree.set_selected(["gradcam", "vanilla_gradients"])
     qtbot.waitUntil(lambda: win.session.client.is_busy(), timeout=3000)
-    with qtbot.waitSignal(win.session.client.worker.cancelled, timeout=5000):
+    with job_event(qtbot, win.session.client.worker, "explain", "cancelled"):
         win.session.cancel()
     win.strip.setCurrentRow(0)  # back to a.png: its explanation is kept
     qtbot.waitUntil(lambda: win.windowTitle().startswith("a.png"), timeout=3000)  # decoded, shown
@@ -228,17 +228,15 @@ def test_skipped_methods_and_engine_notes_are_shown(qtbot, make_window, image_fi
     from dataclasses import replace
 
     class Engine(FakeEngine):
-        def explain(self, model, image, methods, *args, **kwargs):  # type: ignore[no-untyped-def]
-            run = [m for m in methods if m != "deconvnet"]
-            target, layer, progress, cancel, on_result, params = args
+        def explain(self, model, request, hooks):  # type: ignore[no-untyped-def]
+            run = replace(request, methods=tuple(m for m in request.methods if m != "deconvnet"))
 
             def noted(r):  # type: ignore[no-untyped-def]
                 if r.method == "vanilla_gradients":
                     r = replace(r, extras={"note": "rerouted 3 ReLUs; 2 hard-swish kept"})
-                on_result(r)
+                hooks.on_result(r)
 
-            args = (target, layer, progress, cancel, noted, params)
-            e = super().explain(model, image, run, *args, **kwargs)
+            e = super().explain(model, run, replace(hooks, on_result=noted))
             return replace(e, skipped={"deconvnet": "no ReLU on the feature path"})
 
     win = make_window(Engine())

@@ -42,6 +42,8 @@ class EngineLike(Protocol):
 
     def explain(self, model: Any, request: ExplainRequest, hooks: ExplainHooks) -> Explanation: ...
 
+    def warm_up(self, model: Any, cancel: Cancel) -> list[str]: ...
+
     def versions(self) -> dict[str, str]: ...
 
     def switch_backend(self, backend: str) -> str: ...
@@ -84,6 +86,11 @@ class EngineAdapter:
             download_progress=download,
             cancel=cancel,
         )
+
+    def warm_up(self, model: Any, cancel: Cancel) -> list[str]:
+        from saliency_desktop.engine import warm_up
+
+        return warm_up(model, cancel=cancel)
 
     def explain(self, model: Any, request: ExplainRequest, hooks: ExplainHooks) -> Explanation:
         from saliency_desktop.engine import explain

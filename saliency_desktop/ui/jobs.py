@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXPLAIN = "explain"
 MODEL = "model"
+WARM_UP = "warm-up"
 NO_MODEL = "No model is loaded: choose one in the Model menu."
 UNEXPECTED = "Unexpected error: {}. The details are in the log (Help > Show log)."
 
@@ -117,6 +118,14 @@ def load_model_job(request: Any) -> Callable[[JobContext], Any]:
         return LoadedModelState(model.info, model.device, _versions(ctx.engine), request)
 
     return run
+
+
+def warm_up_job(ctx: JobContext) -> Any:
+    """Compile the default methods' passes of the model just loaded (queued behind its load),
+    while the user picks an image; nothing to do when the load failed. An explain cancels it."""
+    if ctx.model is None:
+        return []
+    return ctx.engine.warm_up(ctx.model, ctx.cancel)
 
 
 def _versions(engine: Any) -> dict[str, str]:

@@ -23,6 +23,7 @@ from saliency_desktop.ui.jobs import (
     EXPLAIN,
     MODEL,
     UNEXPECTED,
+    WARM_UP,
     Job,
     JobContext,
     JobEvent,
@@ -30,10 +31,11 @@ from saliency_desktop.ui.jobs import (
     explain_job,
     load_model_job,
     task_job,
+    warm_up_job,
 )
 
 log = logging.getLogger(__name__)
-QUIET_LANES = (EXPLAIN, MODEL)  # the Session follows these itself; other lanes hear a cancel
+QUIET_LANES = (EXPLAIN, MODEL, WARM_UP)  # followed by the Session, or by nobody (warm-up)
 
 
 class EngineThread(QThread):
@@ -122,10 +124,14 @@ class EngineClient(QObject):
     def load_model(self, request: ModelRequest) -> int:
         """Queue a model load; it supersedes the running explain job and any earlier load."""
         self.cancel(EXPLAIN)
-        return self.submit(MODEL, load_model_job(request), f"load {request.spec}")
+        job = self.submit(MODEL, load_model_job(request), f"load {request.spec}")
+        self.submit(WARM_UP, warm_up_job, "warm-up")  # runs after the load, in the same queue
+        return job
 
     def explain(self, request: ExplainRequest) -> int:
-        """Queue an explain job; the current one (if any) is cancelled and its results ignored."""
+        """Queue an explain job; the current one (if any) is cancelled and its results ignored,
+        and so is the warm-up (the explain compiles what it still needs)."""
+        self.cancel(WARM_UP)
         return self.submit(EXPLAIN, explain_job(request), ", ".join(request.methods))
 
     def run_task(self, name: str, *args: Any, **kwargs: Any) -> int:

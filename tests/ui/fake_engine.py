@@ -54,6 +54,8 @@ class FakeEngine:
     predict_delay: float = 0.0  # seconds per image of a data set
     backend: str = "tensorflow"
     switch_calls: list[str] = field(default_factory=list)
+    warm_up_calls: list[Any] = field(default_factory=list)
+    warm_up_delay: float = 0.0
 
     def list_methods(self) -> list[Any]:
         return list_methods()
@@ -66,6 +68,15 @@ class FakeEngine:
 
     def unavailable_choices(self) -> dict[str, dict[str, str]]:
         return {k: dict(v) for k, v in self.choices_off.items()}
+
+    def warm_up(self, model: Any, cancel: threading.Event | None) -> list[str]:
+        self.warm_up_calls.append(model)
+        deadline = time.monotonic() + self.warm_up_delay
+        while time.monotonic() < deadline:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Cancelled.")
+            time.sleep(0.005)
+        return []
 
     def versions(self) -> dict[str, str]:
         return {

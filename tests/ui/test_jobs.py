@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -175,3 +176,16 @@ def test_big_heatmaps_are_coloured_off_the_gui_thread(qtbot, make_window, tmp_pa
     assert win.view.canvas.overlay_item.pixmap().size().width() == 100  # full resolution
     full = [t for t in threads if t.startswith("heatmap")]
     assert full and all(t != th.main_thread().name for t in full)
+
+
+def test_a_model_load_warms_up_and_an_image_cancels_the_warm_up(qtbot, make_window, image_file):
+    """After a load the engine compiles the default passes (warm_up) while the user picks an
+    image; a slow warm-up never holds up the first map: the explain cancels it."""
+    engine = FakeEngine(warm_up_delay=30.0)
+    win = make_window(engine)
+    qtbot.waitUntil(lambda: len(engine.warm_up_calls) == 1, timeout=5000)
+    assert engine.warm_up_calls[0] is not None  # the model just loaded
+    started = time.monotonic()
+    open_and_wait(qtbot, win, image_file)  # within 5 s, not after the 30 s warm-up
+    assert time.monotonic() - started < 10
+    assert engine.explain_calls

@@ -52,13 +52,18 @@ def family_colours(group: Sequence[str]) -> dict[str, tuple[Any, str]]:
     return {m: (cmap(i % 10), "-" if i < 10 else "--") for i, m in enumerate(group)}
 
 
+# 95 % bands around the mean curves from this many images on: with fewer, Student's t (4.3 at
+# three images) makes bands that cover the panel, with up to 11 methods in one panel.
+BAND_FROM = 5
+
+
 def _mean_band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any, ls: str, label: str) -> None:
     from saliency_desktop.render.evaluation_rows import mean_interval
 
     mean = ys.mean(axis=0)
     ax.plot(x, mean, color=colour, ls=ls, lw=1.2, label=label,
             marker="o" if len(x) < 12 else None, ms=2.5)  # fmt: skip
-    if len(ys) >= 3:
+    if len(ys) >= BAND_FROM:
         half = np.array([mean_interval(col)[1] for col in ys.T])
         ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.12, lw=0)
 

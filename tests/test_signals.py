@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1] / "saliency_desktop"
 NOT_CONNECTED_HERE = {
     "ping": "the PySide6 emit probe in ui/__init__.py counts references, it needs no listener",
     "explain_requested": "the data-set panel's row click; the window's dock wires it (issue 19)",
+    "switched": "the end of a backend switch (ui/backend_choice.py); tests/ui/backend_switch_case"
+    " waits on it, the status bar is updated by the model reload that follows",
 }
 
 

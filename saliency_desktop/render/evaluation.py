@@ -176,7 +176,6 @@ def draw_randomised_maps(sub: Any, row: Row, methods: Sequence[str]) -> None:
 
 def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     """The evaluation figure as a `matplotlib.figure.Figure` (not saved)."""
-    from matplotlib.figure import Figure
 
     methods = method_order(rows)
     metrics = list(dict.fromkeys(m for _, ev, _ in rows for m in ev.metrics))
@@ -200,12 +199,8 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
         "similarity": 3.4 + legend_h if "randomization" in metrics else 0.0,
         "maps": (0.9 + 1.25 * len(methods)) if "randomization" in metrics else 0.0,
     }
-    parts = [k for k, h in heights.items() if h > 0]
-    fig = Figure(figsize=(_WIDTH, sum(heights[k] for k in parts) + 0.5), layout="constrained",
-                 facecolor="white")  # fmt: skip
-    fig.suptitle(_title(rows, title), fontsize=_PT + 3)
-    subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
-    for key, sub in zip(parts, subs[:, 0], strict=True):
+    fig, stacked = _stacked(rows, title, heights, 0.5)
+    for key, sub in stacked:
         if key == "curves":
             grid = sub.subplots(1 + many, len(pixel), squeeze=False,
                                 height_ratios=[3.4, legend_rows(2)][: 1 + many])  # fmt: skip
@@ -234,6 +229,20 @@ def evaluation_figure(rows: Sequence[Row], title: str | None = None) -> Any:
     return fig
 
 
+def _stacked(
+    rows: Sequence[Row], title: str | None, heights: dict[str, float], top: float
+) -> tuple[Any, list[tuple[str, Any]]]:
+    """(figure, [(part, subfigure)]): the parts of non-zero height stacked in one titled figure."""
+    from matplotlib.figure import Figure
+
+    parts = [k for k, h in heights.items() if h > 0]
+    fig = Figure(figsize=(_WIDTH, sum(heights[k] for k in parts) + top), layout="constrained",
+                 facecolor="white")  # fmt: skip
+    fig.suptitle(_title(rows, title), fontsize=_PT + 3)
+    subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
+    return fig, list(zip(parts, subs[:, 0], strict=True))
+
+
 def _title(rows: Sequence[Row], title: str | None) -> str:
     n = len(rows)
     head = title or f"Which map can I trust? {n} image{'s' if n != 1 else ''}"
@@ -244,7 +253,6 @@ def _many_figure(
     rows: Sequence[Row], methods: list[str], metrics: list[str], title: str | None
 ) -> Any:
     """More than `MANY` methods: panels per family (see `evaluation_many`)."""
-    from matplotlib.figure import Figure
 
     from saliency_desktop.render import evaluation_many as many
 
@@ -258,12 +266,8 @@ def _many_figure(
         "bars": -(-n_scores // 5) * (0.45 + 0.135 * len(methods)) + 0.3 if n_scores else 0.0,
         "maps": 0.5 + 0.72 * per_block if "randomization" in metrics else 0.0,
     }
-    parts = [k for k, h in heights.items() if h > 0]
-    fig = Figure(figsize=(_WIDTH, sum(heights[k] for k in parts) + 0.4), layout="constrained",
-                 facecolor="white")  # fmt: skip
-    fig.suptitle(_title(rows, title), fontsize=_PT + 3)
-    subs = fig.subfigures(len(parts), 1, height_ratios=[heights[k] for k in parts], squeeze=False)
-    for key, sub in zip(parts, subs[:, 0], strict=True):
+    fig, stacked = _stacked(rows, title, heights, 0.4)
+    for key, sub in stacked:
         if key == "curves":
             many.draw_family_curves(sub, rows, methods, metrics)
         elif key == "bars":

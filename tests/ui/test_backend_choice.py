@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from saliency_desktop.ui import backend_choice
 from saliency_desktop.ui.engine_api import ModelRequest
 from tests.ui.fake_engine import FakeEngine
@@ -48,11 +50,17 @@ def test_switching_reloads_the_model_and_recomputes_on_the_new_backend(
     assert win.session.current_entry().rgb is not None  # the images stay
 
 
-def test_a_failed_switch_keeps_the_backend_and_says_why(qtbot, make_window, settings, monkeypatch):
-    shown: list[str] = []
+@pytest.fixture
+def shown(monkeypatch) -> list[str]:
+    """The messages the app's error dialog would show."""
+    messages: list[str] = []
     monkeypatch.setattr(
-        "saliency_desktop.ui.dialogs.show_error", lambda _w, _t, message: shown.append(message)
+        "saliency_desktop.ui.dialogs.show_error", lambda _w, _t, message: messages.append(message)
     )
+    return messages
+
+
+def test_a_failed_switch_keeps_the_backend_and_says_why(qtbot, make_window, settings, shown):
     engine = FakeEngine()
     win = make_window(engine)
     choice = win.menus.backend
@@ -65,11 +73,7 @@ def test_a_failed_switch_keeps_the_backend_and_says_why(qtbot, make_window, sett
     assert win.model_label.text().endswith("TensorFlow")
 
 
-def test_a_savedmodel_folder_stays_on_tensorflow(qtbot, make_window, tmp_path, monkeypatch):
-    shown: list[str] = []
-    monkeypatch.setattr(
-        "saliency_desktop.ui.dialogs.show_error", lambda _w, _t, message: shown.append(message)
-    )
+def test_a_savedmodel_folder_stays_on_tensorflow(qtbot, make_window, tmp_path, shown):
     engine = FakeEngine()
     win = make_window(engine)
     win.session.model.request = ModelRequest(str(tmp_path))  # a folder: a SavedModel

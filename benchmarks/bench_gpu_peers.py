@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -89,29 +87,18 @@ def peer_fns(net: Any, layer: Any, t: Any, target: int) -> dict[str, Callable[[]
 
 
 def pair(ours: Callable[[], Any], theirs: Callable[[], Any], repeats: int) -> dict[str, float]:
+    """bench_engine's `paired` (warm-up, alternation, median of pair ratios) with the GPU's queue
+    drained after each call; theirs is passed as its "ours", so its ratio is theirs / ours."""
     import torch
+    from bench_engine import paired
 
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
 
-    def timed(fn: Callable[[], Any]) -> float:
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        return time.perf_counter() - start
+    def synced(fn: Callable[[], Any]) -> Callable[[], None]:
+        return lambda: (fn(), sync())
 
-    for _ in range(2):
-        timed(ours), timed(theirs)
-    ours_t, theirs_t = [], []
-    for _ in range(repeats):
-        ours_t.append(timed(ours))
-        theirs_t.append(timed(theirs))
-    ratios = [b / a for a, b in zip(ours_t, theirs_t, strict=True)]
-    return {
-        "ours_ms": statistics.median(ours_t) * 1e3,
-        "theirs_ms": statistics.median(theirs_t) * 1e3,
-        "ratio": statistics.median(ratios),
-    }
+    r = paired(synced(theirs), synced(ours), repeats)
+    return {"ours_ms": r["limit"] * 1e3, "theirs_ms": r["ours"] * 1e3, "ratio": r["ratio"]}
 
 
 def bench(name: str, repeats: int) -> dict[str, dict[str, float]]:

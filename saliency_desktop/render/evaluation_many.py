@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.metric_types import SCORES
+from saliency_desktop.render.evaluation_rows import curve_x, mean_interval, stacked_curves
 from saliency_desktop.render.report import method_label
 
 _PT = 8.0
@@ -58,8 +59,6 @@ BAND_FROM = 5
 
 
 def _mean_band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any, ls: str, label: str) -> None:
-    from saliency_desktop.render.evaluation_rows import mean_interval
-
     mean = ys.mean(axis=0)
     ax.plot(x, mean, color=colour, ls=ls, lw=1.2, label=label,
             marker="o" if len(x) < 12 else None, ms=2.5)  # fmt: skip
@@ -69,8 +68,6 @@ def _mean_band(ax: Any, x: np.ndarray, ys: np.ndarray, colour: Any, ls: str, lab
 
 
 def _panel(ax: Any, rows: Sequence[Any], group: dict[str, Any], metric: str, curve: str) -> None:
-    from saliency_desktop.render.evaluation_rows import curve_x, stacked_curves
-
     for mid, (colour, ls) in group.items():
         ys = stacked_curves(rows, mid, metric, curve)
         if ys is not None:
@@ -138,8 +135,6 @@ def _ylabel(kind: str) -> str:
 
 def draw_score_table(sub: Any, rows: Sequence[Any], methods: Sequence[str]) -> None:
     """The scores as bars sharing one column of method names, families in colour."""
-    from saliency_desktop.render.evaluation_rows import mean_interval
-
     scores = [s for s in SCORES if any(s in ev.scores(m) for _, ev, _ in rows for m in methods)]
     first = [s for s in PRIMARY if s in scores]
     ordered = first + [s for s in scores if s not in first]

@@ -69,17 +69,56 @@ class MethodInfo:
     params: tuple[ParamInfo, ...] = ()
     caveat: str = ""
     needs_layer: bool = False  # needs a 4-D feature-map layer (CAM methods)
-    needs_relu_override: bool = False  # needs Keras layers it can re-route (guided/deconv)
     signed: bool = False  # the map is signed (diverging colormap, centred on zero)
     has_attributions: bool = True  # (H, W, C) attributions in model-input space
     has_cam: bool = False  # (h, w) map at layer resolution
-    relu_rule: str | None = None  # "guided" / "deconv": the pass re-routes every ReLU this way
+    # "guided" / "deconv": the pass re-routes every ReLU this way (the model must have ReLUs it
+    # can re-route, else the method is unavailable)
+    relu_rule: str | None = None
     gradient_image: bool = False  # reports may show its attributions as an RGB gradient image
     plain_gradient: bool = False  # needs the plain dS/dx of the image (the first pass is plain)
     first_pass_backward: bool = True  # uses gradients from the shared first pass (else forward)
     default_on: bool = True  # chosen in the app until the user changes it (heavy methods: off)
     order: int = 50  # display order within its family (menus, reports, the app's tree)
     class_agnostic: bool = False  # the map ignores the target's score: no contrastive (A vs B)
+
+
+# What every method of a family is unless its declaration says otherwise (`family_info`).
+FAMILY_DEFAULTS: dict[Family, dict[str, Any]] = {
+    "gradients": {},
+    # a map at a feature layer's resolution, resized: no input-space attributions
+    "cam": {"needs_layer": True, "has_attributions": False, "has_cam": True},
+    # forward passes of masked copies only; heavy, so chosen when asked for
+    "perturbation": {"has_attributions": False, "first_pass_backward": False, "default_on": False},
+    # signed attributions integrated along a path of its own passes; heavy
+    "path": {"signed": True, "first_pass_backward": False, "default_on": False},
+}
+
+
+def family_info(family: Family, **fields: Any) -> MethodInfo:
+    """A `MethodInfo` of `family`: its `FAMILY_DEFAULTS`, then `fields` (which may override)."""
+    return MethodInfo(family=family, **{**FAMILY_DEFAULTS[family], **fields})
+
+
+def seed_param(of: str) -> ParamInfo:
+    """The `seed` parameter of a method's random draws; `of` says what it seeds."""
+    return ParamInfo("seed", "Seed", "int", 0, minimum=0, help=f"Seed of {of}.")
+
+
+def gradient_info(**fields: Any) -> MethodInfo:
+    return family_info("gradients", **fields)
+
+
+def cam_info(**fields: Any) -> MethodInfo:
+    return family_info("cam", **fields)
+
+
+def perturbation_info(**fields: Any) -> MethodInfo:
+    return family_info("perturbation", **fields)
+
+
+def path_info(**fields: Any) -> MethodInfo:
+    return family_info("path", **fields)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import cam_info, resize_bilinear
+from saliency_desktop.engine.methods.cam import resize_bilinear
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl
+from saliency_desktop.engine.types import JobControl, cam_info
 
 
 def ablation_weights(score: float, ablated: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from saliency_desktop.engine.batched import batched_gradients
 from saliency_desktop.engine.methods.integrated import completeness
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo, path_info
 
 TRUNCATE = 4.0  # kernel radius in sigmas, as scipy.ndimage.gaussian_filter
 
@@ -61,10 +61,9 @@ class BlurIG(SaliencyMethod):
     the delta is reported as for IG. The map is the sum over channels (signed).
     """
 
-    info = MethodInfo(
+    info = path_info(
         id="blur_ig",
         label="Blur IG",
-        family="path",
         summary="Integrates gradients along a path of ever stronger blur, from the image to a "
         "fully blurred copy: no baseline image to choose.",
         paper="Xu, Venugopalan & Sundararajan 2020, Attribution in Scale and Space",
@@ -74,10 +73,7 @@ class BlurIG(SaliencyMethod):
             ParamInfo("grad_step", "Gradient step", "float", 0.01, minimum=1e-4, maximum=1.0),
             ParamInfo("spacing", "Sigma spacing", "choice", "linear", choices=("linear", "sqrt")),
         ),
-        signed=True,
-        first_pass_backward=False,
         order=30,
-        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.gradients import SANITY_CAVEAT, channel_max_abs, rule_note
+from saliency_desktop.engine.methods.gradients import channel_max_abs, rerouted_info, rule_note
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo
+from saliency_desktop.engine.types import JobControl, cam_info
 
 
 def resize_bilinear(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -23,15 +23,6 @@ def resize_bilinear(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     h, w = size
     return cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def cam_info(**fields: Any) -> MethodInfo:
-    """The description of a class activation map: family "cam", computed at a feature layer
-    (`needs_layer`), giving the (h, w) cam and the map resized from it, no input-space
-    attributions. `fields` are the rest of its `MethodInfo` (id, label, paper, ...)."""
-    return MethodInfo(
-        family="cam", needs_layer=True, has_attributions=False, has_cam=True, **fields
-    )
 
 
 class CamMethod(SaliencyMethod):
@@ -109,17 +100,14 @@ class GuidedGradCam(SaliencyMethod):
     Reuses the guided pass and the Grad-CAM pass: no pass of its own.
     """
 
-    info = MethodInfo(
+    info = rerouted_info(
+        "guided",
         id="guided_gradcam",
         label="Guided Grad-CAM",
-        family="cam",
+        family="cam",  # beside the CAMs, but attributions (a guided gradient), no cam of its own
         summary="Guided Backpropagation masked by the Grad-CAM map: fine detail, class-specific.",
-        paper="Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks",
-        caveat=SANITY_CAVEAT,
+        paper=GradCam.info.paper,
         needs_layer=True,
-        needs_relu_override=True,
-        relu_rule="guided",
-        gradient_image=True,
         order=30,
     )
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import CamMethod, cam_info, resize_bilinear
+from saliency_desktop.engine.methods.cam import CamMethod, resize_bilinear
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import EngineError, JobControl, ParamInfo
+from saliency_desktop.engine.types import EngineError, JobControl, ParamInfo, cam_info
 
 CLASS_AGNOSTIC = "class-agnostic: the same map for every target class"
 LAYERCAM_GAMMA = 2.0  # Jiang et al. 2021, sec. III-C: the scale of the tanh before fusion

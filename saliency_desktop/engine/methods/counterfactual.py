@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import CamMethod, cam_info
+from saliency_desktop.engine.methods.cam import CamMethod, GradCam
 from saliency_desktop.engine.registry import register
+from saliency_desktop.engine.types import cam_info
 
 
 @register
@@ -23,7 +24,7 @@ class GradCamCounterfactual(CamMethod):
         id="gradcam_counterfactual",
         label="Grad-CAM counterfactual",
         summary="Grad-CAM with negated gradients: the regions that speak against the class.",
-        paper="Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks",
+        paper=GradCam.info.paper,
         caveat="Shows evidence against the class; an empty map means no region lowers the score.",
         order=35,  # beside Grad-CAM, whose pass it reuses
         default_on=False,  # a second look at one class: chosen when asked for

@@ -12,7 +12,14 @@ from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.methods.integrated import completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import EngineError, ImageError, JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import (
+    EngineError,
+    ImageError,
+    JobControl,
+    ParamInfo,
+    path_info,
+    seed_param,
+)
 
 MAX_REFERENCES = 256  # images read from a reference folder (sorted by name)
 MAX_REFERENCE_BYTES = 64 * 1024 * 1024  # per file
@@ -86,17 +93,16 @@ class ExpectedGradients(SaliencyMethod):
     sum_i EG_i ~ S(x) - E[S(x')]; the delta reported uses the sampled baselines.
     """
 
-    info = MethodInfo(
+    info = path_info(
         id="expected_gradients",
         label="Expected Gradients",
-        family="path",
         summary="Integrated Gradients averaged over many baselines and path points drawn at "
         "random.",
         paper="Erion et al. 2021, Improving performance of deep learning models with axiomatic "
         "attribution priors and expected gradients",
         params=(
             ParamInfo("n_samples", "Samples", "int", 200, minimum=1, maximum=100000),
-            ParamInfo("seed", "Seed", "int", 0, minimum=0, help="Seed of the draws."),
+            seed_param("the draws"),
             ParamInfo(
                 "references",
                 "Reference folder",
@@ -106,10 +112,7 @@ class ExpectedGradients(SaliencyMethod):
                 f"{MAX_REFERENCES}); empty: the blur, noise, black and white baselines.",
             ),
         ),
-        signed=True,
-        first_pass_backward=False,
         order=20,
-        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -10,7 +10,7 @@ from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.methods.integrated import make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo
+from saliency_desktop.engine.types import JobControl, gradient_info
 
 
 @register
@@ -23,10 +23,9 @@ class GradientXInput(SaliencyMethod):
     channels (signed), as for IG. It reuses the plain gradient of the first pass.
     """
 
-    info = MethodInfo(
+    info = gradient_info(
         id="gradient_x_input",
         label="Gradient x Input",
-        family="gradients",
         summary="The gradient times the input's difference from a black image: "
         "Integrated Gradients with one step.",
         paper="Shrikumar et al. 2016, Not Just a Black Box: Learning Important Features "

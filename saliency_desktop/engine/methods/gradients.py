@@ -12,7 +12,7 @@ import numpy as np
 
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo
+from saliency_desktop.engine.types import JobControl, MethodInfo, gradient_info
 
 SANITY_CAVEAT = (
     "Adebayo et al. (2018), 'Sanity Checks for Saliency Maps': this map barely changes when the "
@@ -44,10 +44,9 @@ def channel_sum(attributions: np.ndarray) -> np.ndarray:
 class VanillaGradients(SaliencyMethod):
     """Simonyan, Vedaldi & Zisserman 2013, eq. (2)-(3): w = dS_c/dI at the image I."""
 
-    info = MethodInfo(
+    info = gradient_info(
         id="vanilla_gradients",
         label="Vanilla Gradients",
-        family="gradients",
         summary="The gradient of the class score with respect to each input pixel.",
         paper="Simonyan, Vedaldi & Zisserman 2013, Deep Inside Convolutional Networks",
         order=10,
@@ -59,6 +58,12 @@ class VanillaGradients(SaliencyMethod):
     ) -> tuple[Any, Any, Any, dict[str, Any]]:
         grad = ctx.gradients()
         return channel_max_abs(grad), grad.astype(np.float32), None, {}
+
+
+def rerouted_info(relu_rule: str, **fields: Any) -> MethodInfo:
+    """A gradient whose ReLUs pass it back by `relu_rule`: an RGB gradient image in reports, and
+    the sanity-check caveat; `fields` are the rest of its `MethodInfo`."""
+    return MethodInfo(relu_rule=relu_rule, caveat=SANITY_CAVEAT, gradient_image=True, **fields)
 
 
 def rule_note(ctx: PassCache) -> dict[str, Any]:
@@ -86,16 +91,13 @@ class DeconvNet(_ReroutedReLU):
     Equivalently (Springenberg et al. 2014, fig. 1): R_l = (R_{l+1} > 0) * R_{l+1}.
     """
 
-    info = MethodInfo(
+    info = rerouted_info(
+        "deconv",
         id="deconvnet",
         label="DeconvNet",
         family="gradients",
         summary="Backpropagates only positive signals through ReLUs, ignoring the forward pass.",
         paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
-        caveat=SANITY_CAVEAT,
-        needs_relu_override=True,
-        relu_rule="deconv",
-        gradient_image=True,
         order=20,
     )
 
@@ -107,16 +109,13 @@ class GuidedBackprop(_ReroutedReLU):
     For capped ReLUs (ReLU6) the forward condition is the active range 0 < f_l < cap.
     """
 
-    info = MethodInfo(
+    info = rerouted_info(
+        "guided",
         id="guided_backprop",
         label="Guided Backpropagation",
         family="gradients",
         summary="Passes gradient through a ReLU only where both its input and the gradient are "
         "positive.",
         paper="Springenberg et al. 2014, Striving for Simplicity: The All Convolutional Net",
-        caveat=SANITY_CAVEAT,
-        needs_relu_override=True,
-        relu_rule="guided",
-        gradient_image=True,
         order=30,
     )

@@ -11,7 +11,7 @@ from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.methods.integrated import BASELINES, completeness, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo, path_info, seed_param
 
 EPSILON = 1e-9
 
@@ -81,10 +81,9 @@ class GuidedIG(SaliencyMethod):
     reached, so the steps cannot be batched.
     """
 
-    info = MethodInfo(
+    info = path_info(
         id="guided_ig",
         label="Guided IG",
-        family="path",
         summary="Integrated Gradients on a path that moves the least important pixels first, "
         "avoiding the noise of the straight path.",
         paper="Kapishnikov et al. 2021, Guided Integrated Gradients: an Adaptive Path Method "
@@ -96,12 +95,9 @@ class GuidedIG(SaliencyMethod):
             ParamInfo("fraction", "Fraction", "float", 0.25, minimum=0.001, maximum=1.0),
             ParamInfo("max_dist", "Max distance", "float", 0.02, minimum=0.0, maximum=1.0),
             ParamInfo("baseline", "Baseline", "choice", "black", choices=BASELINES),
-            ParamInfo("seed", "Noise seed", "int", 0, minimum=0, help="For the noise baseline."),
+            seed_param("the noise baseline"),
         ),
-        signed=True,
-        first_pass_backward=False,
         order=40,
-        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

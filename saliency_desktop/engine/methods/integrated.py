@@ -14,7 +14,13 @@ from saliency_desktop.engine.batched import path_integrals
 from saliency_desktop.engine.methods.gradients import channel_sum
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import EngineError, JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import (
+    EngineError,
+    JobControl,
+    ParamInfo,
+    path_info,
+    seed_param,
+)
 
 AUTO_CAP = 1024  # most gradient evaluations n_steps='auto' spends
 PANEL = 16  # nodes per panel of the adaptive rule
@@ -154,10 +160,9 @@ class IntegratedGradients(SaliencyMethod):
     The map is the sum over channels (signed).
     """
 
-    info = MethodInfo(
+    info = path_info(
         id="integrated_gradients",
         label="Integrated Gradients",
-        family="path",
         summary="Accumulates gradients along a straight path from a baseline image to the input; "
         "attributions add up to the score difference.",
         paper="Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks",
@@ -194,7 +199,7 @@ class IntegratedGradients(SaliencyMethod):
             ParamInfo(
                 "baseline", "Baseline", "choice", "black", choices=BASELINES, option="--baseline"
             ),
-            ParamInfo("seed", "Noise seed", "int", 0, minimum=0, help="For the noise baseline."),
+            seed_param("the noise baseline"),
             ParamInfo(
                 "backend",
                 "Backend",
@@ -206,9 +211,8 @@ class IntegratedGradients(SaliencyMethod):
                 option="--ig-backend",
             ),
         ),
-        signed=True,
         order=10,
-        first_pass_backward=False,
+        default_on=True,  # the path method chosen by default
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -25,7 +25,13 @@ from saliency_desktop.engine.methods.integrated import (
 )
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import (
+    JobControl,
+    MethodInfo,
+    ParamInfo,
+    gradient_info,
+    seed_param,
+)
 
 BASE_METHODS = (VanillaGradients, GuidedBackprop, DeconvNet, GradientXInput, IntegratedGradients)
 BASES = tuple(m.info.id for m in BASE_METHODS)
@@ -52,7 +58,7 @@ PARAMS = (
         maximum=10000,
         help="Noisy copies (Captum's nt_samples).",
     ),
-    ParamInfo("seed", "Seed", "int", 0, minimum=0, help="Seed of the noise."),
+    seed_param("the noise"),
     ParamInfo(
         "ig_steps",
         "IG steps",
@@ -119,6 +125,12 @@ def noise_tunnel_moments(
     return total / n, total_sq / n
 
 
+def noise_tunnel_info(**fields: Any) -> MethodInfo:
+    """A noise tunnel: a gradient method over noisy copies, in passes of its own, with `PARAMS`;
+    `fields` are the rest of its `MethodInfo`."""
+    return gradient_info(params=PARAMS, first_pass_backward=False, **fields)
+
+
 class _NoiseTunnel(SaliencyMethod):
     """Aggregates the base method's attributions over noisy copies (see `aggregate`)."""
 
@@ -154,15 +166,12 @@ class SmoothGrad(_NoiseTunnel):
     (Captum's NoiseTunnel "smoothgrad"); sigma = noise (max x - min x), sec. 3.2."""
 
     aggregation = "mean"
-    info = MethodInfo(
+    info = noise_tunnel_info(
         id="smoothgrad",
         label="SmoothGrad",
-        family="gradients",
         summary="Averages a gradient method's attributions over noisy copies of the image.",
         paper="Smilkov et al. 2017, SmoothGrad: removing noise by adding noise",
-        params=PARAMS,
         signed=True,
-        first_pass_backward=False,
         order=50,
     )
 
@@ -173,14 +182,11 @@ class SmoothGradSquared(_NoiseTunnel):
     (PAIR saliency's GetSmoothedMask(magnitude=True); Captum's "smoothgrad_sq")."""
 
     aggregation = "mean_sq"
-    info = MethodInfo(
+    info = noise_tunnel_info(
         id="smoothgrad_squared",
         label="SmoothGrad squared",
-        family="gradients",
         summary="Averages the squares of a gradient method's attributions over noisy copies.",
-        paper="Smilkov et al. 2017, SmoothGrad: removing noise by adding noise",
-        params=PARAMS,
-        first_pass_backward=False,
+        paper=SmoothGrad.info.paper,
         order=51,
         default_on=False,
     )
@@ -193,15 +199,12 @@ class VarGrad(_NoiseTunnel):
     as Captum's "vargrad")."""
 
     aggregation = "var"
-    info = MethodInfo(
+    info = noise_tunnel_info(
         id="vargrad",
         label="VarGrad",
-        family="gradients",
         summary="The variance of a gradient method's attributions over noisy copies.",
         paper="Adebayo et al. 2018, Local Explanation Methods for Deep Neural Networks Lack "
         "Sensitivity to Parameter Values",
-        params=PARAMS,
-        first_pass_backward=False,
         order=52,
         default_on=False,
     )

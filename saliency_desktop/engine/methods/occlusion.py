@@ -9,7 +9,7 @@ import numpy as np
 from saliency_desktop.engine.methods.integrated import BASELINES, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo, perturbation_info
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:
@@ -46,10 +46,9 @@ class Occlusion(SaliencyMethod):
     the border is added, so every pixel is covered. The fill images are IG's baselines.
     """
 
-    info = MethodInfo(
+    info = perturbation_info(
         id="occlusion",
         label="Occlusion",
-        family="perturbation",
         summary="Slides a window filled with black over the image and records how much the "
         "score drops where it covers: model-agnostic, one forward pass per window.",
         paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
@@ -68,10 +67,7 @@ class Occlusion(SaliencyMethod):
             ),
         ),
         signed=True,
-        has_attributions=False,
-        first_pass_backward=False,
         order=10,
-        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

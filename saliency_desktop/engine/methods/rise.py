@@ -11,7 +11,7 @@ import numpy as np
 from saliency_desktop.engine.methods.integrated import make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo, perturbation_info, seed_param
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,9 @@ class Rise(SaliencyMethod):
     is OpenCV's half-pixel bilinear (the paper's code uses skimage's resize).
     """
 
-    info = MethodInfo(
+    info = perturbation_info(
         id="rise",
         label="RISE",
-        family="perturbation",
         summary="Averages thousands of random masks, each weighted by the class probability "
         "of the image seen through it: model-agnostic, one forward pass per mask.",
         paper="Petsiuk, Das & Saenko 2018, RISE: Randomized Input Sampling for Explanation of "
@@ -95,12 +94,9 @@ class Rise(SaliencyMethod):
                 maximum=1.0,
                 help="p: the probability that a grid cell is kept.",
             ),
-            ParamInfo("seed", "Seed", "int", 0, minimum=0, help="Seed of the random masks."),
+            seed_param("the random masks"),
         ),
-        has_attributions=False,
-        first_pass_backward=False,
         order=20,
-        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_desktop.engine.methods.cam import cam_info, resize_bilinear
+from saliency_desktop.engine.methods.cam import resize_bilinear
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo, cam_info
 
 
 def upsampled_masks(activations: np.ndarray, size: tuple[int, int]) -> np.ndarray:

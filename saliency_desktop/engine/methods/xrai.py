@@ -11,7 +11,7 @@ from saliency_desktop.engine.methods._segments import xrai_masks
 from saliency_desktop.engine.methods.integrated import ig_attributions, make_baseline
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import JobControl, MethodInfo, ParamInfo
+from saliency_desktop.engine.types import JobControl, ParamInfo, path_info
 
 
 class _Coverage:
@@ -91,10 +91,9 @@ class Xrai(SaliencyMethod):
     pixels gives XRAI's top regions.
     """
 
-    info = MethodInfo(
+    info = path_info(
         id="xrai",
         label="XRAI",
-        family="path",
         summary="Ranks image regions (from an over-segmentation) by how much Integrated "
         "Gradients attribution they hold per pixel.",
         paper="Kapishnikov et al. 2019, XRAI: Better Attributions Through Regions",
@@ -102,11 +101,8 @@ class Xrai(SaliencyMethod):
             ParamInfo("area_threshold", "Area threshold", "float", 1.0, minimum=0.0, maximum=1.0),
             ParamInfo("min_pixel_diff", "Min pixel diff", "int", 50, minimum=1, maximum=100000),
         ),
-        signed=True,
         has_attributions=False,
-        first_pass_backward=False,
         order=50,
-        default_on=False,
     )
 
     def cost(self, params: dict[str, Any], batch_size: int) -> float:

@@ -21,10 +21,22 @@ import importlib.util
 import os
 import sys
 import warnings
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 from saliency_desktop.engine.types import EngineError
+
+# The adapter's argument types (every `*_backend.py` module has the same functions):
+# forward(x, offsets) -> (T, aux), the scalar T that `value_and_grad` differentiates with respect
+# to x and to the zero offsets (one per shape in `Shapes`, batch dimension added) added to
+# intermediate outputs; aux is whatever else the pass returns.
+Forward = Callable[[Any, list[Any]], tuple[Any, Any]]
+Shapes = Sequence[tuple[int, ...]]
+# `compile(fn, specs, ...)`: a pass (tensors in, a tensor or a tuple of tensors out) and the
+# (shape, dtype) of each of its arguments (None: any size)
+Pass = Callable[..., Any]
+Specs = Sequence[tuple[tuple[int | None, ...], str]]
 
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT = "tensorflow"

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saliency_desktop.engine.backends import Forward, Pass, Shapes, Specs
 
 import numpy as np
 
@@ -67,13 +70,7 @@ def _padded(x: Any) -> Any:
     return np.concatenate([x, np.zeros((_bucket(n) - n, *x.shape[1:]), x.dtype)])
 
 
-def compile(
-    fn: Callable[..., Any],
-    specs: Sequence[Any],
-    variables: Any,
-    grad: bool = True,
-    batched: bool = False,
-) -> Any:
+def compile(fn: Pass, specs: Specs, variables: Any, grad: bool, batched: bool) -> Any:
     """`fn` jitted (one program per input shape); called with numpy, returns numpy.
 
     `batched`: every output is per sample of the first argument, so that argument is padded
@@ -102,12 +99,8 @@ def compile(
     return call
 
 
-def value_and_grad(
-    forward: Callable[[Any, list[Any]], tuple[Any, Any]],
-    x: Any,
-    offset_shapes: Sequence[tuple[int, ...]],
-) -> tuple[Any, list[Any]]:
-    """(aux, [dT/dx, dT/d offsets...]) where forward(x, offsets) -> (T, aux), offsets zero."""
+def value_and_grad(forward: Forward, x: Any, offset_shapes: Shapes) -> tuple[Any, list[Any]]:
+    """`jax.value_and_grad` of `forward` (a `Forward`): (aux, [dT/dx, dT/d offsets...])."""
     import jax
     import jax.numpy as jnp
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saliency_desktop.engine.backends import Forward, Pass, Shapes, Specs
 
 NAME = "tensorflow"
-Spec = tuple[tuple[int | None, ...], str]
 
 
 def configure(fast: bool) -> None:
@@ -34,13 +36,7 @@ def xla() -> bool:
     return os.environ.get("SALIENCY_DESKTOP_TF_XLA", "") == "1"
 
 
-def compile(
-    fn: Callable[..., Any],
-    specs: Sequence[Spec],
-    variables: Any,
-    grad: bool = True,
-    batched: bool = False,
-) -> Any:
+def compile(fn: Pass, specs: Specs, variables: Any, grad: bool, batched: bool) -> Any:
     """`fn` as a `tf.function` with a fixed signature (None: any size), traced once."""
     import tensorflow as tf
 
@@ -53,12 +49,9 @@ def compile(
     return compiled
 
 
-def value_and_grad(
-    forward: Callable[[Any, list[Any]], tuple[Any, Any]],
-    x: Any,
-    offset_shapes: Sequence[tuple[int, ...]],
-) -> tuple[Any, list[Any]]:
-    """(aux, [dT/dx, dT/d offsets...]) where forward(x, offsets) -> (T, aux), offsets zero."""
+def value_and_grad(forward: Forward, x: Any, offset_shapes: Shapes) -> tuple[Any, list[Any]]:
+    """A `GradientTape` over `forward` (a `Forward`): (aux, [dT/dx, dT/d offsets...]);
+    unconnected gradients are zeros."""
     import tensorflow as tf
 
     batch = tf.shape(x)[0]

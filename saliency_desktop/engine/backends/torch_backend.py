@@ -5,7 +5,10 @@ and cuDNN unless the "fast" setting allows it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saliency_desktop.engine.backends import Forward, Pass, Shapes, Specs
 
 NAME = "torch"
 
@@ -39,13 +42,7 @@ def _numpy(out: Any) -> Any:
     return keras.tree.map_structure(keras.ops.convert_to_numpy, out)
 
 
-def compile(
-    fn: Callable[..., Any],
-    specs: Sequence[Any],
-    variables: Any,
-    grad: bool = True,
-    batched: bool = False,
-) -> Any:
+def compile(fn: Pass, specs: Specs, variables: Any, grad: bool, batched: bool) -> Any:
     """`fn` called eagerly on tensors made from numpy arguments; returns numpy."""
     import keras
     import torch
@@ -58,12 +55,9 @@ def compile(
     return call
 
 
-def value_and_grad(
-    forward: Callable[[Any, list[Any]], tuple[Any, Any]],
-    x: Any,
-    offset_shapes: Sequence[tuple[int, ...]],
-) -> tuple[Any, list[Any]]:
-    """(aux, [dT/dx, dT/d offsets...]) where forward(x, offsets) -> (T, aux), offsets zero."""
+def value_and_grad(forward: Forward, x: Any, offset_shapes: Shapes) -> tuple[Any, list[Any]]:
+    """`torch.autograd.grad` of `forward` (a `Forward`): (aux, [dT/dx, dT/d offsets...]);
+    an offset T does not depend on gets a zero gradient."""
     import torch
 
     x = x.detach().requires_grad_(True)

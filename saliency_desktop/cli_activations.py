@@ -85,7 +85,7 @@ def add_commands(sub: Any, explain: argparse.ArgumentParser, parents: list[Any])
 
 
 def _outputs(args: argparse.Namespace) -> tuple[Path, list[Path]]:
-    from saliency_desktop.render.report import FORMATS
+    from saliency_desktop.render.panels import FORMATS
 
     bad = [f for f in args.format if f not in FORMATS]
     if bad or not args.format:

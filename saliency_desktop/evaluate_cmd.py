@@ -90,7 +90,7 @@ CONTRAST_REFUSED = (
 
 def _check_args(args: argparse.Namespace) -> list[str]:
     from saliency_desktop.engine.metric_types import METRICS
-    from saliency_desktop.render.report import FORMATS
+    from saliency_desktop.render.panels import FORMATS
 
     if args.contrast is not None:
         raise UsageError(CONTRAST_REFUSED)

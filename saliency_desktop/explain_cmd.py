@@ -97,7 +97,7 @@ def add_explain_parser(
 
 
 def _check_explain_args(args: argparse.Namespace) -> None:
-    from saliency_desktop.render.report import FORMATS, check_colormap
+    from saliency_desktop.render.panels import FORMATS, check_colormap
 
     bad = [f for f in args.format if f not in FORMATS]
     if bad or not args.format:

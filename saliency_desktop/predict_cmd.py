@@ -65,7 +65,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from saliency_desktop.batch import csv_list
     from saliency_desktop.engine import confusion, open_dataset, predict_dataset
     from saliency_desktop.engine.types import EngineError
-    from saliency_desktop.render.report import FORMATS
+    from saliency_desktop.render.panels import FORMATS
 
     formats = csv_list(args.format)
     if not formats or any(f not in FORMATS for f in formats):

@@ -41,7 +41,7 @@ def _cell(values: list[float]) -> str:
 def table(rows: list) -> str:
     """Markdown: each method's scores (mean ± 95 % half-width) and its sanity-check verdict."""
     from saliency_desktop.render.evaluation_rows import mean_interval, method_order
-    from saliency_desktop.render.report import method_label
+    from saliency_desktop.render.panels import method_label
     from saliency_desktop.render.trust_text import SANITY_THRESHOLD
 
     head = "| method | " + " | ".join(c for _, c in COLUMNS) + " | sanity check |"
@@ -62,7 +62,7 @@ def timing(rows: list) -> str:
     """Markdown: seconds per method and metric, mean over the photos."""
     from saliency_desktop.engine.metric_types import METRICS
     from saliency_desktop.render.evaluation_rows import method_order
-    from saliency_desktop.render.report import method_label
+    from saliency_desktop.render.panels import method_label
 
     lines = ["| method | " + " | ".join(METRICS) + " | total |", "|---" * (len(METRICS) + 2) + "|"]
     for mid in method_order(rows):

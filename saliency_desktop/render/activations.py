@@ -79,6 +79,6 @@ def render_activations(
     title: str | None = None,
 ) -> list[Path]:
     """Write `<path_base>.<fmt>` for each format, atomically; returns the paths."""
-    from saliency_desktop.render.report import save_figure
+    from saliency_desktop.render.panels import save_figure
 
     return save_figure(activations_figure(image, acts, title), path_base, formats, dpi, force)

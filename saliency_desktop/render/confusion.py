@@ -64,7 +64,7 @@ def render_confusion(
     title: str = "",
 ) -> list[Path]:
     """Write `<path_base>.<fmt>` for each format, atomically; returns the paths."""
-    from saliency_desktop.render.report import save_figure
+    from saliency_desktop.render.panels import save_figure
 
     return save_figure(confusion_figure(c, title), path_base, formats, dpi, force)
 

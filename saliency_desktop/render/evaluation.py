@@ -31,7 +31,7 @@ from saliency_desktop.render.evaluation_rows import (
     method_order,
     stacked_curves,
 )
-from saliency_desktop.render.report import DEFAULT_DPI, method_label, save_figure
+from saliency_desktop.render.panels import DEFAULT_DPI, method_label, save_figure
 
 _PT = 8.0
 _WIDTH = 11.0

@@ -23,7 +23,7 @@ import numpy as np
 
 from saliency_desktop.engine.metric_types import SCORES
 from saliency_desktop.render.evaluation_rows import curve_x, mean_interval, stacked_curves
-from saliency_desktop.render.report import method_label
+from saliency_desktop.render.panels import method_label
 
 _PT = 8.0
 FAMILY_TITLES = {"gradients": "Gradients", "cam": "CAMs", "perturbation": "Perturbation",

@@ -20,7 +20,7 @@ import numpy as np
 from saliency_desktop.engine.types import Explanation
 from saliency_desktop.render import maps
 from saliency_desktop.render.export import target_probability
-from saliency_desktop.render.report import (
+from saliency_desktop.render.panels import (
     DEFAULT_DPI,
     check_colormap,
     draw_colorbar,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from saliency_desktop.engine.metric_types import Evaluation
-from saliency_desktop.render.report import method_label
+from saliency_desktop.render.panels import method_label
 from saliency_desktop.render.trust_text import passes_sanity_check
 
 _PT = 7.5

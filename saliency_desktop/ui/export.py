@@ -56,7 +56,8 @@ def export_report(
     force: bool = False,
 ) -> list[Path]:
     """The report, exactly as `saliency-desktop explain` writes it for the same settings."""
-    from saliency_desktop.render.report import DEFAULT_DPI, render_report
+    from saliency_desktop.render.panels import DEFAULT_DPI
+    from saliency_desktop.render.report import render_report
 
     return render_report(
         explanation,

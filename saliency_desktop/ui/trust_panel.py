@@ -212,7 +212,7 @@ class TrustPanel(QDockWidget):
     def summary_html(self, evaluation: Any) -> str:
         from html import escape
 
-        from saliency_desktop.render.report import method_label
+        from saliency_desktop.render.panels import method_label
         from saliency_desktop.render.trust_text import method_summary
 
         parts = []

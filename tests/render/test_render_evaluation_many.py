@@ -8,7 +8,7 @@ import numpy as np
 from saliency_desktop.engine.metric_types import Curve, Evaluation, MetricResult
 from saliency_desktop.engine.registry import list_methods
 from saliency_desktop.render.evaluation import evaluation_figure
-from saliency_desktop.render.report import method_label
+from saliency_desktop.render.panels import method_label
 
 
 def _evaluation(ids: list[str], seed: int) -> Evaluation:

@@ -17,13 +17,8 @@ from PIL import Image
 
 from saliency_desktop.render import maps
 from saliency_desktop.render.export import OutputExistsError
-from saliency_desktop.render.report import (
-    Panel,
-    draw_colorbar,
-    method_panel,
-    render_report,
-    report_figure,
-)
+from saliency_desktop.render.panels import Panel, draw_colorbar, method_panel
+from saliency_desktop.render.report import render_report, report_figure
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "report.png"
 GOLDEN_DPI = 60

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from saliency_desktop.render.report import (
-    method_caption,
-    report_figure,
-    report_title,
-    skipped_line,
-)
+from saliency_desktop.render.report import method_caption, report_figure, report_title, skipped_line
 
 
 def _texts(fig) -> list[str]:

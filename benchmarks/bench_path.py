@@ -4,7 +4,7 @@
 
 On the dog-breed model (160x160) and a bundled photo, each method through the public `explain()`
 against the compiled forward+backward passes it cannot avoid, measured alternately (see
-bench_engine.paired):
+limits.paired):
 * SmoothGrad (50 copies) and Expected Gradients (200 draws): one batched fwd+bwd over the n
   inputs (batches of the engine's batch size)                             target <= 1.2
 * Blur IG: its 101 gradient evaluations, batched                          target <= 1.3
@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import paired  # noqa: E402
+from limits import paired  # noqa: E402
 
 
 def batched_limit(model, x, target: int, n: int, size: int):

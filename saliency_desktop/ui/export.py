@@ -120,11 +120,6 @@ def write_png(rgb: np.ndarray, path: str | Path, force: bool = False) -> list[Pa
     return [Path(path)]
 
 
-class _Signals(QObject):
-    done = Signal(object)  # list[Path]
-    failed = Signal(str)
-
-
 def failure_message(exc: OSError, target: str = "") -> str:
     """One line for the user: what could not be written and why (no errno, no traceback)."""
     if isinstance(exc, FileExistsError) and not exc.strerror:
@@ -134,41 +129,40 @@ def failure_message(exc: OSError, target: str = "") -> str:
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], list[Path]], signals: _Signals, target: str = "") -> None:
+    """Runs `fn` on a pool thread and emits the owner's signals (queued to the GUI thread)."""
+
+    def __init__(self, fn: Callable[[], list[Path]], owner: Exporter, target: str = "") -> None:
         super().__init__()
-        self.fn, self.signals, self.target = fn, signals, target
+        self.fn, self.owner, self.target = fn, owner, target
 
     def run(self) -> None:
         try:
-            self.signals.done.emit(self.fn())
+            self.owner.done.emit(self.fn())
         except OSError as exc:
             log.warning("export to %s failed", self.target or "?", exc_info=True)
-            self.signals.failed.emit(failure_message(exc, self.target))
+            self.owner.failed.emit(failure_message(exc, self.target))
         except ValueError as exc:
             log.warning("export failed: %s", exc, exc_info=True)
-            self.signals.failed.emit(str(exc))
+            self.owner.failed.emit(str(exc))
         except Exception as exc:
             log.exception("export failed")
-            self.signals.failed.emit(f"Unexpected error: {exc}. The details are in the log.")
+            self.owner.failed.emit(f"Unexpected error: {exc}. The details are in the log.")
 
 
 class Exporter(QObject):
     """Runs export functions off the GUI thread, one at a time."""
 
-    done = Signal(object)
+    done = Signal(object)  # list[Path]
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self.done)
-        self._signals.failed.connect(self.failed)
 
     def submit(self, fn: Callable[[], list[Path]], target: str = "") -> None:
         """Run `fn`; `target` (the files it writes) names them in a failure message."""
-        self._pool.start(_Task(fn, self._signals, target))
+        self._pool.start(_Task(fn, self, target))
 
     def wait(self, msecs: int = 60000) -> bool:
         return self._pool.waitForDone(msecs)

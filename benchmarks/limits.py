@@ -1,12 +1,5 @@
-"""The limits the engine is timed against, on the backend in use, and the paired timing.
-
-A limit is what no implementation can beat by much: one compiled forward + backward pass of the
-plain Keras model (TensorFlow: tf.function + GradientTape; JAX: jax.jit(jax.grad) over
-stateless_call; PyTorch: eager autograd): one image from the host, and 50 points already on the
-device with their gradients summed there (IG-50's least work). `paired` alternates a
-method with its limit and gives the median of the pair ratios. Used by bench_engine.py,
-bench_path.py and bench_gpu_peers.py.
-"""
+"""The limits bench_engine.py times our methods against, on the Keras backend in use, and the
+pairing that times them: ours and a limit alternate, so drifting load hits both alike."""
 
 from __future__ import annotations
 

@@ -125,12 +125,6 @@ def noise_tunnel_moments(
     return total / n, total_sq / n
 
 
-def noise_tunnel_info(**fields: Any) -> MethodInfo:
-    """A noise tunnel: a gradient method over noisy copies, in passes of its own, with `PARAMS`;
-    `fields` are the rest of its `MethodInfo`."""
-    return gradient_info(params=PARAMS, first_pass_backward=False, **fields)
-
-
 class _NoiseTunnel(SaliencyMethod):
     """Aggregates the base method's attributions over noisy copies (see `aggregate`)."""
 
@@ -157,6 +151,12 @@ class _NoiseTunnel(SaliencyMethod):
             heat = channel_max_abs(attributions)  # Simonyan's map, as the base method
         sigma = float(params["noise"]) * float(ctx.x.max() - ctx.x.min())
         return heat.astype(np.float32), attributions, None, {"sigma": sigma}
+
+
+def noise_tunnel_info(**fields: Any) -> MethodInfo:
+    """A noise tunnel: a gradient method over noisy copies, in passes of its own, with `PARAMS`;
+    `fields` are the rest of its `MethodInfo`."""
+    return gradient_info(params=PARAMS, first_pass_backward=False, **fields)
 
 
 @register

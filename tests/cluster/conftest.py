@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.cluster.loopback import LoopbackCluster
+from tests.subprocesses import finish_python
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = "vanilla_gradients,gradcam,gradient_x_input"
@@ -41,13 +42,7 @@ def start_cli(*args: str, **kwargs) -> subprocess.Popen:
 
 def finish_cli(proc: subprocess.Popen, timeout: float = 420) -> subprocess.CompletedProcess:
     """Wait for a `start_cli` process (killed if it outlives `timeout`); its output."""
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return finish_python(proc, timeout=timeout)
 
 
 def run_side_by_side(*commands: list[str]) -> list[subprocess.CompletedProcess]:

@@ -1,7 +1,10 @@
 """The noise tunnel over a gradient method: SmoothGrad, SmoothGrad-squared and VarGrad.
 
 One wrapper (as Captum's `NoiseTunnel`), three ids so that the aggregations can be compared side
-by side; the parameter `of` picks the base method.
+by side; the parameter `of` picks the base method. The noise is N(0, sigma^2) from a
+counter-based generator (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"; the
+"lowbias32" hash, Wellons 2018, and Box-Muller: `engine/noise.py`), drawn on the device inside
+the compiled pass `Runtime.noise_tunnel`; the same seed gives the same noise on every backend.
 """
 
 from __future__ import annotations

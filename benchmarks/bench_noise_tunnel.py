@@ -8,7 +8,7 @@
 pass, which returns only each batch's sums). "host": the path before it, kept here only as this
 benchmark's baseline: numpy draws each copy's noise (float64, `default_rng([seed, i])`), the
 noisy batch goes to the device and every gradient comes back to be summed on the host. Both run
-through the public `explain()` on the same model and photo, alternating (bench_engine's
+through the public `explain()` on the same model and photo, alternating (limits.py
 `paired`); the ratio is the median of the per-pair ratios device / host (< 1: device faster).
 """
 
@@ -71,7 +71,8 @@ def main() -> None:
 
     backends.choose(args.backend)
     import numpy as np
-    from bench_engine import load, paired
+    from bench_engine import load
+    from limits import paired
 
     from saliency_desktop.engine import explain
     from saliency_desktop.engine.methods import noise_tunnel

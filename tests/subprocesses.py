@@ -23,3 +23,31 @@ def run_python(
         cwd=str(cwd),
         env=env,
     )
+
+
+def start_python(
+    code: str, *, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.Popen[str]:
+    """`python -c code` started in the checkout, to run beside other work; `finish_python`
+    waits for it."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(cwd),
+        env=env,
+    )
+
+
+def finish_python(
+    proc: subprocess.Popen[str], *, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """The output of a `start_python` process, once it has ended (killed past `timeout`)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

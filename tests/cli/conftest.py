@@ -1,4 +1,5 @@
-"""The dog-breeds model loaded once, handed to the CLI in place of a fresh load."""
+"""The dog-breeds model (loaded once a session: `dog_model`, tests/conftest.py) handed to the CLI
+in place of a fresh load."""
 
 from __future__ import annotations
 
@@ -28,13 +29,6 @@ def sample_images() -> list[Path]:
 @pytest.fixture(scope="session")
 def images() -> list[Path]:
     return sample_images()
-
-
-@pytest.fixture(scope="session")
-def dog_model():
-    from saliency_desktop.engine import load_model
-
-    return load_model("dog-breeds")
 
 
 def patch_load_model(mp: pytest.MonkeyPatch, model) -> None:

@@ -19,46 +19,62 @@ from saliency_desktop.engine.registry import method_ids
 from saliency_desktop.render.export import schema
 from saliency_desktop.render.figures import bands
 from saliency_desktop.render.report import report_figure
-from tests.few_samples import few_cli_params, few_params
+from tests.few_samples import few_cli_params
 
 from .conftest import patch_load_model
 
 DPI = 50
 # every method but Score-CAM (1,280 forward passes per photo here; Faster Score-CAM runs its code)
 METHODS = [m for m in method_ids() if m != "scorecam"]
+# The three photos' run: the quick methods of each family (XRAI alone takes ~25 s a photo
+# here), more than the grid's 8 columns so that it wraps into bands. Every method's files are
+# checked on chelsea.png (`run`).
+GRID_METHODS = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "gradcam", "eigencam",
+                "guided_gradcam", "occlusion", "integrated_gradients", "rise"]  # fmt: skip
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _explain(dog_model, out: Path, images: list[Path], methods: list[str], *more: str) -> int:
+    args = ["explain", *map(str, images), "--out", str(out), "--ig-steps", "8",
+            "--format", "png,pdf,svg", "--dpi", str(DPI), "--methods", ",".join(methods),
+            *few_cli_params(methods), *more]  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        patch_load_model(mp, dog_model)
+        return main(args)
 
 
 @pytest.fixture(scope="module")
 def run(dog_model, images, tmp_path_factory):
-    """One run over the three sample photos: every format, the grid, IG with 8 steps, the
-    samplers with few samples (tests/few_samples.py)."""
+    """Every method on chelsea.png, every format: IG with 8 steps, the samplers with few samples
+    (tests/few_samples.py), as the session's `dog_every_method` (tests/conftest.py)."""
     out = tmp_path_factory.mktemp("run")
-    args = ["explain", *map(str, images), "--out", str(out), "--ig-steps", "8", "--grid",
-            "--format", "png,pdf,svg", "--dpi", str(DPI), "--methods", ",".join(METHODS),
-            *few_cli_params(METHODS)]  # fmt: skip
-    with pytest.MonkeyPatch.context() as mp:
-        patch_load_model(mp, dog_model)
-        code = main(args)
-    return code, out
+    return _explain(dog_model, out, images[:1], METHODS), out
 
 
 @pytest.fixture(scope="module")
-def direct(dog_model, images):
-    from saliency_desktop.engine import explain
+def grid_run(dog_model, images, tmp_path_factory):
+    """One run over the three sample photos with GRID_METHODS: every format, the grid."""
+    out = tmp_path_factory.mktemp("grid")
+    return _explain(dog_model, out, images, GRID_METHODS, "--grid"), out
 
-    return explain(dog_model, images[0], methods=METHODS, n_steps=8, params=few_params(METHODS))
+
+@pytest.fixture(scope="module")
+def direct(dog_every_method):
+    """The engine's own run of what `run` asks for (the session's, shared with tests/engine)."""
+    return dog_every_method
 
 
-def test_run_succeeds_and_writes_every_file(run, images):
-    code, out = run
-    assert code == 0
-    names = {p.name for p in out.iterdir()}
-    for stem in ("chelsea", "grace_hopper", "astronaut"):
-        for suffix in (".npz", ".json", "_report.png", "_report.pdf", "_report.svg"):
-            assert stem + suffix in names
-    assert {"grid.png", "grid.pdf", "grid.svg"} <= names
-    assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")]
+def test_run_succeeds_and_writes_every_file(run, grid_run):
+    three = ["chelsea", "grace_hopper", "astronaut"]
+    for (code, out), stems in ((run, three[:1]), (grid_run, three)):
+        assert code == 0
+        names = {p.name for p in out.iterdir()}
+        for stem in stems:
+            for suffix in (".npz", ".json", "_report.png", "_report.pdf", "_report.svg"):
+                assert stem + suffix in names
+        assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")]
+    assert {"grid.png", "grid.pdf", "grid.svg"} <= {p.name for p in grid_run[1].iterdir()}
+    assert not [p for p in run[1].iterdir() if p.name.startswith("grid")]  # no --grid, no grid
 
 
 def test_npz_arrays_equal_the_engines(run, direct):
@@ -74,13 +90,14 @@ def test_npz_arrays_equal_the_engines(run, direct):
                 assert data[f"{mid}.{kind}"].dtype == np.float32
                 np.testing.assert_allclose(data[f"{mid}.{kind}"], arr, rtol=1e-5, atol=1e-6)
         assert set(data.files) == expected
-    assert {"gradcam", "integrated_gradients", "vanilla_gradients"} <= set(direct.methods)
+    assert list(direct.methods) == METHODS
 
 
-def test_json_validates_and_records_the_run(run, direct, dog_model, images):
+def test_json_validates_and_records_the_run(run, grid_run, direct, dog_model, images):
     _, out = run
     for stem in ("chelsea", "grace_hopper", "astronaut"):
-        jsonschema.validate(json.loads((out / f"{stem}.json").read_text()), schema())
+        jsonschema.validate(json.loads((grid_run[1] / f"{stem}.json").read_text()), schema())
+    jsonschema.validate(json.loads((out / "chelsea.json").read_text()), schema())
     record = json.loads((out / "chelsea.json").read_text())
     assert record["model"]["id"] == "dog-breeds"
     assert record["model"]["sha256"] == sha256_of(Path(dog_model.info.source))
@@ -115,9 +132,8 @@ def test_report_png_is_a_real_picture_of_the_expected_size(run, direct):
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 2000
 
 
-def test_pdf_and_svg_open_with_text_as_text(run):
-    _, out = run
-    for stem in ("chelsea_report", "grid"):
+def test_pdf_and_svg_open_with_text_as_text(run, grid_run):
+    for out, stem in ((run[1], "chelsea_report"), (grid_run[1], "grid")):
         pdf = (out / f"{stem}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
         offset = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
@@ -130,15 +146,16 @@ def test_pdf_and_svg_open_with_text_as_text(run):
         assert len(list(root.iter(f"{SVG}image"))) >= 8
 
 
-def test_grid_has_the_three_images(run):
-    _, out = run
+def test_grid_has_the_three_images(grid_run):
+    _, out = grid_run
     root = ET.parse(out / "grid.svg").getroot()
     texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
     for name in ("chelsea.png", "grace_hopper.jpg", "astronaut.png"):
         assert name in texts
     n = len(json.loads((out / "chelsea.json").read_text())["methods"])
     # rows x (original per band + a panel per method), plus a colorbar per method column
-    n_bands = len(bands(METHODS, 8))
+    n_bands = len(bands(GRID_METHODS, 8))
+    assert n == len(GRID_METHODS) and n_bands == 2
     assert len(list(root.iter(f"{SVG}image"))) == 3 * (n_bands + n) + n
     with Image.open(out / "grid.png") as img:
         assert img.height > img.width / 4 and np.asarray(img.convert("L")).std() > 30

@@ -18,19 +18,12 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def emotions_model():
-    from saliency_desktop.engine import load_model
-
-    return load_model("emotions")
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_sample_is_what_its_model_was_made_for(name, dog_model, emotions_model):
+def test_each_sample_is_what_its_model_was_made_for(name, dog_model, emotion_model):
     from saliency_desktop.engine import explain
 
     model_id, label = EXPECTED[name]
-    model = dog_model if model_id == "dog-breeds" else emotions_model
+    model = dog_model if model_id == "dog-breeds" else emotion_model
     top = explain(model, SAMPLES / name, methods=["gradcam"]).top_k[0]
     assert (top.label, top.probability > 0.5) == (label, True)
 

@@ -39,8 +39,8 @@ def start_cli(*args: str, **kwargs) -> subprocess.Popen:
     )
 
 
-def run_cli(*args: str, timeout: float = 420) -> subprocess.CompletedProcess:
-    proc = start_cli(*args)
+def finish_cli(proc: subprocess.Popen, timeout: float = 420) -> subprocess.CompletedProcess:
+    """Wait for a `start_cli` process (killed if it outlives `timeout`); its output."""
     try:
         out, err = proc.communicate(timeout=timeout)
     finally:
@@ -48,6 +48,19 @@ def run_cli(*args: str, timeout: float = 420) -> subprocess.CompletedProcess:
             proc.kill()
             proc.communicate()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run_side_by_side(*commands: list[str]) -> list[subprocess.CompletedProcess]:
+    """Several CLI runs at once (independent work: a local run beside a cluster's run uses the
+    core the other leaves idle); every one is waited for, or killed if anything goes wrong."""
+    procs = [start_cli(*args) for args in commands]
+    try:
+        return [finish_cli(proc) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cluster.conftest import METHODS, run_cli, start_cli
+from tests.cluster.conftest import METHODS, finish_cli, run_side_by_side, start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -61,14 +61,6 @@ def failure_lines(stderr: str) -> list[str]:
     return sorted(line for line in stderr.splitlines() if "corrupt.png" in line)
 
 
-@pytest.fixture(scope="module")
-def local_explain(tmp_path_factory, image_folder, model_file):
-    out = tmp_path_factory.mktemp("local") / "out"
-    result = run_cli(*explain_args(image_folder, out, model_file, "--grid"))
-    assert result.returncode == 1, result.stderr  # the corrupt image; 99: Ray was imported
-    return out, result
-
-
 def test_evaluate_on_the_cluster_writes_what_a_local_run_writes(
     ray_cluster, image_folder, model_file, tmp_path
 ):
@@ -76,11 +68,12 @@ def test_evaluate_on_the_cluster_writes_what_a_local_run_writes(
     common = ["--model", str(model_file), "--methods", "gradcam,vanilla_gradients",
               "--metrics", "deletion,insertion", "--dpi", "40"]  # fmt: skip
     local, remote = tmp_path / "local", tmp_path / "ray"
-    done = run_cli("evaluate", *images, "--out", str(local), *common)
-    assert done.returncode == 0, done.stderr
     ray = ["--ray", ray_cluster.address, "--ray-worker-reads"]  # the workers open the files
-    done = run_cli("evaluate", *images, "--out", str(remote), *common, *ray)
-    assert done.returncode == 0, done.stderr
+    for done in run_side_by_side(
+        ["evaluate", *images, "--out", str(local), *common],
+        ["evaluate", *images, "--out", str(remote), *common, *ray],
+    ):
+        assert done.returncode == 0, done.stderr  # 99: the local run imported Ray
     assert sorted(p.name for p in remote.iterdir()) == sorted(p.name for p in local.iterdir())
     for npz in local.glob("*.npz"):
         assert_same_arrays(npz, remote / npz.name)
@@ -124,13 +117,14 @@ def test_ctrl_c_stops_the_remote_work_and_leaves_complete_files(
 
 
 def test_explain_on_the_cluster_losing_a_node_writes_what_a_local_run_writes(
-    ray_cluster, local_explain, image_folder, model_file, tmp_path
+    ray_cluster, image_folder, model_file, tmp_path
 ):
     """The cluster's explain, with a third node killed mid-run (last: the node stays lost):
-    the lost node's images are done by the others, and every file is the local run's."""
-    local, local_result = local_explain
+    the lost node's images are done by the others, and every file is the local run's (run
+    side by side with the cluster's)."""
+    local, out = tmp_path / "local", tmp_path / "out"
+    local_proc = start_cli(*explain_args(image_folder, local, model_file, "--grid"))
     node = ray_cluster.add_node()  # a third node, for this test to lose
-    out = tmp_path / "out"
     args = explain_args(image_folder, out, model_file, "--grid", "--ray", ray_cluster.address)
     proc = start_cli(*args)
     try:
@@ -139,9 +133,13 @@ def test_explain_on_the_cluster_losing_a_node_writes_what_a_local_run_writes(
         assert len(raylets) == 1
         os.kill(raylets[0], signal.SIGKILL)
         _, err = proc.communicate(timeout=300)
+        local_result = finish_cli(local_proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        for p in (proc, local_proc):
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert local_result.returncode == 1, local_result.stderr  # corrupt.png; 99: Ray imported
     assert "a Ray worker was lost" in err  # it was lost with work in hand
     assert proc.returncode == 1, err  # a corrupt image is one image's failure
     assert failure_lines(err) == failure_lines(local_result.stderr) != []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from PIL import Image
 
 from saliency_desktop.engine.registry import list_methods
-from tests.subprocesses import run_python
+from tests.subprocesses import finish_python, start_python
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,42 +33,44 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_screenshot_mode_shows_every_methods_overlay(tmp_path):
-    shot = tmp_path / "shot.png"
-    code = (
+def _screenshot_mode(shot: Path) -> str:
+    return (
         "from saliency_desktop.ui.app import run\n"
         f"raise SystemExit(run(images=[{str(CHELSEA)!r}], model='dog-breeds', methods=None, "
         f"screenshot={str(shot)!r}, preprocess=None, labels=None, trust_model=False, "
         "params={'n_steps': 8}, timeout_s=400))\n"
     )
-    out = run_python(code, timeout=500, env=_env(tmp_path))
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = next(x for x in out.stdout.splitlines() if x.startswith("saved"))
-    shown = line.split("maps: ", 1)[1].split(", ")
-    assert shown == list(DEFAULT)  # each default method's overlay was on screen for the picture
-    pic = np.asarray(Image.open(shot).convert("RGB")).astype(np.float32)
-    assert pic.shape == (900, 1440, 3)
-    assert pic.std() > 20
-    colourful = np.abs(pic[..., 0] - pic[..., 2]).mean()
-    assert colourful > 5  # heatmaps and photos, not a grey empty window
 
 
-def test_cli_gui_screenshot(tmp_path):
-    """The command line's route: `saliency-desktop gui IMAGE --model ID --screenshot PNG`."""
-    shot = tmp_path / "cli.png"
-    code = (
+def _cli_gui_screenshot(shot: Path) -> str:
+    return (
         "import sys\nfrom saliency_desktop.cli import main\n"
         f"sys.exit(main(['gui', {str(CHELSEA)!r}, '--model', 'dog-breeds', '--methods', "
         f"'gradcam,vanilla_gradients', '--screenshot', {str(shot)!r}]))\n"
     )
-    out = run_python(code, timeout=500, env=_env(tmp_path))
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "maps: vanilla_gradients, gradcam" in out.stdout
-    assert Image.open(shot).size == (1440, 900)
 
 
-def test_window_with_the_real_engine_and_export(qtbot, tmp_path):
-    """In process: every map arrives, the canvas shows it, export equals the renderer's."""
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen[str], Path]]]:
+    """The two screenshot runs, each a fresh app start in a process of its own, started side
+    by side when the module's first test asks (they mostly wait on one core each: imports,
+    tracing); each test waits for its own. name -> (process, its screenshot)."""
+    runs = {}
+    try:
+        for name, code in (("mode", _screenshot_mode), ("cli", _cli_gui_screenshot)):
+            home = tmp_path_factory.mktemp(name)
+            runs[name] = (start_python(code(home / "shot.png"), env=_env(home)), home / "shot.png")
+        yield runs
+    finally:
+        for proc, _ in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+def test_window_with_the_real_engine_and_export(qtbot, tmp_path, screenshots):
+    """In process: every map arrives, the canvas shows it, export equals the renderer's. (First:
+    the screenshot runs of the tests below go on beside it.)"""
     from PySide6.QtCore import QStandardPaths
 
     from saliency_desktop.render.report import render_report
@@ -105,3 +109,26 @@ def test_window_with_the_real_engine_and_export(qtbot, tmp_path):
     finally:
         win.close()
     assert not win.session.client.thread.isRunning()
+
+
+def test_screenshot_mode_shows_every_methods_overlay(screenshots):
+    proc, shot = screenshots["mode"]
+    out = finish_python(proc, timeout=500)
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(x for x in out.stdout.splitlines() if x.startswith("saved"))
+    shown = line.split("maps: ", 1)[1].split(", ")
+    assert shown == list(DEFAULT)  # each default method's overlay was on screen for the picture
+    pic = np.asarray(Image.open(shot).convert("RGB")).astype(np.float32)
+    assert pic.shape == (900, 1440, 3)
+    assert pic.std() > 20
+    colourful = np.abs(pic[..., 0] - pic[..., 2]).mean()
+    assert colourful > 5  # heatmaps and photos, not a grey empty window
+
+
+def test_cli_gui_screenshot(screenshots):
+    """The command line's route: `saliency-desktop gui IMAGE --model ID --screenshot PNG`."""
+    proc, shot = screenshots["cli"]
+    out = finish_python(proc, timeout=500)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "maps: vanilla_gradients, gradcam" in out.stdout
+    assert Image.open(shot).size == (1440, 900)

@@ -40,16 +40,29 @@ CLI_METHODS = "vanilla_gradients,gradcam,integrated_gradients"
 PHOTO = resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png")
 
 
-def run_backend(backend: str, folder: Path) -> Path:
-    """Run this script for `backend` in a fresh process; return `folder` (asserts success)."""
+def start_backend(backend: str, folder: Path) -> subprocess.Popen[bytes]:
+    """Start this script for `backend` in a fresh process, writing to `folder`; its output
+    goes to `folder/output.txt` (a file, not a pipe: nobody reads it while it runs)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     for var in ("KERAS_BACKEND", "SALIENCY_DESKTOP_BACKEND"):
         env.pop(var, None)
-    done = subprocess.run(
-        [sys.executable, __file__, backend, str(folder)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    with open(folder / "output.txt", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, __file__, backend, str(folder)], env=env, stdout=log, stderr=log
+        )
+
+
+def finish_backend(proc: subprocess.Popen[bytes], folder: Path) -> Path:
+    """Wait for a `start_backend` process; return its folder (asserts success)."""
+    proc.wait(timeout=1800)
+    output = (folder / "output.txt").read_text(errors="replace")
+    assert proc.returncode == 0, output[-3000:]
     return folder
+
+
+def run_backend(backend: str, folder: Path) -> Path:
+    """Run this script for `backend` in a fresh process; return `folder` (asserts success)."""
+    return finish_backend(start_backend(backend, folder), folder)
 
 
 def cli_explain(backend: str, out: Path) -> None:

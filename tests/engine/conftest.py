@@ -1,4 +1,5 @@
-"""Tiny models built in the tests (8x8x3 inputs), and the two embedded models, loaded once."""
+"""Tiny models built in the tests (8x8x3 inputs), and the sample photo. The two embedded models
+are loaded once a session in tests/conftest.py (`dog_model`, `emotion_model`)."""
 
 from __future__ import annotations
 
@@ -25,20 +26,6 @@ def tiny_model(keras):
 @pytest.fixture(scope="session")
 def tiny_image() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-
-
-@pytest.fixture(scope="session")
-def dog_model():
-    from saliency_desktop.engine import load_model
-
-    return load_model("dog-breeds")
-
-
-@pytest.fixture(scope="session")
-def emotion_model():
-    from saliency_desktop.engine import load_model
-
-    return load_model("emotions")
 
 
 @pytest.fixture(scope="session")

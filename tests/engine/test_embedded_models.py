@@ -7,7 +7,7 @@ import pytest
 
 from saliency_desktop.engine import EngineError, explain, list_methods, method_ids
 from saliency_desktop.engine.catalogue import read_labels
-from tests.few_samples import FEW, few_params
+from tests.few_samples import FEW
 
 
 def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
@@ -26,11 +26,12 @@ def test_dog_breeds_is_nested_and_finds_out_relu(dog_model):
 CAMS = [i.id for i in list_methods() if i.has_cam]
 
 
-def test_dog_breeds_all_methods(dog_model, sample_photo):
+def test_dog_breeds_all_methods(dog_every_method):
     """Every method on the nested MobileNetV2 but Score-CAM (1,280 forward passes here; Faster
-    Score-CAM runs its code). The run of the CAM variants on a nested model, too."""
+    Score-CAM runs its code): the session's run (tests/conftest.py), which the command line's
+    test compares its files with. The run of the CAM variants on a nested model, too."""
+    res = dog_every_method
     ids = [m for m in method_ids() if m != "scorecam"]
-    res = explain(dog_model, sample_photo, methods=ids, n_steps=16, params=few_params(ids))
     assert list(res.methods) == ids  # every method asked for, in the registry's order
     assert res.layer == "mobilenetv2_1.00_160/out_relu"
     for m in res.methods.values():

@@ -13,7 +13,7 @@ import pytest
 from saliency_desktop.ui import backend_choice
 from saliency_desktop.ui.engine_api import ModelRequest
 from tests.ui.fake_engine import FakeEngine
-from tests.ui.helpers import open_and_wait
+from tests.ui.helpers import open_and_wait, wait_done
 
 
 def test_only_installed_backends_can_be_chosen(make_window, monkeypatch):
@@ -92,3 +92,85 @@ def test_the_saved_backend_applies_at_start_unless_one_was_chosen(settings, monk
     assert backend_choice.running() == "jax"
     monkeypatch.setenv("KERAS_BACKEND", "torch")  # --backend or the environment chose
     assert backend_choice.apply_saved(settings) is None
+
+
+def test_the_loading_messages_name_the_backend(qtbot, make_window, monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # the engine thread imports it
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # --backend jax (or the saved choice)
+    win = make_window(FakeEngine(backend="jax"), model=False)
+    said: list[str] = []
+    win.statusBar().messageChanged.connect(said.append)
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.load_model(ModelRequest("dog-breeds"))
+    assert said[0] == "Loading JAX and the model..."
+    said.clear()
+    with qtbot.waitSignal(win.menus.backend.switched, timeout=5000):
+        win.menus.backend.choose("torch")
+    assert said[0] == "Switching the engine to PyTorch and reloading the model..."
+    said.clear()
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.load_model(ModelRequest("emotions"))
+    assert said[0] == "Loading the model on PyTorch..."
+    assert win.model_label.text().endswith("PyTorch")
+
+
+def test_a_model_that_does_not_load_on_the_new_backend_switches_back(
+    qtbot, make_window, image_file, settings, shown
+):
+    engine = FakeEngine(load_fails_on={"jax"})
+    win = make_window(engine)
+    open_and_wait(qtbot, win, image_file)
+    calls = len(engine.explain_calls)
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.menus.backend.choose("jax")
+        assert not win.menus.backend.actions["torch"].isEnabled()  # one switch at a time
+        assert win.session.model is None  # nothing runs on the old model meanwhile
+    qtbot.waitUntil(lambda: len(engine.explain_calls) > calls, timeout=5000)
+    wait_done(qtbot, win)
+    assert engine.switch_calls == ["jax", "tensorflow"]  # tried, then undone
+    assert engine.stale_runs == []  # no job ever ran the model of the other backend
+    assert "does not load on jax" in shown[0] and "back on TensorFlow" in shown[0]
+    assert win.session.model.versions["backend"] == "tensorflow"  # reloaded there: usable
+    assert win.menus.backend.actions["tensorflow"].isChecked()
+    assert win.model_label.text().endswith("TensorFlow")
+    assert backend_choice.saved(settings) is None  # the failed choice is not remembered
+
+
+def test_a_model_that_loads_nowhere_leaves_no_model_to_run(
+    qtbot, make_window, image_file, settings, shown
+):
+    engine = FakeEngine()
+    win = make_window(engine)
+    open_and_wait(qtbot, win, image_file)
+    engine.load_fails_on = {"tensorflow", "jax"}  # e.g. the file was deleted since
+    win.menus.backend.choose("jax")
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert "No model is loaded" in shown[0]
+    assert win.session.model is None and win.model_label.text() == "No model"
+    assert win.session.client.worker.model is None  # the old Keras objects are gone
+    assert win.menus.backend.actions["tensorflow"].isChecked()  # where the engine is now
+    win.session.explain_now()  # F5: nothing runs, nothing fails
+    win.session.client.run_task("predict_dataset", "somewhere")
+    qtbot.wait(200)
+    assert engine.stale_runs == []
+    assert win.session.current_entry().rgb is not None  # the images stay
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):  # and a model loads again
+        engine.load_fails_on = set()
+        win.load_model(ModelRequest("dog-breeds"))
+    wait_done(qtbot, win)
+
+
+def test_a_backend_that_fails_to_start_is_undone(qtbot, make_window, image_file, shown):
+    engine = FakeEngine(breaks_on={"torch"})  # half-switched: the old model is stale too
+    win = make_window(engine)
+    open_and_wait(qtbot, win, image_file)
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.menus.backend.choose("torch")
+    wait_done(qtbot, win)
+    assert engine.switch_calls == ["torch", "tensorflow"] and engine.stale_runs == []
+    assert "torch failed to initialise" in shown[0] and "back on TensorFlow" in shown[0]
+    assert engine.load_calls == ["dog-breeds", "dog-breeds"]  # reloaded on TensorFlow
+    actions = win.menus.backend.actions
+    assert [a.isEnabled() for a in actions.values()] == [  # can try again
+        backend_choice.installed(name) for name in actions
+    ]

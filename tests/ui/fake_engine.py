@@ -61,6 +61,7 @@ class FakeEngine:
     warm_up_delay: float = 0.0
     load_fails_on: set[str] = field(default_factory=set)  # backends where every load fails
     breaks_on: set[str] = field(default_factory=set)  # backends that fail half-way through a switch
+    devices: dict[str, str] = field(default_factory=dict)  # backend -> its device (else the CPU)
     stale_runs: list[str] = field(default_factory=list)  # jobs given a model of another backend
 
     def list_methods(self) -> list[Any]:
@@ -143,7 +144,7 @@ class FakeEngine:
             default_layer=LAYERS[-1].path,
             unavailable=dict(self.unavailable),
         )
-        return FakeModel(info, backend=self.backend)
+        return FakeModel(info, self.devices.get(self.backend, "CPU (fake)"), self.backend)
 
     def _live(self, model: FakeModel, job: str) -> None:
         """Refuse a model of another backend (its Keras objects died with the switch)."""

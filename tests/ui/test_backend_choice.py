@@ -174,3 +174,31 @@ def test_a_backend_that_fails_to_start_is_undone(qtbot, make_window, image_file,
     assert [a.isEnabled() for a in actions.values()] == [  # can try again
         backend_choice.installed(name) for name in actions
     ]
+
+
+def test_status_bar_and_about_give_device_and_backend_after_a_switch(
+    qtbot, make_window, monkeypatch, shown
+):
+    from types import SimpleNamespace
+
+    from saliency_desktop.ui import dialogs
+
+    about: list[str] = []
+    monkeypatch.setattr(  # Help > About: the text it would show (exec() would block)
+        dialogs, "AboutDialog", lambda text, _parent: about.append(text) or SimpleNamespace(
+            exec=lambda: 0, deleteLater=lambda: None)
+    )  # fmt: skip
+    engine = FakeEngine(devices={"jax": "GPU: fake H100"})
+    win = make_window(engine)
+    with qtbot.waitSignal(win.menus.backend.switched, timeout=5000):
+        win.menus.backend.choose("jax")
+    qtbot.waitUntil(lambda: "GPU" in win.model_label.text(), timeout=5000)
+    assert win.model_label.text().endswith("\u00b7  GPU: fake H100  \u00b7  JAX")
+    win.menus.actions["about"].trigger()
+    assert "<td>Keras backend</td><td>JAX</td>" in about[-1]
+    assert "<td>Device</td><td>GPU: fake H100</td>" in about[-1]
+    engine.load_fails_on = {"tensorflow", "jax"}  # no model at all: About still says where
+    win.menus.backend.choose("tensorflow")
+    qtbot.waitUntil(lambda: win.session.model is None and bool(shown), timeout=5000)
+    win.menus.actions["about"].trigger()
+    assert "<td>Keras backend</td><td>JAX</td>" in about[-1] and "loading" not in about[-1]

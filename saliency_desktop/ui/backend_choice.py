@@ -182,7 +182,7 @@ class BackendChoice(QObject):
 
     def __init__(self, win: Any, menu: QMenu) -> None:  # the main window (no import circle)
         super().__init__(win)
-        self.win = win
+        self.win, self.menu = win, menu
         self.current = running()
         self._wanted = ""  # the backend of the switch under way ("" when none is)
         self._held: LoadedModelState | None = None  # the model while a switch is under way

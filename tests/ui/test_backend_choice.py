@@ -9,6 +9,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from PySide6.QtCore import QEvent, QPoint
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from saliency_desktop.ui import backend_choice
 from saliency_desktop.ui.engine_api import ModelRequest
@@ -16,7 +19,7 @@ from tests.ui.fake_engine import FakeEngine
 from tests.ui.helpers import open_and_wait, wait_done
 
 
-def test_only_installed_backends_can_be_chosen(make_window, monkeypatch):
+def test_only_installed_backends_can_be_chosen(qtbot, make_window, monkeypatch):
     real = backend_choice.importlib.util.find_spec
     monkeypatch.setattr(
         backend_choice.importlib.util,
@@ -29,6 +32,15 @@ def test_only_installed_backends_can_be_chosen(make_window, monkeypatch):
     assert not actions["torch"].isEnabled()
     assert "pip install 'saliency-desktop[torch]'" in actions["torch"].statusTip()
     assert actions["tensorflow"].isEnabled() and actions["tensorflow"].isChecked()
+    menu = win.menus.backend.menu  # hovering the greyed entry says what to install
+    menu.popup(win.mapToGlobal(QPoint(40, 40)))
+    qtbot.waitExposed(menu)
+    pos = menu.actionGeometry(actions["torch"]).center()
+    QApplication.sendEvent(menu, QHelpEvent(QEvent.Type.ToolTip, pos, menu.mapToGlobal(pos)))
+    qtbot.waitUntil(QToolTip.isVisible, timeout=2000)
+    assert QToolTip.text() == "PyTorch is not installed: pip install 'saliency-desktop[torch]'"
+    QToolTip.hideText()
+    menu.close()
 
 
 def test_switching_reloads_the_model_and_recomputes_on_the_new_backend(

@@ -162,16 +162,17 @@ def _why(exc: Exception) -> str:
 
 
 def undone_message(done: Switched, wanted: str, had_model: bool) -> str:
-    """One message for a switch that was undone (`done.problem` set)."""
+    """One message for a switch that was undone (`done.problem` set): what failed, where the
+    engine is now, and whether a model is loaded."""
     now = label(done.backend)
     if not had_model:
-        return f"Cannot switch to {label(wanted)}: {done.problem} The engine stays on {now}."
-    text = f"The model could not be loaded on {label(wanted)}: {done.problem}"
+        return f"Cannot switch to {label(wanted)}:\n{done.problem}\n\nThe engine stays on {now}."
+    text = f"The model could not be loaded on {label(wanted)}:\n{done.problem}\n\n"
     if done.state is not None:
-        return f"{text} The engine is back on {now}, with the model reloaded there."
+        return f"{text}The engine is back on {now}, with the model reloaded there."
     return (
-        f"{text} The engine is back on {now}, but the model did not load there either: "
-        f"{done.stranded} No model is loaded: open one from the Model menu."
+        f"{text}The engine is back on {now}, but the model did not load there either:\n"
+        f"{done.stranded}\n\nNo model is loaded: open one from the Model menu."
     )
 
 
@@ -252,7 +253,7 @@ class BackendChoice(QObject):
         if done.state is None and had_model:  # the window says so and shows "No model"
             self.win.session.drop_model(message)
         elif message:
-            self._say(message)
+            self._say(message, f"Still on {label(done.backend)}: {label(wanted)} did not work.")
 
     def _on_failed(self, message: str) -> None:
         """Refused before anything changed: the engine and its model are as they were."""
@@ -270,8 +271,8 @@ class BackendChoice(QObject):
         self._enable(True)
         return wanted, had_model
 
-    def _say(self, message: str) -> None:
-        self.win.statusBar().showMessage(message)
+    def _say(self, message: str, short: str = "") -> None:
+        self.win.statusBar().showMessage(short or message)
         from saliency_desktop.ui import dialogs
 
         dialogs.show_error(self.win, "Cannot switch the backend", message)

@@ -96,8 +96,9 @@ def test_a_savedmodel_folder_stays_on_tensorflow(qtbot, make_window, tmp_path, s
 
 def test_the_saved_backend_applies_at_start_unless_one_was_chosen(settings, monkeypatch):
     monkeypatch.delitem(sys.modules, "keras", raising=False)
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
-    monkeypatch.delenv("SALIENCY_DESKTOP_BACKEND", raising=False)
+    for name in ("KERAS_BACKEND", "SALIENCY_DESKTOP_BACKEND"):  # set first: put back after
+        monkeypatch.setenv(name, "")  # (apply_saved sets KERAS_BACKEND, which must not leak)
+        monkeypatch.delenv(name)
     assert backend_choice.apply_saved(settings) is None  # nothing saved: the default
     backend_choice.save(settings, "jax")
     assert backend_choice.apply_saved(settings) == "jax"
@@ -159,6 +160,7 @@ def test_a_model_that_loads_nowhere_leaves_no_model_to_run(
     qtbot.waitUntil(lambda: bool(shown), timeout=5000)
     assert "No model is loaded" in shown[0]
     assert win.session.model is None and win.model_label.text() == "No model"
+    assert win.predictions.target_label.text() == "No prediction yet."  # not "Loading..."
     assert win.session.client.worker.model is None  # the old Keras objects are gone
     assert win.menus.backend.actions["tensorflow"].isChecked()  # where the engine is now
     win.session.explain_now()  # F5: nothing runs, nothing fails

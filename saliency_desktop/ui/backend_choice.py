@@ -35,7 +35,15 @@ from PySide6.QtWidgets import QMenu
 from saliency_desktop.engine import BACKEND_ENV, BACKENDS, choose_backend
 from saliency_desktop.engine.types import CancelledError, EngineError
 from saliency_desktop.ui.engine_api import LoadedModelState, ModelRequest
-from saliency_desktop.ui.jobs import WARM_UP, JobContext, Kind, load_model_job, route, warm_up_job
+from saliency_desktop.ui.jobs import (
+    MODEL,
+    WARM_UP,
+    JobContext,
+    Kind,
+    load_model_job,
+    route,
+    warm_up_job,
+)
 
 if TYPE_CHECKING:
     from saliency_desktop.ui.settings import Settings
@@ -167,7 +175,7 @@ def undone_message(done: Switched, wanted: str, had_model: bool) -> str:
     now = label(done.backend)
     if not had_model:
         return f"Cannot switch to {label(wanted)}:\n{done.problem}\n\nThe engine stays on {now}."
-    text = f"The model could not be loaded on {label(wanted)}:\n{done.problem}\n\n"
+    text = f"Cannot run the model on {label(wanted)}:\n{done.problem}\n\n"
     if done.state is not None:
         return f"{text}The engine is back on {now}, with the model reloaded there."
     return (
@@ -187,6 +195,7 @@ class BackendChoice(QObject):
         self.current = running()
         self._wanted = ""  # the backend of the switch under way ("" when none is)
         self._held: LoadedModelState | None = None  # the model while a switch is under way
+        self._carried: ModelRequest | None = None  # the model the switch reloads
         self.group = QActionGroup(self)
         self.actions: dict[str, QAction] = {}
         self._installed = {name: installed(name) for name in BACKENDS}
@@ -216,28 +225,28 @@ class BackendChoice(QObject):
         """Switch the engine to `backend`, then reload the model there (GUI thread)."""
         if backend == self.current or self._wanted:
             return self._check(self.current)
-        session = self.win.session
+        session, client = self.win.session, self.win.session.client
         state = session.model
-        if state is not None and backend != "tensorflow" and Path(state.request.spec).is_dir():
+        # the model to bring along: the one being loaded (its load is cancelled), else this one
+        request = client.loading if client.is_busy(MODEL) else state and state.request
+        if request is not None and backend != "tensorflow" and Path(request.spec).is_dir():
             self._check(self.current)
             return self._say(
                 "This model is a TensorFlow SavedModel folder, which runs on TensorFlow only: "
                 "export it as .keras to run it on another backend."
             )
-        client = session.client
         for lane in list(client.current):  # every job of the old backend
             client.cancel(lane)
-        self._wanted, self._held = backend, state
+        self._wanted, self._held, self._carried = backend, state, request
         session.model = None  # nothing runs on the old model from now on
         session.backend = backend
         session.busy.emit(False)
         self._enable(False)  # one switch at a time
-        reload = " and reloading the model" if state is not None else ""
+        reload = " and reloading the model" if request is not None else ""
         self.win.statusBar().showMessage(f"Switching the engine to {label(backend)}{reload}...")
-        request = None if state is None else state.request
         client.submit(LANE, switch_job(backend, self.current, request), f"switch to {backend}")
-        if state is not None:
-            session.model_loading.emit(state.info.label)
+        if request is not None:
+            session.model_loading.emit(session.loading_label if state is None else state.info.label)
             client.submit(WARM_UP, warm_up_job, "warm-up")
 
     def _on_done(self, done: Switched) -> None:
@@ -257,15 +266,17 @@ class BackendChoice(QObject):
 
     def _on_failed(self, message: str) -> None:
         """Refused before anything changed: the engine and its model are as they were."""
-        held = self._held
+        held, carried = self._held, self._carried
         self._finish(self.current)
         if held is not None:
             self.win.session.adopt_model(held, new=False, same=True)
+        elif carried is not None:  # its load was cancelled for the switch: load it again
+            self.win.session.load_model(carried, self.win.session.loading_label)
         self._say(message)
 
     def _finish(self, backend: str) -> tuple[str, bool]:
-        wanted, had_model = self._wanted, self._held is not None
-        self._wanted, self._held = "", None
+        wanted, had_model = self._wanted, self._carried is not None
+        self._wanted, self._held, self._carried = "", None, None
         self.current = self.win.session.backend = backend
         self._check(backend)
         self._enable(True)

@@ -62,6 +62,7 @@ class FakeEngine:
     load_fails_on: set[str] = field(default_factory=set)  # backends where every load fails
     breaks_on: set[str] = field(default_factory=set)  # backends that fail half-way through a switch
     devices: dict[str, str] = field(default_factory=dict)  # backend -> its device (else the CPU)
+    load_delay: float = 0.0  # seconds a load takes (a cancel stops it)
     stale_runs: list[str] = field(default_factory=list)  # jobs given a model of another backend
 
     def list_methods(self) -> list[Any]:
@@ -122,6 +123,11 @@ class FakeEngine:
             raise ModelError("broken.keras: damaged or not a Keras model (fake).")
         if self.backend in self.load_fails_on:
             raise ModelError(f"{spec}: this model does not load on {self.backend} (fake).")
+        deadline = time.monotonic() + self.load_delay
+        while time.monotonic() < deadline:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Cancelled.")
+            time.sleep(0.005)
         entry = CATALOGUE.get(spec)
         if entry is not None and entry.kind == "imagenet":
             total = 5_000_000

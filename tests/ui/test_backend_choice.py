@@ -216,3 +216,15 @@ def test_status_bar_and_about_give_device_and_backend_after_a_switch(
     qtbot.waitUntil(lambda: win.session.model is None and bool(shown), timeout=5000)
     win.menus.actions["about"].trigger()
     assert "<td>Keras backend</td><td>JAX</td>" in about[-1] and "loading" not in about[-1]
+
+
+def test_a_switch_during_a_load_brings_that_model_to_the_new_backend(qtbot, make_window):
+    engine = FakeEngine(load_delay=1.0)
+    win = make_window(engine, model=False)
+    win.load_model(ModelRequest("emotions"))
+    qtbot.waitUntil(lambda: bool(engine.load_calls), timeout=5000)  # the load is under way
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.menus.backend.choose("jax")
+    assert win.session.model.request.spec == "emotions"  # not cancelled and lost
+    assert win.session.model.versions["backend"] == "jax" and engine.stale_runs == []
+    assert engine.load_calls == ["emotions", "emotions"]

@@ -222,7 +222,8 @@ class BackendChoice(QObject):
         win.session.model_ready.connect(self._on_model_ready)
 
     def choose(self, backend: str) -> None:
-        """Switch the engine to `backend`, then reload the model there (GUI thread)."""
+        """Switch the engine to `backend` and reload the model there (GUI thread): the model
+        being loaded if a load is under way, else the model loaded."""
         if backend == self.current or self._wanted:
             return self._check(self.current)
         session, client = self.win.session, self.win.session.client
@@ -246,7 +247,8 @@ class BackendChoice(QObject):
         self.win.statusBar().showMessage(f"Switching the engine to {label(backend)}{reload}...")
         client.submit(LANE, switch_job(backend, self.current, request), f"switch to {backend}")
         if request is not None:
-            session.model_loading.emit(session.loading_label if state is None else state.info.label)
+            same = state is not None and request == state.request
+            session.model_loading.emit(state.info.label if same else session.loading_label)
             client.submit(WARM_UP, warm_up_job, "warm-up")
 
     def _on_done(self, done: Switched) -> None:
@@ -270,8 +272,8 @@ class BackendChoice(QObject):
         self._finish(self.current)
         if held is not None:
             self.win.session.adopt_model(held, new=False, same=True)
-        elif carried is not None:  # its load was cancelled for the switch: load it again
-            self.win.session.load_model(carried, self.win.session.loading_label)
+        if carried is not None and (held is None or carried != held.request):
+            self.win.session.load_model(carried, self.win.session.loading_label)  # cancelled
         self._say(message)
 
     def _finish(self, backend: str) -> tuple[str, bool]:

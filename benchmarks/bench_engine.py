@@ -63,34 +63,41 @@ SAMPLED = ("smoothgrad", "smoothgrad_squared", "vargrad", "expected_gradients", 
 
 def limit_fns(model, x) -> dict[str, Callable[[], object]]:
     """The limits on the backend in use: one compiled forward+backward pass of the plain Keras
-    model (batch 1 and 50): TensorFlow `tf.function` + GradientTape, JAX `jax.jit(jax.grad)`
-    over `stateless_call`, PyTorch eager autograd (its native way); and, on TensorFlow, the same
-    pass run eagerly (how tf-keras-vis, alibi and PAIR saliency call a model)."""
+    model: TensorFlow `tf.function` + GradientTape, JAX `jax.jit(jax.grad)` over
+    `stateless_call`, PyTorch eager autograd (its native way); and, on TensorFlow, the same
+    pass run eagerly (how tf-keras-vis, alibi and PAIR saliency call a model).
+
+    "single": one image from the host, its gradient back. "batch50": 50 points already on the
+    device, their gradients summed there and one image back: IG-50's least work (no copy of the
+    points either way), so an engine that builds the path on the device is held to it."""
     import keras
     import numpy as np
 
     backend = keras.backend.backend()
     one, fifty = x[None], np.repeat(x[None], 50, axis=0)
-    fwd_bwd = {"tensorflow": _tf_limit, "jax": _jax_limit, "torch": _torch_limit}[backend](
-        model.keras_model
-    )
-    fns = {"single": lambda: fwd_bwd(one), "batch50": lambda: fwd_bwd(fifty)}
+    single, summed, on_device = {"tensorflow": _tf_limit, "jax": _jax_limit,
+                                 "torch": _torch_limit}[backend](model.keras_model)  # fmt: skip
+    fifty = on_device(fifty)
+    fns = {"single": lambda: single(one), "batch50": lambda: summed(fifty)}
     if backend == "tensorflow":
         fns["eager_single"] = _tf_eager(model.keras_model, one)
     return fns
 
 
-def _tf_limit(km) -> Callable:
+def _tf_limit(km) -> tuple[Callable, Callable, Callable]:
     import tensorflow as tf
 
-    @tf.function(jit_compile=os.environ.get("SALIENCY_DESKTOP_TF_XLA") == "1")
-    def fwd_bwd(batch):
+    def grad(batch):
         with tf.GradientTape() as tape:
             tape.watch(batch)
             s = tf.reduce_sum(km(batch, training=False)[:, 0])
         return tape.gradient(s, batch)
 
-    return lambda b: fwd_bwd(tf.constant(b)).numpy()
+    xla = os.environ.get("SALIENCY_DESKTOP_TF_XLA") == "1"
+    fwd_bwd = tf.function(grad, jit_compile=xla)
+    summed = tf.function(lambda b: tf.reduce_sum(grad(b), axis=0), jit_compile=xla)
+    return (lambda b: fwd_bwd(tf.constant(b)).numpy(), lambda b: summed(b).numpy(),
+            tf.constant)  # fmt: skip
 
 
 def _tf_eager(km, one) -> Callable:
@@ -106,7 +113,7 @@ def _tf_eager(km, one) -> Callable:
     return eager
 
 
-def _jax_limit(km) -> Callable:
+def _jax_limit(km) -> tuple[Callable, Callable, Callable]:
     import jax
     import numpy as np
 
@@ -115,22 +122,27 @@ def _jax_limit(km) -> Callable:
         return y[:, 0].sum()
 
     grad = jax.jit(jax.grad(score, argnums=2))
+    summed = jax.jit(lambda tv, ntv, b: jax.grad(score, argnums=2)(tv, ntv, b).sum(0))
     tv = [v.value for v in km.trainable_variables]
     ntv = [v.value for v in km.non_trainable_variables]
-    return lambda b: np.asarray(grad(tv, ntv, b))
+    return (lambda b: np.asarray(grad(tv, ntv, b)), lambda b: np.asarray(summed(tv, ntv, b)),
+            jax.device_put)  # fmt: skip
 
 
-def _torch_limit(km) -> Callable:
+def _torch_limit(km) -> tuple[Callable, Callable, Callable]:
+    import keras
     import torch
 
-    def fwd_bwd(b):
-        import keras
-
-        batch = keras.ops.convert_to_tensor(b).requires_grad_(True)  # on Keras' device
+    def grad(batch):
+        batch = batch.detach().requires_grad_(True)
         s = km(batch, training=False)[:, 0].sum()
-        return torch.autograd.grad(s, batch)[0].detach().cpu().numpy()
+        return torch.autograd.grad(s, batch)[0]
 
-    return fwd_bwd
+    def to_device(b):
+        return keras.ops.convert_to_tensor(b)  # on Keras' device
+
+    return (lambda b: grad(to_device(b)).detach().cpu().numpy(),
+            lambda b: grad(b).sum(0).detach().cpu().numpy(), to_device)  # fmt: skip
 
 
 def native_torch(name: str, x, repeats: int) -> str | None:
@@ -154,7 +166,7 @@ def native_torch(name: str, x, repeats: int) -> str | None:
     }
     device = "cuda" if torch.cuda.is_available() else "cpu"
     net = build[name]().eval().to(device)
-    keras_fn = _torch_limit(keras.applications.__dict__[name](weights=None))
+    keras_fn = _torch_limit(keras.applications.__dict__[name](weights=None))[0]
     rows = []
     for n in (1, 50):
         xb = np.repeat(x[None], n, axis=0)
@@ -343,7 +355,8 @@ def main() -> int:
         return 0
 
     model, image = load(args.model)
-    _, x = model.prepare(load_image(image)[0])
+    pixels = load_image(image)[0]  # ours gets the decoded image, as the app has it in memory
+    _, x = model.prepare(pixels)
 
     lim = limit_fns(model, x)
     h, w = model.info.input_size
@@ -385,7 +398,7 @@ def main() -> int:
             limit, name, target = lim["single"], "1 fwd+bwd", TARGETS["single"]
         slow = mid in ("integrated_gradients", "all")
         r = paired(
-            lambda m=methods: explain(model, image, methods=m, params=IG50),
+            lambda m=methods: explain(model, pixels, methods=m, params=IG50),
             limit,
             max(args.repeats // 2, 3) if slow else args.repeats,
         )

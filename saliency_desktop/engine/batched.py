@@ -28,23 +28,21 @@ def path_integrals(
 
     `weights` is (k, n): row j gives sum_i weights[j, i] dS/dx(x' + alphas_i (x - x')).
     Returns (integrals (k, H, W, C) float64, S at each of the n points). Used by the adaptive
-    IG, whose panels share batches; points are built batch by batch (bounded memory).
+    IG, whose panels share batches; the points and sums are made on the device (`Runtime.path`).
     """
-    fn = ctx.runtime.batch(ctx.score)
+    fn = ctx.runtime.path(ctx.score)
     size = ctx.model.batch_size
-    diff = ctx.x - baseline
+    x, base = ctx.x[None].astype(np.float32), baseline[None].astype(np.float32)
     integrals = np.zeros((len(weights), *ctx.x.shape), np.float64)
     scores: list[np.ndarray] = []
     lo, hi = progress_span
     n = len(alphas)
     for start in range(0, n, size):
         job.check()
-        a = alphas[start : start + size].astype(np.float32)
-        points = baseline[None] + a[:, None, None, None] * diff[None]
-        s, g = fn(points.astype(np.float32), np.int32(ctx.target))
+        a = alphas[start : start + size]
+        s, sums = fn(x, base, a, weights[:, start : start + size], np.int32(ctx.target))
         scores.append(np.asarray(s, np.float64))
-        w = weights[:, start : start + size].astype(np.float64)
-        integrals += np.tensordot(w, np.asarray(g, np.float64), axes=(1, 0))
+        integrals += sums
         job.report(lo + (hi - lo) * min(start + size, n) / max(n, 1), label)
     return integrals, np.concatenate(scores) if scores else np.zeros(0)
 

@@ -146,14 +146,10 @@ class PassCache:
         size = self.model.batch_size
         return size if self.model.batch_measured else min(size, TRIAL_BATCH)
 
-    def _run_batch(self, fn: Any, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """fn on a batch; the first batch of a model is measured and sizes the later ones."""
+    def _run_batch(self, call: Any, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+        """call() for a batch of n_points; the first batch of a model is measured and sizes the
+        later ones."""
         model = self.model
-
-        def call() -> tuple[np.ndarray, np.ndarray]:
-            s, g = fn(points, np.int32(self.target))
-            return np.asarray(s), np.asarray(g)
-
         if model.batch_measured:
             return call()
         from saliency_desktop.engine import device, memory
@@ -161,10 +157,10 @@ class PassCache:
         self.runtime.trace_batch()  # tracing's own memory is not charged to the samples
         result, growth = memory.measure_growth(call, device.is_gpu())
         budget = device.batch_memory_bytes()
-        model.batch_size = memory.batch_from_trial(growth, len(points), budget)
+        model.batch_size = memory.batch_from_trial(growth, n_points, budget)
         model.batch_measured = True
         log.info("batch of %d grew memory by %.0f MB: batch size %d for a %.0f MB budget",
-                 len(points), growth / 2**20, model.batch_size, budget / 2**20)  # fmt: skip
+                 n_points, growth / 2**20, model.batch_size, budget / 2**20)  # fmt: skip
         return result
 
     def path_integral(
@@ -177,35 +173,32 @@ class PassCache:
     ) -> tuple[np.ndarray, np.ndarray, float]:
         """sum_i weights_i * dS/dx at x' + alphas_i (x - x'), in bounded batches.
 
-        Returns (integral (H, W, C), S at each path point, S(x')). The baseline rides along in the
-        first batch, so its score costs no extra call. Points are built batch by batch, so memory
-        is bounded by the batch size, not by the number of steps.
+        Returns (integral (H, W, C), S at each path point, S(x')). The points, gradients and
+        weighted sum are made on the device (`Runtime.path`); the baseline rides along in the
+        first batch (alpha 0, weight 0), so its score costs no extra call. Memory is bounded by
+        the batch size, not by the number of steps.
         """
-        fn = self.runtime.batch(self.score)
-        diff = self.x - baseline
+        fn = self.runtime.path(self.score)
+        x, base = self.x[None].astype(np.float32), baseline[None].astype(np.float32)
         integral = np.zeros_like(self.x, dtype=np.float64)
         scores: list[np.ndarray] = []
         baseline_score = 0.0
         lo, hi = progress_span
-        n = len(alphas)
+        n, target = len(alphas), np.int32(self.target)
         start = 0
         while start < n:
             job.check()
-            a = alphas[start : start + self._batch_size()].astype(np.float32)
+            a = np.asarray(alphas[start : start + self._batch_size()], np.float32)
+            w = np.asarray(weights[start : start + len(a)], np.float32)
             first = start == 0
-            points = np.empty((len(a) + first, *self.x.shape), np.float32)  # one buffer, no copy
-            np.multiply(a[:, None, None, None], diff, out=points[: len(a)])
-            points[: len(a)] += baseline
             if first:
-                points[-1] = baseline
-            s, g = self._run_batch(fn, points)
+                a, w = np.append(a, np.float32(0)), np.append(w, np.float32(0))
+            s, sums = self._run_batch(lambda a=a, w=w: fn(x, base, a, w[None], target), len(a))
             if first:
-                baseline_score = float(s[-1])
-                s, g = s[:-1], g[:-1]
+                baseline_score, s = float(s[-1]), s[:-1]
             scores.append(s)
-            w = weights[start : start + len(a)].astype(np.float64)
-            integral += np.tensordot(w, g.astype(np.float64), axes=(0, 0))
-            start += len(a)
+            integral += sums[0]
+            start += len(s)
             job.report(lo + (hi - lo) * start / n, "integrated gradients")
         return integral.astype(np.float32), np.concatenate(scores), baseline_score
 

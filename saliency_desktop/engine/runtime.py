@@ -6,7 +6,8 @@ traced once per model and reused:
 * `single`: forward + one backward from the score S to the input *and* to the CAM layer's
   activations (the plain pass: predictions, Vanilla Gradients, Grad-CAM and Grad-CAM++ at
   once), or with the ReLU rules re-routed ("guided" / "deconv").
-* `batch`: gradients for a batch of inputs (Integrated Gradients' path points).
+* `batch`: gradients for a batch of inputs (the sampling methods' inputs).
+* `path`: weighted sums of gradients along a straight path, made on the device (IG).
 * `forward`, `head`, `probabilities`, `capture`, `multi_capture`: forward-only and
   layer-capturing variants for perturbation methods, metrics and the Neurons browser.
 
@@ -211,11 +212,51 @@ class Runtime:
             self._fns[key] = self._compile_scored(fn, batched=True)
         return self._with_score(self._fns[key], score)
 
+    def path(self, score: str) -> Any:
+        """Scores and weighted sums of gradients along a straight path, computed on the device:
+        fn(x, x', alphas (m,), weights (k, m), target) -> (S at the m points x' + alpha (x - x'),
+        (k, H, W, C) with row j = sum_i weights[j, i] dS/dx at point i). x and x' are (1, H, W,
+        C). Only the k sums come back, not the m gradients (IG's path, Sundararajan et al. 2017).
+        On JAX, which compiles a program per shape, m is padded (zero weights) to a few sizes."""
+        key = ("path",)
+        if key not in self._fns:
+
+            def fn(x: Any, baseline: Any, alphas: Any, weights: Any, *score_args: Any) -> Any:
+                from keras import ops
+
+                st = RunState()
+                points = baseline + ops.reshape(alphas, (-1, 1, 1, 1)) * (x - baseline)
+
+                def forward(p: Any, offsets: list[Any]) -> tuple[Any, Any]:
+                    probs, logits = self._outputs(p, st)
+                    s = self._score(probs, logits, *score_args)
+                    return ops.sum(s), s
+
+                s, grads = self.backend.value_and_grad(forward, points, [])
+                return s, ops.tensordot(weights, grads[0], axes=1)
+
+            vector, matrix = ((None,), "float32"), ((None, None), "float32")
+            scored = [((), "int32"), ((), "bool"), ((), "int32")]
+            specs = [self._spec(), self._spec(), vector, matrix, *scored]
+            self._fns[key] = self._compile(fn, specs)
+        compiled, pad_to = self._fns[key], self.backend.pad_to
+        base, contrast = split_score(score)
+        use_prob, against = np.bool_(base == "probability"), np.int32(contrast)
+
+        def call(x: Any, baseline: Any, alphas: Any, weights: Any, target: Any) -> Any:
+            m = len(alphas)
+            alphas = np.pad(np.asarray(alphas, np.float32), (0, pad_to(m) - m))
+            weights = np.pad(np.asarray(weights, np.float32), ((0, 0), (0, pad_to(m) - m)))
+            s, sums = compiled(x, baseline, alphas, weights, target, use_prob, against)
+            return np.asarray(s)[:m], np.asarray(sums)
+
+        return call
+
     def trace_batch(self) -> None:
-        """Trace the batch pass now (without running it), where the backend traces ahead."""
-        self.batch("logit")
+        """Trace the path pass now (without running it), where the backend traces ahead."""
+        self.path("logit")
         if self.backend.NAME == "tensorflow":
-            self.backend.trace(self._fns[("batch",)], ())
+            self.backend.trace(self._fns[("path",)], ())
 
     def tracing_count(self) -> int:
         """Traces of all compiled passes so far (a test checks settings never add one)."""

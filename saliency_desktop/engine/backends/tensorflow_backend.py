@@ -71,6 +71,11 @@ def value_and_grad(
     return aux, list(grads)
 
 
+def pad_to(n: int) -> int:
+    """Path passes take any number of points (no padding)."""
+    return n
+
+
 def trace(compiled: Any, example: Sequence[Any]) -> None:
     """Trace now (its Python side effects, such as `head_cut`, are known afterwards)."""
     compiled.get_concrete_function()

@@ -77,6 +77,11 @@ def value_and_grad(
     return aux, [torch.zeros_like(t) if g is None else g for g, t in zip(grads, wrt, strict=True)]
 
 
+def pad_to(n: int) -> int:
+    """Path passes take any number of points (no padding)."""
+    return n
+
+
 def trace(compiled: Any, example: Sequence[Any]) -> None:
     compiled(*example)
 

@@ -253,13 +253,13 @@ class BackendChoice(QObject):
 
     def _on_done(self, done: Switched) -> None:
         wanted, had_model = self._finish(done.backend)
-        if done.backend == wanted and not done.problem:
+        if done.state is not None:
+            self.win.session.adopt_model(done.state, same=True)
+        if done.backend == wanted and not done.problem:  # `switched` sees the model reloaded
             if self.win.persist:
                 save(self.win.settings, done.backend)
             log.info("the engine now runs on %s", done.backend)
             self.switched.emit(done.backend)
-        if done.state is not None:
-            self.win.session.adopt_model(done.state, same=True)
         message = undone_message(done, wanted, had_model) if done.problem else ""
         if done.state is None and had_model:  # the window says so and shows "No model"
             self.win.session.drop_model(message)

@@ -225,10 +225,8 @@ def _engine_rows(
     versions: dict[str, str], model: LoadedModelState | None, backend: str
 ) -> list[tuple[str, str]]:
     """Where the maps are computed: the Keras backend, the device and the matmul precision."""
-    from saliency_desktop.ui.backend_choice import label
-
     name = versions.get("backend") or backend
-    rows = [("Keras backend", label(name))] if name else []
+    rows = [("Keras backend", LIBRARY_NAMES.get(name, name))] if name else []
     rows.append(("Device", model.device if model is not None else "known once a model is loaded"))
     precision = versions.get("matmul_precision")
     if precision:

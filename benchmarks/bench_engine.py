@@ -9,9 +9,10 @@ same backend (`--backend`, or SALIENCY_DESKTOP_BACKEND; MobileNetV2/ResNet50: ra
 224x224):
 * single: one compiled forward + backward pass of the plain Keras model, batch 1 (TensorFlow:
   tf.function; JAX: jax.jit(jax.grad) over stateless_call; PyTorch: eager autograd);
-* batch50: the same over IG's 50 path points as one batch.
-Also printed: the first map after the model is loaded, in a fresh process, twice (the second
-start finds JAX's persistent compilation cache), and the peak RSS of this run.
+* batch50: the same over IG's 50 path points as one batch, the points on the device and their
+  gradients summed there (limits.py).
+Also printed: the first map after the model is loaded, in fresh processes, cold and after the
+app's warm-up (first_map.py), and the peak RSS of this run.
 `--compare-xla` (TensorFlow) times the methods with `jit_compile=True` against the plain
 graph, each in its own process.
 Each single-pass method is timed against one pass, IG at 50 fixed steps against the batch of 50,
@@ -19,7 +20,7 @@ and "all" is version 1's seven methods together (SEVEN) against the passes they 
 perturbation methods are timed against their own limits (bench_perturbation.py), the sampling
 and path methods by bench_path.py. On PyTorch with torchvision installed, Keras' pass is also
 compared with torchvision's eager pass of the same architecture.
-Each method is timed through the public `explain()` (image decoding, resizing and all), after a
+Each method is timed through the public `explain()` on the decoded image (resizing and all), after a
 warm-up, alternating with its limit; the ratio is the median of `--repeats` pair ratios. An
 eager reference (GradientTape without tf.function, the way tf-keras-vis, alibi and PAIR saliency
 call the model) is printed alongside.
@@ -38,8 +39,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -47,6 +46,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_perturbation import PERTURBATION, bench_perturbation  # noqa: E402
+from first_map import report as first_map_report  # noqa: E402
+from limits import limit_fns, native_torch, paired  # noqa: E402
 
 TARGETS = {"single": 1.5, "ig": 1.2, "all": 1.2}
 # "all": the seven methods of version 1, timed together against the passes they need (the
@@ -59,154 +60,6 @@ IG50 = {"integrated_gradients": {"n_steps": 50}}
 # sampling and path methods: many passes each, timed by bench_path.py against their own limits
 SAMPLED = ("smoothgrad", "smoothgrad_squared", "vargrad", "expected_gradients", "blur_ig",
            "guided_ig", "xrai")  # fmt: skip
-
-
-def limit_fns(model, x) -> dict[str, Callable[[], object]]:
-    """The limits on the backend in use: one compiled forward+backward pass of the plain Keras
-    model: TensorFlow `tf.function` + GradientTape, JAX `jax.jit(jax.grad)` over
-    `stateless_call`, PyTorch eager autograd (its native way); and, on TensorFlow, the same
-    pass run eagerly (how tf-keras-vis, alibi and PAIR saliency call a model).
-
-    "single": one image from the host, its gradient back. "batch50": 50 points already on the
-    device, their gradients summed there and one image back: IG-50's least work (no copy of the
-    points either way), so an engine that builds the path on the device is held to it."""
-    import keras
-    import numpy as np
-
-    backend = keras.backend.backend()
-    one, fifty = x[None], np.repeat(x[None], 50, axis=0)
-    single, summed, on_device = {"tensorflow": _tf_limit, "jax": _jax_limit,
-                                 "torch": _torch_limit}[backend](model.keras_model)  # fmt: skip
-    fifty = on_device(fifty)
-    fns = {"single": lambda: single(one), "batch50": lambda: summed(fifty)}
-    if backend == "tensorflow":
-        fns["eager_single"] = _tf_eager(model.keras_model, one)
-    return fns
-
-
-def _tf_limit(km) -> tuple[Callable, Callable, Callable]:
-    import tensorflow as tf
-
-    def grad(batch):
-        with tf.GradientTape() as tape:
-            tape.watch(batch)
-            s = tf.reduce_sum(km(batch, training=False)[:, 0])
-        return tape.gradient(s, batch)
-
-    xla = os.environ.get("SALIENCY_DESKTOP_TF_XLA") == "1"
-    fwd_bwd = tf.function(grad, jit_compile=xla)
-    summed = tf.function(lambda b: tf.reduce_sum(grad(b), axis=0), jit_compile=xla)
-    return (lambda b: fwd_bwd(tf.constant(b)).numpy(), lambda b: summed(b).numpy(),
-            tf.constant)  # fmt: skip
-
-
-def _tf_eager(km, one) -> Callable:
-    import tensorflow as tf
-
-    def eager():
-        batch = tf.constant(one)
-        with tf.GradientTape() as tape:
-            tape.watch(batch)
-            s = tf.reduce_sum(km(batch, training=False)[:, 0])
-        return tape.gradient(s, batch).numpy()
-
-    return eager
-
-
-def _jax_limit(km) -> tuple[Callable, Callable, Callable]:
-    import jax
-    import numpy as np
-
-    def score(tv, ntv, batch):
-        y, _ = km.stateless_call(tv, ntv, batch, training=False)
-        return y[:, 0].sum()
-
-    grad = jax.jit(jax.grad(score, argnums=2))
-    summed = jax.jit(lambda tv, ntv, b: jax.grad(score, argnums=2)(tv, ntv, b).sum(0))
-    tv = [v.value for v in km.trainable_variables]
-    ntv = [v.value for v in km.non_trainable_variables]
-    return (lambda b: np.asarray(grad(tv, ntv, b)), lambda b: np.asarray(summed(tv, ntv, b)),
-            jax.device_put)  # fmt: skip
-
-
-def _torch_limit(km) -> tuple[Callable, Callable, Callable]:
-    import keras
-    import torch
-
-    def grad(batch):
-        batch = batch.detach().requires_grad_(True)
-        s = km(batch, training=False)[:, 0].sum()
-        return torch.autograd.grad(s, batch)[0]
-
-    def to_device(b):
-        return keras.ops.convert_to_tensor(b)  # on Keras' device
-
-    return (lambda b: grad(to_device(b)).detach().cpu().numpy(),
-            lambda b: grad(b).sum(0).detach().cpu().numpy(), to_device)  # fmt: skip
-
-
-def native_torch(name: str, x, repeats: int) -> str | None:
-    """On the PyTorch backend, with torchvision at hand: Keras' forward+backward of the same
-    architecture against torchvision's own eager pass (random weights, same input size), as a
-    ratio (the issue's target: within 1.5x)."""
-    import keras
-
-    if keras.backend.backend() != "torch" or name not in ("MobileNetV2", "ResNet50"):
-        return None
-    try:
-        import torch
-        import torchvision
-    except ImportError:
-        return "torchvision not installed: no native comparison"
-    import numpy as np
-
-    build = {
-        "MobileNetV2": torchvision.models.mobilenet_v2,
-        "ResNet50": torchvision.models.resnet50,
-    }
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    net = build[name]().eval().to(device)
-    keras_fn = _torch_limit(keras.applications.__dict__[name](weights=None))[0]
-    rows = []
-    for n in (1, 50):
-        xb = np.repeat(x[None], n, axis=0)
-        t = torch.as_tensor(xb).permute(0, 3, 1, 2).contiguous().to(device)
-
-        def eager(t=t):
-            t = t.detach().requires_grad_(True)
-            s = net(t)[:, 0].sum()
-            return torch.autograd.grad(s, t)[0].cpu().numpy()
-
-        r = paired(lambda xb=xb: keras_fn(xb), eager, repeats)
-        ours, theirs = r["ours"] * 1e3, r["limit"] * 1e3
-        rows.append(
-            f"batch {n}: Keras {ours:.1f} ms, torchvision {theirs:.1f} ms, ratio {r['ratio']:.2f}"
-        )
-    return "PyTorch backend vs torchvision eager (same architecture, target <= 1.5): " + "; ".join(
-        rows
-    )
-
-
-def paired(ours: Callable[[], object], limit: Callable[[], object], repeats: int) -> dict:
-    """Alternate ours and the limit, so drifting load on a shared machine hits both alike;
-    the ratio is the median of the per-pair ratios."""
-    for _ in range(2):
-        ours(), limit()
-    ratios, ours_t, limit_t = [], [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        limit()
-        mid = time.perf_counter()
-        ours()
-        end = time.perf_counter()
-        limit_t.append(mid - start)
-        ours_t.append(end - mid)
-        ratios.append((end - mid) / (mid - start))
-    return {
-        "ours": statistics.median(ours_t),
-        "limit": statistics.median(limit_t),
-        "ratio": statistics.median(ratios),
-    }
 
 
 MEMORY_ARCHS = ("MobileNetV2", "ResNet50", "ConvNeXtTiny", "EfficientNetB0")
@@ -252,29 +105,6 @@ def memory_check(steps: int, figures: dict, archs: tuple[str, ...] = MEMORY_ARCH
             f"internal batch {mem['batch']}",
             flush=True,
         )
-
-
-FIRST_MAP = """
-import sys, time
-t0 = time.perf_counter()
-from saliency_desktop.engine import explain
-sys.path.insert(0, {here!r})
-from bench_engine import load
-model, image = load({model!r})
-t1 = time.perf_counter()
-explain(model, image, methods=["vanilla_gradients"])
-print(t1 - t0, time.perf_counter() - t1)
-"""
-
-
-def first_map(model: str) -> tuple[float, float]:
-    """(load seconds, first vanilla map seconds after the load) in a fresh process."""
-    code = FIRST_MAP.format(here=str(HERE), model=model)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(done.stderr[-2000:])
-    load_s, map_s = done.stdout.split()[-2:]
-    return float(load_s), float(map_s)
 
 
 def load(name: str):
@@ -361,15 +191,13 @@ def main() -> int:
     lim = limit_fns(model, x)
     h, w = model.info.input_size
     print(f"# {args.model} {h}x{w}, {model.device}, {versions()}")
+    figures: dict = {"methods": {}}
     if not args.skip_first_map:
-        loads = [first_map(args.model) for _ in range(2)]
-        print("first map after load (fresh process; 2nd start): "
-              + ", ".join(f"{m:.2f} s (load {ld:.1f} s)" for ld, m in loads))  # fmt: skip
+        figures["first_map"] = first_map_report(args.model)
     print(f"# {args.repeats} pairs (limit, ours) after warm-up; ratio = median of pair ratios")
     native = native_torch(args.model, x, args.repeats)
     if native:
         print(native, flush=True)
-    figures: dict = {"methods": {}}
     if "eager_single" in lim:
         eager = paired(lim["eager_single"], lim["single"], args.repeats)
         figures["eager"] = eager

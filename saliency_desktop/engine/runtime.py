@@ -8,6 +8,7 @@ traced once per model and reused:
   once), or with the ReLU rules re-routed ("guided" / "deconv").
 * `batch`: gradients for a batch of inputs (the sampling methods' inputs).
 * `path`: weighted sums of gradients along a straight path, made on the device (IG).
+* `noise_tunnel`: noisy copies drawn on the device, their attributions' sums (SmoothGrad).
 * `forward`, `head`, `probabilities`, `capture`, `multi_capture`: forward-only and
   layer-capturing variants for perturbation methods, metrics and the Neurons browser.
 
@@ -251,6 +252,68 @@ class Runtime:
             return np.asarray(s)[:m], np.asarray(sums)
 
         return call
+
+    def noise_tunnel(self, score: str, rule: str | None, times_input: bool, path: bool) -> Any:
+        """One batch of a noise tunnel on the device (`noise.tunnel_sums`): fn(x, black, carry,
+        (sample, alpha, weight, last), (sigma, seed), target) -> (sum a, sum (a - mean a)^2,
+        carry, S), over the batch's complete samples.
+
+        The noisy copies are drawn inside the pass and only the two sums (and the carried
+        integral) come back, never a per-sample array; `rule` re-routes every ReLU. On JAX the
+        points are padded to a few sizes (last = 0), so a handful of programs serve all batches.
+        """
+        key = ("noise_tunnel", rule, times_input, path)
+        if key not in self._fns:
+            from saliency_desktop.engine.noise import tunnel_sums
+
+            def fn(x: Any, black: Any, carry: Any, sample: Any, alpha: Any, weight: Any,
+                   last: Any, sigma: Any, seed: Any, target: Any, use_prob: Any,
+                   contrast: Any) -> Any:  # fmt: skip
+                gradients = self._batch_gradients(rule, target, use_prob, contrast)
+                points, noise = (sample, alpha, weight, last), (sigma, seed)
+                return tunnel_sums(gradients, x, black, carry, points, noise, times_input, path)
+
+            one = ((1, *self._spec()[0][1:]), "float32")
+            per_point = [((None,), "int32"), *[((None,), "float32")] * 3]
+            scalars = [((), "float32"), ((), "int32"), ((), "int32"), ((), "bool"), ((), "int32")]
+            self._fns[key] = self._compile(fn, [one, one, one, *per_point, *scalars])
+            if self.backend.NAME == "tensorflow":
+                self.backend.trace(self._fns[key], ())  # tracing is not charged to a batch
+        compiled, (base, contrast) = self._fns[key], split_score(score)
+        pad_to = self.backend.pad_to
+
+        def call(x: Any, black: Any, carry: Any, points: Any, noise: Any, target: Any) -> Any:
+            n = len(points[0])
+            if pad_to(n) > n:  # padding joins the last sample with weight 0 and last 0: unseen
+                pad = pad_to(n) - n
+                fill = (points[0][-1], 0.0, 0.0, 0.0)
+                points = [np.concatenate([p, np.full(pad, f, p.dtype)])
+                          for p, f in zip(points, fill, strict=True)]  # fmt: skip
+            args = (*points, np.float32(noise[0]), np.int32(noise[1]), np.int32(target))
+            out = compiled(x, black, carry, *args, np.bool_(base == "probability"),
+                           np.int32(contrast))  # fmt: skip
+            return (*out[:3], np.asarray(out[3])[:n])
+
+        return call
+
+    def _batch_gradients(self, rule: str | None, target: Any, use_prob: Any, contrast: Any) -> Any:
+        """points -> (S, dS/dx) inside a compiled pass; `rule` re-routes every ReLU."""
+        from keras import ops
+
+        def gradients(points: Any) -> tuple[Any, Any]:
+            st = RunState(rule=rule)  # type: ignore[arg-type]
+
+            def forward(x: Any, offsets: list[Any]) -> tuple[Any, Any]:
+                probs, logits = self._outputs(x, st)
+                s = self._score(probs, logits, target, use_prob, contrast)
+                return ops.sum(s), s
+
+            s, grads = self.backend.value_and_grad(forward, points, [])
+            if rule is not None and not st.overridden:
+                raise EngineError(f"The model has no ReLU for the {rule} rule to act on.")
+            return s, grads[0]
+
+        return gradients
 
     def trace_batch(self) -> None:
         """Trace the path pass now (without running it), where the backend traces ahead."""

@@ -298,8 +298,9 @@ class Commands(QObject):
     def about(self) -> None:
         model = self.session.model
         text = dialogs.about_html(
-            model.versions if model else {}, model, self.session.engine.catalogue()
-        )
+            model.versions if model else {}, model, self.session.engine.catalogue(),
+            self.session.backend,
+        )  # fmt: skip
         dialog = dialogs.AboutDialog(text, self.parts.parent)
         dialog.exec()
         dialog.deleteLater()

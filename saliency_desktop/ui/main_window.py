@@ -292,6 +292,8 @@ class MainWindow(QMainWindow):
     def _on_model_error(self, message: str) -> None:
         self.commands.close_download()
         self.model_label.setText(self.session.model_text() if self.session.model else "No model")
+        if self.session.model is None:  # not "Loading model..." for ever
+            self.predictions.clear()
         dialogs.show_error(self, "Cannot load the model", message)
 
     def _on_methods_changed(self, debounce: bool = True) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from saliency_desktop.engine.types import Explanation, MethodInfo, MethodResult
+from saliency_desktop.ui.backend_choice import label as backend_label
+from saliency_desktop.ui.backend_choice import running as running_backend
 from saliency_desktop.ui.engine_api import (
     EngineLike,
     ExplainRequest,
@@ -75,6 +77,7 @@ class Session(SessionImages, QObject):
         self.entries: dict[str, ImageEntry] = {}
         self.current_key: str | None = None
         self.model: LoadedModelState | None = None
+        self.backend = running_backend()  # the Keras backend the engine runs (or will run) on
         self.loading_label = ""  # the model being loaded, as the menus name it
         self.methods: tuple[str, ...] = ()
         self.params: dict[str, dict[str, Any]] = {}  # method id -> its parameters
@@ -109,7 +112,7 @@ class Session(SessionImages, QObject):
             (EXPLAIN, Kind.FAILED): self._on_failed,
             (EXPLAIN, Kind.FINISHED): self._on_finished,
             (MODEL, Kind.DOWNLOAD): lambda d: self.download.emit(d.done, d.total),
-            (MODEL, Kind.DONE): self._on_model_loaded,
+            (MODEL, Kind.DONE): self.adopt_model,
             (MODEL, Kind.FAILED): self._on_model_failed,
             (MODEL, Kind.CANCELLED): self._on_model_cancelled,
             (MODEL, Kind.FINISHED): self._on_finished,
@@ -122,20 +125,29 @@ class Session(SessionImages, QObject):
     def load_model(self, request: ModelRequest, label: str = "") -> None:
         label = label or request.spec
         self.loading_label = label
-        first = self.model is None
-        # the model's name is on the right ("Loading <label>..."): said once
-        self.status.emit("Loading TensorFlow and the model..." if first else "Loading the model...")
+        text = "Loading {} and the model..." if self.model is None else "Loading the model on {}..."
+        self.status.emit(text.format(backend_label(self.backend)))  # its name is on the right
         self.model_loading.emit(label)
         self.busy.emit(False)
         self.client.load_model(request)
 
-    def _on_model_loaded(self, state: LoadedModelState) -> None:
+    def adopt_model(self, state: LoadedModelState, new: bool = True, same: bool = False) -> None:
+        """`state` is the model now: its maps are made again when it is `new` (a load, a
+        switch's reload); the chosen class stays when it is the `same` model."""
         self.model = state
-        self._model_token += 1
-        self.target = None
+        self.backend = state.versions.get("backend", self.backend)
+        self._model_token += new
+        self.target = self.target if same else None
         self.status.emit("Model loaded.")  # its name and device are on the right, once
         self.model_ready.emit(state)
         self.explain_now()
+
+    def drop_model(self, message: str) -> None:
+        """No model any more (it did not come back after a backend switch): nothing runs."""
+        self.model, self._model_token = None, self._model_token + 1
+        self.status.emit("No model loaded.")
+        self.model_error.emit(message)
+        self.results_changed.emit(self.shown())
 
     def _on_model_failed(self, message: str) -> None:
         self.status.emit("The model could not be loaded." if self.model else "No model loaded.")
@@ -146,11 +158,9 @@ class Session(SessionImages, QObject):
     def model_text(self) -> str:
         if self.model is None:
             return "No model loaded."
-        from saliency_desktop.ui.backend_choice import label
-
         backend = self.model.versions.get("backend")
         text = f"{self.model.info.label}  \u00b7  {self.model.device}"
-        return f"{text}  \u00b7  {label(backend)}" if backend else text
+        return f"{text}  \u00b7  {backend_label(backend)}" if backend else text
 
     # ---- methods, target, jobs ----
     def set_methods(

@@ -101,6 +101,7 @@ class EngineClient(QObject):
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}  # queued or running
         self.current: dict[str, int] = {}  # lane -> its current job
+        self.loading: ModelRequest | None = None  # the model of the last load queued
         self.thread = EngineThread()
         self.thread.setObjectName("saliency-engine")
         self.worker = Worker(engine)
@@ -124,6 +125,7 @@ class EngineClient(QObject):
     def load_model(self, request: ModelRequest) -> int:
         """Queue a model load; it supersedes the running explain job and any earlier load."""
         self.cancel(EXPLAIN)
+        self.loading = request
         job = self.submit(MODEL, load_model_job(request), f"load {request.spec}")
         self.submit(WARM_UP, warm_up_job, "warm-up")  # runs after the load, in the same queue
         return job

@@ -6,7 +6,8 @@ test session (the `backend_run` fixture, tests/conftest.py), doing all that back
 2. every registered method on the tiny model (tests/engine/tiny_model.py), its weights from a
    numpy seed so they are the same on every backend, maps saved to `maps.npz`
    (tests/engine/test_backends.py compares them). After each method the user's model must be
-   unchanged: weights, fused activations and outputs.
+   unchanged: weights, fused activations and outputs;
+3. the noise generator's draws in a compiled pass, in `noise.npz` (tests/engine/test_noise.py).
 
 Usage: backend_maps.py BACKEND FOLDER [METHOD,...]. The command line comes first: it chooses
 the backend before Keras is imported, as it does for a user."""
@@ -110,7 +111,25 @@ def tiny_maps(backend: str, out: Path, methods: list[str] | None) -> None:
     np.savez(out, record=json.dumps(record), **maps)
 
 
+def noise_draws(out: Path) -> None:
+    """The noise generator's words and normals, drawn in a compiled pass on this backend
+    (tests/engine/test_noise.py compares them with the numpy reference)."""
+    from saliency_desktop.engine import backends
+    from saliency_desktop.engine.noise import gaussian, seed_word, words
+
+    samples, seed = np.array([0, 1, 49, 2**31 - 1], np.int32), 3_000_000_000
+
+    def draw(seed_w: object, samples_t: object) -> object:
+        return words(40, seed_w, samples_t), gaussian((5, 4, 2), seed_w, samples_t)
+
+    specs = [((), "int32"), ((None,), "int32")]
+    fn = backends.adapter().compile(draw, specs, [], grad=False)
+    w, z = (np.asarray(t) for t in fn(seed_word(seed), samples))
+    np.savez(out, words=w, normals=z, samples=samples, seed=seed)
+
+
 if __name__ == "__main__":
     backend, folder = sys.argv[1], Path(sys.argv[2])
     cli_explain(backend, folder / "cli")
     tiny_maps(backend, folder / "maps.npz", sys.argv[3].split(",") if len(sys.argv) > 3 else None)
+    noise_draws(folder / "noise.npz")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,29 @@ def _maps(win) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
     return {m: r.map for m, r in win.session.results().items() if m in METHODS}
 
 
+def _model_gone(qtbot, win, out: Path, back_to: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Load a copy of the model, delete the file, switch back: the reload fails on both
+    backends, so the switch is undone and no model is left (none of the other backend)."""
+    from saliency_desktop.ui.engine_api import ModelRequest
+
+    gone = out / "gone.keras"
+    shutil.copy(out / "tiny.keras", gone)
+    with qtbot.waitSignal(win.session.model_ready, timeout=TIMEOUT_MS):
+        win.load_model(ModelRequest(str(gone)))
+    gone.unlink()
+    now = win.menus.backend.current
+    win.menus.backend.choose(back_to)
+    qtbot.waitUntil(lambda: not win.menus.backend._wanted, timeout=TIMEOUT_MS)
+    return {
+        "gone_model": win.session.model,
+        "gone_worker_model": win.session.client.worker.model,
+        "gone_label": win.model_label.text(),
+        "gone_backend": [now, win.menus.backend.current, win.session.engine.versions()["backend"]],
+    }
+
+
 def test_switch_in_the_app(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    from saliency_desktop.ui import dialogs
     from saliency_desktop.ui.engine_api import EngineAdapter, ModelRequest
     from saliency_desktop.ui.main_window import MainWindow
     from saliency_desktop.ui.settings import Settings
@@ -55,15 +78,18 @@ def test_switch_in_the_app(qtbot, tmp_path):  # type: ignore[no-untyped-def]
     params = {m: r.params for m, r in win.session.results().items() if m in METHODS}
     with qtbot.waitSignal(win.menus.backend.switched, timeout=TIMEOUT_MS):
         win.menus.backend.actions[to].trigger()
-    qtbot.waitUntil(lambda: win.session.model.versions.get("backend") == to, timeout=TIMEOUT_MS)
+    assert win.session.model.versions.get("backend") == to  # `switched` comes with the model
     wait_done(qtbot, win, TIMEOUT_MS)
     after = _maps(win)
     np.savez(out / "before.npz", **before)
     np.savez(out / "after.npz", **after)
+    model = win.session.model
     record = {
         "params": params,
         "status": win.model_label.text(),
         "saved": settings.q.value("engine/backend"),
+        "about": dialogs.about_html(model.versions, model, {}, win.session.backend),
+        **_model_gone(qtbot, win, out, back_to=os.environ.get("SWITCH_FROM", "tensorflow")),
     }
     (out / "record.json").write_text(json.dumps(record, default=str))
     win.close()

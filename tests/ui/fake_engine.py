@@ -3,6 +3,8 @@
 Maps are Gaussian blobs whose centre depends on the method, the target class and the image, so
 tests can tell whose result they are looking at. `delay` (seconds per method) or `gate` (each
 method waits for the event) make jobs slow; both check the cancel event like the real engine.
+A model remembers the backend it was loaded on and refuses to run on another one, as a Keras
+model does after `keras.config.set_backend`; `load_fails_on` makes loads fail on those backends.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ LAYERS = (LayerInfo("backbone/block1", (8, 8, 16)), LayerInfo("backbone/block2",
 class FakeModel:
     info: ModelInfo
     device: str = "CPU (fake)"
+    backend: str = "tensorflow"  # the backend it was loaded on: it runs there only
 
 
 @dataclass
@@ -56,6 +59,11 @@ class FakeEngine:
     switch_calls: list[str] = field(default_factory=list)
     warm_up_calls: list[Any] = field(default_factory=list)
     warm_up_delay: float = 0.0
+    load_fails_on: set[str] = field(default_factory=set)  # backends where every load fails
+    breaks_on: set[str] = field(default_factory=set)  # backends that fail half-way through a switch
+    devices: dict[str, str] = field(default_factory=dict)  # backend -> its device (else the CPU)
+    load_delay: float = 0.0  # seconds a load takes (a cancel stops it)
+    stale_runs: list[str] = field(default_factory=list)  # jobs given a model of another backend
 
     def list_methods(self) -> list[Any]:
         return list_methods()
@@ -70,6 +78,7 @@ class FakeEngine:
         return {k: dict(v) for k, v in self.choices_off.items()}
 
     def warm_up(self, model: Any, cancel: threading.Event | None) -> list[str]:
+        self._live(model, "warm_up")
         self.warm_up_calls.append(model)
         deadline = time.monotonic() + self.warm_up_delay
         while time.monotonic() < deadline:
@@ -92,6 +101,8 @@ class FakeEngine:
         if backend == "numpy":  # a backend the tests make fail
             raise EngineError("Unknown backend 'numpy': choose one of tensorflow, jax, torch.")
         self.backend = backend
+        if backend in self.breaks_on:  # Keras re-imported, then the framework fails to start
+            raise RuntimeError(f"{backend} failed to initialise (fake)")
         return backend
 
     def layer_activations(
@@ -110,6 +121,13 @@ class FakeEngine:
         self.load_calls.append(spec)
         if spec.endswith("broken.keras"):
             raise ModelError("broken.keras: damaged or not a Keras model (fake).")
+        if self.backend in self.load_fails_on:
+            raise ModelError(f"{spec}: this model does not load on {self.backend} (fake).")
+        deadline = time.monotonic() + self.load_delay
+        while time.monotonic() < deadline:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Cancelled.")
+            time.sleep(0.005)
         entry = CATALOGUE.get(spec)
         if entry is not None and entry.kind == "imagenet":
             total = 5_000_000
@@ -132,7 +150,13 @@ class FakeEngine:
             default_layer=LAYERS[-1].path,
             unavailable=dict(self.unavailable),
         )
-        return FakeModel(info)
+        return FakeModel(info, self.devices.get(self.backend, "CPU (fake)"), self.backend)
+
+    def _live(self, model: FakeModel, job: str) -> None:
+        """Refuse a model of another backend (its Keras objects died with the switch)."""
+        if model.backend != self.backend:
+            self.stale_runs.append(job)
+            raise EngineError(f"{job}: the model was loaded on {model.backend} (fake, stale).")
 
     def _wait(self, cancel: threading.Event | None) -> None:
         deadline = time.monotonic() + self.delay
@@ -161,6 +185,7 @@ class FakeEngine:
             request.layer,
         )
         params, contrast = request.params, request.contrast
+        self._live(model, "explain")
         self.explain_calls.append(
             {
                 "methods": list(methods),
@@ -236,6 +261,7 @@ class FakeEngine:
         from saliency_desktop.engine.images import load_image
         from saliency_desktop.engine.types import EngineError
 
+        self._live(model, "predict_dataset")
         labels = model.info.labels
         data = open_dataset(source, labels)
         rows = []

@@ -55,6 +55,12 @@ def test_maps_after_a_switch_equal_a_fresh_process_on_that_backend(tmp_path):
     record = json.loads((tmp_path / "record.json").read_text())
     assert record["saved"] == "jax"
     assert record["status"].endswith("JAX")
+    assert "<td>Keras backend</td><td>JAX</td>" in record["about"]
+    assert "<td>Device</td><td>CPU (" in record["about"]
+    # a model file deleted, then a switch back: undone (still JAX), and no model left at all
+    assert record["gone_model"] is None and record["gone_worker_model"] is None
+    assert record["gone_label"] == "No model"
+    assert record["gone_backend"] == ["jax", "jax", "jax"]
     before, after = np.load(tmp_path / "before.npz"), np.load(tmp_path / "after.npz")
     fresh = np.load(tmp_path / "fresh.npz")
     assert set(after) == set(fresh) == {"vanilla_gradients", "gradcam", "integrated_gradients"}

@@ -1,16 +1,20 @@
 """The noise tunnel over a gradient method: SmoothGrad, SmoothGrad-squared and VarGrad.
 
 One wrapper (as Captum's `NoiseTunnel`), three ids so that the aggregations can be compared side
-by side; the parameter `of` picks the base method.
+by side; the parameter `of` picks the base method. The noise is N(0, sigma^2) from a
+counter-based generator (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"; the
+"lowbias32" hash, Wellons 2018, and Box-Muller: `engine/noise.py`), drawn on the device inside
+the compiled pass `Runtime.noise_tunnel`; the same seed gives the same noise on every backend.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 
-from saliency_desktop.engine.batched import batched_gradients
+from saliency_desktop.engine.batched import measured, point_batch
 from saliency_desktop.engine.methods.gradient_x_input import GradientXInput
 from saliency_desktop.engine.methods.gradients import (
     DeconvNet,
@@ -23,6 +27,7 @@ from saliency_desktop.engine.methods.integrated import (
     integration_points,
     make_baseline,
 )
+from saliency_desktop.engine.noise import gaussian_numpy, seed_word
 from saliency_desktop.engine.passes import PassCache
 from saliency_desktop.engine.registry import SaliencyMethod, register
 from saliency_desktop.engine.types import (
@@ -72,9 +77,9 @@ PARAMS = (
 
 
 def sample_noise(shape: tuple[int, ...], sigma: float, seed: int, i: int) -> np.ndarray:
-    """Noise of sample i: its own seeded stream, so results do not depend on the batch size."""
-    rng = np.random.default_rng([seed, i])
-    return (sigma * rng.standard_normal(shape)).astype(np.float32)
+    """Noise of sample i, computed on the host: sigma times `noise.gaussian_numpy`, the same
+    numbers the noise tunnel's pass draws on the device (up to float32 rounding)."""
+    return (np.float32(sigma) * gaussian_numpy(shape, seed, i)).astype(np.float32)
 
 
 def noise_tunnel_moments(
@@ -82,47 +87,48 @@ def noise_tunnel_moments(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, mean of squares) over n noisy copies of the base method's attributions (H, W, C).
 
-    Each copy is x + N(0, sigma^2), sigma = noise (max x - min x); the copies (and, for IG,
-    their path points) go through in batches under the memory budget.
+    Each copy is x_i = x + sigma z_i, z_i ~ N(0, 1) from the counter-based generator of
+    `engine/noise.py` (seed, i), sigma = noise (max x - min x). The copies (and, for IG, their
+    Gauss-Legendre path points, a sample's points consecutive) go through the compiled pass
+    `Runtime.noise_tunnel` in batches under the memory budget: it draws the noise on the
+    device and returns only each batch's sum of a and of (a - batch mean)^2, merged here in
+    float64 (the mean of squares is then m2 / n + mean^2: no float32 cancellation for VarGrad).
     """
     x, base, n = ctx.x, params["of"], params["nt_samples"]
     sigma = float(params["noise"]) * float(x.max() - x.min())
-    black = make_baseline(ctx, "black").astype(np.float32)
+    black = make_baseline(ctx, "black").astype(np.float32)[None]
     steps = params["ig_steps"] if base == PATH_BASE else 1
     alphas, weights = integration_points("gausslegendre", steps) if steps > 1 else ([1.0], [1.0])
-    alphas, weights = np.asarray(alphas, np.float32), np.asarray(weights, np.float64)
-    noisy: dict[int, np.ndarray] = {}
-    partial: dict[int, np.ndarray] = {}
-    total = np.zeros(x.shape, np.float64)
-    total_sq = np.zeros(x.shape, np.float64)
+    alphas, weights = np.asarray(alphas, np.float32), np.asarray(weights, np.float32)
+    fn = ctx.runtime.noise_tunnel(ctx.score, RULES.get(base), base in TIMES_INPUT, steps > 1)
+    mean = np.zeros(x.shape, np.float64)
+    m2 = np.zeros(x.shape, np.float64)  # sum of squared deviations from the mean
+    carry, done = np.zeros_like(black), 0
+    noise, target, lo, hi = (sigma, seed_word(params["seed"])), ctx.target, *ctx.progress_span
+    start, end = 0, n * steps
 
-    def copy(i: int) -> np.ndarray:
-        if i not in noisy:
-            noisy[i] = x + sample_noise(x.shape, sigma, params["seed"], i)
-        return noisy[i]
+    def call(k: np.ndarray, carry: np.ndarray) -> Any:
+        j = k % steps
+        points = ((k // steps).astype(np.int32), alphas[j], weights[j],
+                  (j == steps - 1).astype(np.float32))  # fmt: skip
+        return fn(ctx.x[None], black, carry, points, noise, target), int(points[3].sum())
 
-    def make_batch(start: int, stop: int) -> np.ndarray:
-        if steps == 1:
-            return np.stack([copy(k) for k in range(start, stop)])
-        ks = range(start, stop)
-        return np.stack([black + alphas[k % steps] * (copy(k // steps) - black) for k in ks])
-
-    def consume(start: int, stop: int, points: np.ndarray, grads: np.ndarray) -> None:
-        nonlocal total, total_sq
-        for k in range(start, stop):
-            i, j = divmod(k, steps)
-            g = grads[k - start].astype(np.float64) * weights[j]
-            partial[i] = partial.get(i, 0.0) + g
-            if j == steps - 1:
-                a = partial.pop(i)
-                if base in TIMES_INPUT:
-                    a = (noisy.pop(i) - black) * a
-                noisy.pop(i, None)
-                total += a
-                total_sq += a * a
-
-    batched_gradients(ctx, make_batch, n * steps, job, "noise tunnel", consume, RULES.get(base))
-    return total / n, total_sq / n
+    if not ctx.model.batch_measured:  # a trial batch sizes the batches; its sums are not used,
+        trial = np.arange(min(point_batch(ctx), end))  # so reruns are bit-identical
+        measured(ctx, partial(call, trial, carry), len(trial))
+    while start < end:
+        job.check()
+        k = np.arange(start, min(start + point_batch(ctx), end))
+        (total, dev_sq, carry, _), count = call(k, carry)
+        if count:  # Chan, Golub & LeVeque 1979: merge (count, mean, m2) of the batch
+            delta = np.asarray(total, np.float64) / count - mean
+            mean += delta * (count / (done + count))
+            m2 += np.asarray(dev_sq, np.float64) + delta * delta * (done * count / (done + count))
+            done += count
+        carry = np.asarray(carry, np.float32)
+        start += len(k)
+        job.report(lo + (hi - lo) * start / end, "noise tunnel")
+    return mean, m2 / n + mean * mean
 
 
 class _NoiseTunnel(SaliencyMethod):

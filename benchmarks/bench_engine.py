@@ -115,6 +115,9 @@ def load(name: str):
     image = str(resources.files("saliency_desktop.resources").joinpath("samples", "chelsea.png"))
     if name == "dog-breeds":
         return load_model("dog-breeds"), image
+    from saliency_desktop.engine import device
+
+    device.configure()  # as load_model does: JAX's compilation cache is set before the build
     import keras
 
     build = getattr(keras.applications, name)

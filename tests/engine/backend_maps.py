@@ -123,7 +123,7 @@ def noise_draws(out: Path) -> None:
         return words(40, seed_w, samples_t), gaussian((5, 4, 2), seed_w, samples_t)
 
     specs = [((), "int32"), ((None,), "int32")]
-    fn = backends.adapter().compile(draw, specs, [], grad=False)
+    fn = backends.adapter().compile(draw, specs, [], grad=False, batched=False)
     w, z = (np.asarray(t) for t in fn(seed_word(seed), samples))
     np.savez(out, words=w, normals=z, samples=samples, seed=seed)
 

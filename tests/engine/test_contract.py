@@ -150,13 +150,13 @@ def test_ig_batches_are_bounded(tiny_model, tiny_image, monkeypatch):
     monkeypatch.setattr(tiny_model, "batch_size", 5)
     monkeypatch.setattr(tiny_model, "batch_measured", True)  # no small trial batch first
     sizes: list[int] = []
-    fn = tiny_model.runtime.batch("logit")
+    fn = tiny_model.runtime.path("logit")
 
-    def spy(points, target):
-        sizes.append(len(points))
-        return fn(points, target)
+    def spy(x, baseline, alphas, weights, target):
+        sizes.append(len(alphas))
+        return fn(x, baseline, alphas, weights, target)
 
-    monkeypatch.setattr(tiny_model.runtime, "batch", lambda score: spy)
+    monkeypatch.setattr(tiny_model.runtime, "path", lambda score: spy)
     small = explain(tiny_model, tiny_image, methods=["integrated_gradients"], n_steps=12)
     assert sizes == [6, 5, 2]  # the baseline rides along in the first batch
     monkeypatch.undo()

@@ -32,7 +32,7 @@ def configure(fast: bool) -> None:
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
         jax.config.update("jax_compilation_cache_dir", str(cache_dir()))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     except OSError:  # a read-only home: compile each start
         pass
 

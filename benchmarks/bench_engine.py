@@ -141,7 +141,7 @@ def compare_xla(args, rounds: int = 2) -> None:
             print(done.stdout.rstrip() or done.stderr[-1500:], flush=True)
             for line in done.stdout.splitlines():
                 parts = line.split()
-                if len(parts) >= 4 and parts[1].replace(".", "", 1).isdigit():
+                if len(parts) >= 4 and parts[0] != "#" and parts[1].replace(".", "", 1).isdigit():
                     times.setdefault(parts[0], {}).setdefault(xla, []).append(float(parts[1]))
     print(f"## median over {rounds} rounds: {'method':22s} {'off ms':>8s} {'on ms':>8s} on/off")
     for mid, by in times.items():

@@ -76,26 +76,3 @@ def batched_gradients(
         consume(start, stop, points, np.asarray(g))
         job.report(lo + (hi - lo) * stop / n, label)
     return np.concatenate(scores) if scores else np.zeros(0)
-
-
-def point_batch(ctx: PassCache) -> int:
-    """Inputs per batch: the model's batch size, or a small trial batch until it is measured."""
-    from saliency_desktop.engine.passes import TRIAL_BATCH
-
-    size = ctx.model.batch_size
-    return size if ctx.model.batch_measured else min(size, TRIAL_BATCH)
-
-
-def measured(ctx: PassCache, call: Any, count: int) -> Any:
-    """call(), a batch of `count` inputs. A model's first batched gradient call is measured and
-    sizes the later batches under the memory budget (as `PassCache._run_batch` does for IG)."""
-    model = ctx.model
-    if model.batch_measured:
-        return call()
-    from saliency_desktop.engine import device, memory
-
-    result, growth = memory.measure_growth(call, device.is_gpu())
-    budget = device.batch_memory_bytes()
-    model.batch_size = memory.batch_from_trial(growth, count, budget)
-    model.batch_measured = True
-    return result

@@ -141,20 +141,21 @@ class PassCache:
         assert grad is not None
         return grad
 
-    def _batch_size(self) -> int:
-        """The model's batch size, or a small trial batch until one has been measured."""
+    def point_batch(self) -> int:
+        """Inputs per batched gradient call: the model's batch size, or a small trial batch
+        until one has been measured."""
         size = self.model.batch_size
         return size if self.model.batch_measured else min(size, TRIAL_BATCH)
 
-    def _run_batch(self, call: Any, n_points: int) -> tuple[np.ndarray, np.ndarray]:
-        """call() for a batch of n_points; the first batch of a model is measured and sizes the
-        later ones."""
+    def measured(self, call: Any, n_points: int) -> Any:
+        """call(), a batch of n_points; a model's first batched gradient call is measured and
+        sizes the later batches under the memory budget (trace the pass before: tracing's own
+        memory is not to be charged to the samples)."""
         model = self.model
         if model.batch_measured:
             return call()
         from saliency_desktop.engine import device, memory
 
-        self.runtime.trace_batch()  # tracing's own memory is not charged to the samples
         result, growth = memory.measure_growth(call, device.is_gpu())
         budget = device.batch_memory_bytes()
         model.batch_size = memory.batch_from_trial(growth, n_points, budget)
@@ -185,15 +186,17 @@ class PassCache:
         baseline_score = 0.0
         lo, hi = progress_span
         n, target = len(alphas), np.int32(self.target)
+        if not self.model.batch_measured:
+            self.runtime.trace_batch()  # before the measured first batch
         start = 0
         while start < n:
             job.check()
-            a = np.asarray(alphas[start : start + self._batch_size()], np.float32)
+            a = np.asarray(alphas[start : start + self.point_batch()], np.float32)
             w = np.asarray(weights[start : start + len(a)], np.float32)
             first = start == 0
             if first:
                 a, w = np.append(a, np.float32(0)), np.append(w, np.float32(0))
-            s, sums = self._run_batch(lambda a=a, w=w: fn(x, base, a, w[None], target), len(a))
+            s, sums = self.measured(lambda a=a, w=w: fn(x, base, a, w[None], target), len(a))
             if first:
                 baseline_score, s = float(s[-1]), s[:-1]
             scores.append(s)

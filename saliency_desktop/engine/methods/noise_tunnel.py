@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from saliency_desktop.engine.batched import measured, point_batch
 from saliency_desktop.engine.methods.gradient_x_input import GradientXInput
 from saliency_desktop.engine.methods.gradients import (
     DeconvNet,
@@ -114,11 +113,11 @@ def noise_tunnel_moments(
         return fn(ctx.x[None], black, carry, points, noise, target), int(points[3].sum())
 
     if not ctx.model.batch_measured:  # a trial batch sizes the batches; its sums are not used,
-        trial = np.arange(min(point_batch(ctx), end))  # so reruns are bit-identical
-        measured(ctx, partial(call, trial, carry), len(trial))
+        trial = np.arange(min(ctx.point_batch(), end))  # so reruns are bit-identical
+        ctx.measured(partial(call, trial, carry), len(trial))
     while start < end:
         job.check()
-        k = np.arange(start, min(start + point_batch(ctx), end))
+        k = np.arange(start, min(start + ctx.point_batch(), end))
         (total, dev_sq, carry, _), count = call(k, carry)
         if count:  # Chan, Golub & LeVeque 1979: merge (count, mean, m2) of the batch
             delta = np.asarray(total, np.float64) / count - mean

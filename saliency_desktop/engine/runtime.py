@@ -168,8 +168,9 @@ class Runtime(SummedPasses):
         return self._with_score(self._fns[key], score)
 
     def batch(self, score: str, rule: str | None = None) -> Any:
-        """Scores and gradients for a batch of inputs (IG path points); `rule` "guided" or
-        "deconv" re-routes every ReLU (the noise tunnel over those methods)."""
+        """Scores and gradients for a batch of inputs (Expected Gradients' draws, Blur IG's and
+        Guided IG's points; IG's path and the noise tunnel sum on the device, `SummedPasses`);
+        `rule` "guided" or "deconv" re-routes every ReLU."""
         key = ("batch",) if rule is None else ("batch", rule)
         if key not in self._fns:
 

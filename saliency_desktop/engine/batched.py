@@ -54,16 +54,14 @@ def batched_gradients(
     job: JobControl,
     label: str,
     consume: Any,
-    rule: str | None = None,
 ) -> np.ndarray:
     """dS/dx at n inputs built on demand by `make_batch(start, stop)` -> (m, H, W, C).
 
     Each batch's gradients go to `consume(start, stop, points, gradients)` as they come, so
     memory is bounded by the batch size; progress is reported (over
-    `ctx.progress_span`) and cancel checked between batches. `rule` "guided" or
-    "deconv" re-routes every ReLU. Returns S at the n inputs.
+    `ctx.progress_span`) and cancel checked between batches. Returns S at the n inputs.
     """
-    fn = ctx.runtime.batch(ctx.score, rule)
+    fn = ctx.runtime.batch(ctx.score)
     size = ctx.model.batch_size
     lo, hi = ctx.progress_span
     scores: list[np.ndarray] = []

@@ -279,6 +279,8 @@ class MainWindow(QMainWindow):
         domain = getattr(entry, "domain", "") if entry is not None else ""
         self._offer_face_crop(bool(getattr(entry, "faces", False)))
         self.predictions.set_domain(domain or f"its {len(state.info.labels)} classes")
+        if self.session.current_key is None:  # no image to explain: not "Loading model..."
+            self.predictions.clear()
         action = self.menus.models.get(state.request.spec)
         if action is not None:
             action.setChecked(True)

@@ -156,6 +156,17 @@ def test_predictions_clear_while_another_model_loads(qtbot, make_window, image_f
     assert win.predictions.tree.topLevelItemCount() == 5
 
 
+def test_predictions_stop_saying_loading_when_the_model_loads_without_an_image(qtbot, make_window):
+    """The README's first command opens the app on a model with no image yet."""
+    win = make_window()
+    from saliency_desktop.ui.engine_api import ModelRequest
+
+    with qtbot.waitSignal(win.session.model_ready, timeout=5000):
+        win.load_model(ModelRequest("emotions"), "Emotions")
+        assert "Loading model Emotions" in win.predictions.target_label.text()
+    assert win.predictions.target_label.text() == "No prediction yet."
+
+
 def test_predictions_and_caption_agree_after_a_cancel(qtbot, make_window, tmp_path):
     from tests.ui.fake_engine import write_png
 
